@@ -1,0 +1,27 @@
+// The desired overlay state of one node, as `shoal-dataplane apply` reads it from JSON:
+// {"networks": [{"id", "vni", "subnet", "gateway", "mtu"?,
+//                "endpoints": [{"id", "ip", "netns"?, "ifname"?, "mac"?}],
+//                "peers": [{"ip", "vtep", "mac"?}]}]}
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "dataplane/overlay_spec.h"
+
+namespace shoal::dataplane {
+
+struct NetworkState {
+  NetworkSpec spec;
+  std::vector<EndpointSpec> endpoints;
+  std::vector<PeerSpec> peers;
+};
+
+struct NodeState {
+  std::vector<NetworkState> networks;
+};
+
+Result<NodeState> parse_node_state(const std::string& json_text);
+
+}  // namespace shoal::dataplane

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian package that Shoal's build, tests, benchmarks and demo need.
+# Idempotent: packages already present are skipped, and `apt-get update` runs at most once.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang clang-format llvm libclang-rt-14-dev
+  # dataplane (netlink)
+  libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev iproute2 procps iputils-ping
+  # eBPF
+  libbpf-dev bpftool libelf-dev zlib1g-dev
+  # gossip and common libraries
+  libboost-dev libboost-system-dev libmsgpack-cxx-dev libssl-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libcli11-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev iperf3 sockperf nftables serf stress-ng
+)
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps.sh: must run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps.sh: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

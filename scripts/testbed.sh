@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Simulated hosts on one machine: each host is a network namespace with one underlay interface
+# (eth0) on a bridge that lives in a namespace of its own. The root namespace is never touched.
+#
+#   testbed.sh up RUN N [MTU]   hosts shoal-RUN-h1..hN, eth0 = ${SHOAL_UNDERLAY_NET:-198.51.100}.(10+i)/24
+#   testbed.sh down RUN         kill every process in, and delete, every namespace named shoal-RUN*
+#   testbed.sh clean            down every test run whose owner process is gone (names shoal-t<PID>r*)
+#   testbed.sh ip RUN I         print host I's underlay address
+#
+# Every name starts with shoal-RUN, so runs coexist and a teardown never touches another run.
+set -euo pipefail
+
+net=${SHOAL_UNDERLAY_NET:-198.51.100}
+
+die() { echo "testbed.sh: $*" >&2; exit 1; }
+host_ip() { echo "$net.$((10 + $1))"; }
+
+run_namespaces() {
+  ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^shoal-$1(-|h[0-9]+-|$)" || true
+}
+
+down() {
+  local run=$1 ns
+  for ns in $(run_namespaces "$run"); do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  done
+  for ns in $(run_namespaces "$run"); do
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
+
+up() {
+  local run=$1 hosts=$2 mtu=${3:-1500} ul="shoal-$1-ul" i ns
+  [[ $run =~ ^[a-z0-9]{1,20}$ ]] || die "run id '$run' must be 1-20 characters of a-z0-9"
+  [[ $hosts =~ ^[0-9]+$ ]] && ((hosts >= 1 && hosts <= 200)) || die "host count must be 1-200"
+  [[ $mtu =~ ^[0-9]+$ ]] && ((mtu >= 1280 && mtu <= 65535)) || die "MTU must be 1280-65535"
+  [[ -z $(run_namespaces "$run") ]] || die "run '$run' already exists (testbed.sh down $run)"
+  trap 'down "$run"' ERR
+  ip netns add "$ul"
+  ip -n "$ul" link add br0 mtu "$mtu" type bridge
+  ip -n "$ul" link set br0 up
+  ip -n "$ul" link set lo up
+  for ((i = 1; i <= hosts; i++)); do
+    ns="shoal-$run-h$i"
+    ip netns add "$ns"
+    ip -n "$ul" link add "h$i" mtu "$mtu" type veth peer name eth0 mtu "$mtu" netns "$ns"
+    ip -n "$ul" link set "h$i" master br0 up
+    ip -n "$ns" link set lo up
+    ip -n "$ns" addr add "$(host_ip "$i")/24" dev eth0
+    ip -n "$ns" link set eth0 up
+  done
+  trap - ERR
+}
+
+clean() {
+  local ns pid
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^shoal-t[0-9]+r' || true); do
+    pid=${ns#shoal-t}; pid=${pid%%r*}
+    kill -0 "$pid" 2>/dev/null || down "t${pid}r"
+  done
+}
+
+[[ $(id -u) -eq 0 ]] || die "must run as root"
+case "${1:-}" in
+  up) [[ $# -ge 3 ]] || die "usage: testbed.sh up RUN N [MTU]"; up "$2" "$3" "${4:-1500}" ;;
+  down) [[ $# -eq 2 ]] || die "usage: testbed.sh down RUN"; down "$2" ;;
+  clean) clean ;;
+  ip) [[ $# -eq 3 ]] || die "usage: testbed.sh ip RUN I"; host_ip "$3" ;;
+  *) die "usage: testbed.sh up|down|clean|ip ..." ;;
+esac
