@@ -315,7 +315,8 @@ Status Overlay::add_peer(const PeerSpec& peer) {
   std::vector<PeerAction> actions = network->peers.add(key);
   Status applied = apply(peer.network_id, actions);
   if (!applied.ok()) {
-    (void)network->peers.remove(key);  // keep the books equal to what the kernel has
+    // Undo what was written, best effort, so the books and the kernel agree on "not added".
+    (void)apply(peer.network_id, network->peers.remove(key));
   }
   return applied;
 }

@@ -1,0 +1,44 @@
+// Traffic between endpoints for tests: ICMP through ping(8), TCP through a real echo server.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/net_types.h"
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace shoal::testing {
+
+struct PingOptions {
+  int payload = 56;
+  bool dont_fragment = false;
+  int timeout_s = 2;
+};
+// True when one echo request from namespace ns to ip is answered.
+bool ping(const std::string& ns, Ipv4 ip, PingOptions options = {});
+
+// A TCP server inside a namespace that echoes what each client sends, one client at a time.
+class TcpEchoServer {
+ public:
+  static Result<std::unique_ptr<TcpEchoServer>> start(const std::string& ns, Ipv4 ip,
+                                                      uint16_t port);
+  ~TcpEchoServer();
+
+ private:
+  TcpEchoServer(UniqueFd listener, UniqueFd stop);
+  void serve();
+
+  UniqueFd listener_;
+  UniqueFd stop_;  // eventfd: written by the destructor
+  std::thread thread_;
+};
+
+// Connects from namespace ns to ip:port, sends message, returns what came back.
+Result<std::string> tcp_exchange(const std::string& ns, Ipv4 ip, uint16_t port,
+                                 const std::string& message, int timeout_ms = 3000);
+
+}  // namespace shoal::testing
