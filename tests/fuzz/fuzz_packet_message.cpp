@@ -8,7 +8,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::visit(
         [](const auto& m) {
           auto again = shoal::gossip::decode_packet_message(shoal::gossip::encode(m));
-          if (!again.ok() || !(std::get<std::decay_t<decltype(m)>>(*again) == m)) __builtin_trap();
+          if (!again.ok() || !(std::get<std::decay_t<decltype(m)>>(*again) == m))
+            __builtin_trap();
         },
         *decoded);
   }

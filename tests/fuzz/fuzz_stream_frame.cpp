@@ -9,7 +9,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const shoal::gossip::WireSecurity plain;
   auto frame = shoal::gossip::stream_frame_size({data, size}, plain, limits);
   if (frame.ok() && frame->has_value()) {
-    if (**frame > size) __builtin_trap();
+    if (**frame > size)
+      __builtin_trap();
     (void)shoal::gossip::decode_stream_frame({data, **frame}, plain, limits);
   }
   return 0;

@@ -23,17 +23,18 @@ template <typename M>
 M decode_as(const Bytes& wire) {
   auto decoded = decode_packet_message(wire);
   EXPECT_TRUE(decoded.ok()) << (decoded.ok() ? "" : decoded.error().message());
-  if (!decoded.ok()) return M{};
+  if (!decoded.ok())
+    return M{};
   EXPECT_TRUE(std::holds_alternative<M>(*decoded));
   return std::get<M>(*decoded);
 }
 
 TEST(MessageCodec, PingMatchesProtocolsExample) {
-  const Bytes golden = hex(
-      "00 85 a5 53 65 71 4e 6f 01 a4 4e 6f 64 65 a6 6e 6f 64 65 2d 62"
-      "aa 53 6f 75 72 63 65 41 64 64 72 a4 c0 a8 01 0a"
-      "aa 53 6f 75 72 63 65 50 6f 72 74 cd 1f 0a"
-      "aa 53 6f 75 72 63 65 4e 6f 64 65 a6 6e 6f 64 65 2d 61");
+  const Bytes golden =
+      hex("00 85 a5 53 65 71 4e 6f 01 a4 4e 6f 64 65 a6 6e 6f 64 65 2d 62"
+          "aa 53 6f 75 72 63 65 41 64 64 72 a4 c0 a8 01 0a"
+          "aa 53 6f 75 72 63 65 50 6f 72 74 cd 1f 0a"
+          "aa 53 6f 75 72 63 65 4e 6f 64 65 a6 6e 6f 64 65 2d 61");
   ASSERT_EQ(golden.size(), 69u);
   const Ping ping{1, "node-b", kAddrA, 7946, "node-a"};
   EXPECT_EQ(to_hex(encode(ping)), to_hex(golden));
@@ -42,29 +43,31 @@ TEST(MessageCodec, PingMatchesProtocolsExample) {
 
 TEST(MessageCodec, PingOmitsEmptySourceFields) {
   const Ping ping{300, "", {}, 0, ""};
-  EXPECT_EQ(to_hex(encode(ping)),
-            to_hex(cat({hex("00 82"), fixraw("SeqNo"), hex("cd 01 2c"), fixraw("Node"), hex("a0")})));
+  EXPECT_EQ(
+      to_hex(encode(ping)),
+      to_hex(cat({hex("00 82"), fixraw("SeqNo"), hex("cd 01 2c"), fixraw("Node"), hex("a0")})));
 }
 
 TEST(MessageCodec, AckWithNilPayloadMatchesProtocolsExample) {
-  const Bytes golden = cat({hex("02 82"), fixraw("SeqNo"), hex("01"), fixraw("Payload"), hex("c0")});
+  const Bytes golden =
+      cat({hex("02 82"), fixraw("SeqNo"), hex("01"), fixraw("Payload"), hex("c0")});
   EXPECT_EQ(to_hex(encode(Ack{1, {}})), to_hex(golden));
   EXPECT_EQ(decode_as<Ack>(golden), (Ack{1, {}}));
 }
 
 TEST(MessageCodec, AckWithPayload) {
   const Ack ack{0xffffffff, {1, 2}};
-  const Bytes golden = cat({hex("02 82"), fixraw("SeqNo"), hex("ce ff ff ff ff"),
-                            fixraw("Payload"), hex("a2 01 02")});
+  const Bytes golden = cat(
+      {hex("02 82"), fixraw("SeqNo"), hex("ce ff ff ff ff"), fixraw("Payload"), hex("a2 01 02")});
   EXPECT_EQ(to_hex(encode(ack)), to_hex(golden));
   EXPECT_EQ(decode_as<Ack>(golden), ack);
 }
 
 TEST(MessageCodec, AliveMatchesProtocolsExample) {
-  const Bytes golden = cat({hex("04 86"), fixraw("Incarnation"), hex("01"), fixraw("Node"),
-                            fixraw("node-a"), fixraw("Addr"), hex("a4 c0 a8 01 0a"),
-                            fixraw("Port"), hex("cd 1f 0a"), fixraw("Meta"), hex("a0"),
-                            fixraw("Vsn"), hex("a6 01 05 02 00 00 00")});
+  const Bytes golden =
+      cat({hex("04 86"), fixraw("Incarnation"), hex("01"), fixraw("Node"), fixraw("node-a"),
+           fixraw("Addr"), hex("a4 c0 a8 01 0a"), fixraw("Port"), hex("cd 1f 0a"), fixraw("Meta"),
+           hex("a0"), fixraw("Vsn"), hex("a6 01 05 02 00 00 00")});
   ASSERT_EQ(golden.size(), 62u);
   const Alive alive{1, "node-a", kAddrA, 7946, {}, kVsn};
   EXPECT_EQ(to_hex(encode(alive)), to_hex(golden));
@@ -73,11 +76,11 @@ TEST(MessageCodec, AliveMatchesProtocolsExample) {
 
 TEST(MessageCodec, IndirectPing) {
   const IndirectPing m{7, {10, 0, 0, 2}, 7946, "node-c", true, kAddrA, 7946, "node-a"};
-  const Bytes golden = cat({hex("01 88"), fixraw("SeqNo"), hex("07"), fixraw("Target"),
-                            hex("a4 0a 00 00 02"), fixraw("Port"), hex("cd 1f 0a"), fixraw("Node"),
-                            fixraw("node-c"), fixraw("Nack"), hex("c3"), fixraw("SourceAddr"),
-                            hex("a4 c0 a8 01 0a"), fixraw("SourcePort"), hex("cd 1f 0a"),
-                            fixraw("SourceNode"), fixraw("node-a")});
+  const Bytes golden =
+      cat({hex("01 88"), fixraw("SeqNo"), hex("07"), fixraw("Target"), hex("a4 0a 00 00 02"),
+           fixraw("Port"), hex("cd 1f 0a"), fixraw("Node"), fixraw("node-c"), fixraw("Nack"),
+           hex("c3"), fixraw("SourceAddr"), hex("a4 c0 a8 01 0a"), fixraw("SourcePort"),
+           hex("cd 1f 0a"), fixraw("SourceNode"), fixraw("node-a")});
   EXPECT_EQ(to_hex(encode(m)), to_hex(golden));
   EXPECT_EQ(decode_as<IndirectPing>(golden), m);
 }
@@ -166,8 +169,8 @@ INSTANTIATE_TEST_SUITE_P(
         MalformedCase{"string_too_long",
                       cat({hex("04 81"), fixraw("Node"), hex("db 00 01 00 01"), Bytes(65537, 'x')}),
                       "limit exceeded"},
-        MalformedCase{"string_truncated", cat({hex("04 81"), fixraw("Node"), hex("db 00 10 00 01")}),
-                      "truncated"},
+        MalformedCase{"string_truncated",
+                      cat({hex("04 81"), fixraw("Node"), hex("db 00 10 00 01")}), "truncated"},
         MalformedCase{"nesting_too_deep", hex("00 81 a1 78 91 91 91 91 91 91 91 91 91 91 00"),
                       "nesting too deep"}),
     [](const ::testing::TestParamInfo<MalformedCase>& c) { return std::string(c.param.name); });
@@ -176,11 +179,27 @@ TEST(StreamCodec, PushPullMatchesProtocolsExample) {
   PushPull pp;
   pp.header.join = true;
   pp.nodes.push_back(PushNodeState{"node-a", kAddrA, 7946, {}, 1, 0, kVsn});
-  const Bytes golden = cat({hex("06 83"), fixraw("Nodes"), hex("01"), fixraw("UserStateLen"),
-                            hex("00"), fixraw("Join"), hex("c3"), hex("87"), fixraw("Name"),
-                            fixraw("node-a"), fixraw("Addr"), hex("a4 c0 a8 01 0a"), fixraw("Port"),
-                            hex("cd 1f 0a"), fixraw("Meta"), hex("a0"), fixraw("Incarnation"),
-                            hex("01"), fixraw("State"), hex("00"), fixraw("Vsn"),
+  const Bytes golden = cat({hex("06 83"),
+                            fixraw("Nodes"),
+                            hex("01"),
+                            fixraw("UserStateLen"),
+                            hex("00"),
+                            fixraw("Join"),
+                            hex("c3"),
+                            hex("87"),
+                            fixraw("Name"),
+                            fixraw("node-a"),
+                            fixraw("Addr"),
+                            hex("a4 c0 a8 01 0a"),
+                            fixraw("Port"),
+                            hex("cd 1f 0a"),
+                            fixraw("Meta"),
+                            hex("a0"),
+                            fixraw("Incarnation"),
+                            hex("01"),
+                            fixraw("State"),
+                            hex("00"),
+                            fixraw("Vsn"),
                             hex("a6 01 05 02 00 00 00")});
   EXPECT_EQ(to_hex(encode_stream(pp)), to_hex(golden));
   auto decoded = decode_stream_frame(golden, WireSecurity{});
@@ -217,8 +236,9 @@ TEST(StreamCodec, PushPullWithUserStateAndStates) {
 
 TEST(StreamCodec, UserMessageHeaderMatchesProtocolsExample) {
   const Bytes wire = encode_stream(UserStream{{'h', 'e', 'l', 'l', 'o'}});
-  EXPECT_EQ(to_hex(wire), to_hex(cat({hex("08 81"), fixraw("UserMsgLen"), hex("05"),
-                                      Bytes{'h', 'e', 'l', 'l', 'o'}})));
+  EXPECT_EQ(
+      to_hex(wire),
+      to_hex(cat({hex("08 81"), fixraw("UserMsgLen"), hex("05"), Bytes{'h', 'e', 'l', 'l', 'o'}})));
   auto decoded = decode_stream_frame(wire, WireSecurity{});
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(std::get<UserStream>(*decoded).payload.size(), 5u);
@@ -228,8 +248,8 @@ TEST(StreamCodec, RejectsOversizedAnnouncements) {
   StreamLimits limits;
   limits.max_nodes = 10;
   limits.max_user_bytes = 100;
-  const Bytes many_nodes = cat({hex("06 83"), fixraw("Nodes"), hex("cc 0b"),
-                                fixraw("UserStateLen"), hex("00"), fixraw("Join"), hex("c2")});
+  const Bytes many_nodes = cat({hex("06 83"), fixraw("Nodes"), hex("cc 0b"), fixraw("UserStateLen"),
+                                hex("00"), fixraw("Join"), hex("c2")});
   auto r1 = stream_frame_size(many_nodes, WireSecurity{}, limits);
   ASSERT_FALSE(r1.ok());
   EXPECT_THAT(r1.error().message(), ::testing::HasSubstr("11 nodes"));
@@ -267,8 +287,9 @@ TEST(SerfCompat, RejectsCorruptAndOversizedTags) {
 
 TEST(SerfCompat, JoinIntentMatchesProtocolsExample) {
   const Bytes wire = encode(UserPacket{serf::encode_join_intent(3, "node-a")});
-  EXPECT_EQ(to_hex(wire),
-            to_hex(cat({hex("08 01 82"), fixraw("LTime"), hex("03"), fixraw("Node"), fixraw("node-a")})));
+  EXPECT_EQ(
+      to_hex(wire),
+      to_hex(cat({hex("08 01 82"), fixraw("LTime"), hex("03"), fixraw("Node"), fixraw("node-a")})));
   EXPECT_EQ(serf::message_ltime(serf::encode_leave_intent(9, "x")), 9u);
   EXPECT_EQ(to_hex(serf::encode_leave_intent(9, "x")),
             to_hex(cat({hex("00 83"), fixraw("LTime"), hex("09"), fixraw("Node"), fixraw("x"),

@@ -50,7 +50,8 @@ TEST(Crypto, KnownAnswerFromFixedNonce) {
   // the same primitive memberlist uses (cipher.NewGCM, Seal with a 12-byte nonce). We rebuild
   // the blob with this nonce and check that it opens, so the layout (vsn|nonce|ct|tag) is right.
   Bytes key(16);
-  for (int i = 0; i < 16; ++i) key[i] = static_cast<uint8_t>(i);
+  for (int i = 0; i < 16; ++i)
+    key[i] = static_cast<uint8_t>(i);
   auto blob = seal(1, key, as_bytes("memberlist"), {});
   ASSERT_TRUE(blob.ok());
   auto ring = Keyring::create({key});

@@ -38,8 +38,7 @@ TEST(Framing, CrcMismatchIsRejected) {
 TEST(Framing, CompoundLayout) {
   auto compound = make_compound({hex("0b 81 a5 53 65 71 4e 6f 01"), hex("08 aa bb")});
   ASSERT_TRUE(compound.ok());
-  EXPECT_EQ(to_hex(*compound),
-            "07 02 00 09 00 03 0b 81 a5 53 65 71 4e 6f 01 08 aa bb");
+  EXPECT_EQ(to_hex(*compound), "07 02 00 09 00 03 0b 81 a5 53 65 71 4e 6f 01 08 aa bb");
   auto split = split_packet(*compound);
   ASSERT_TRUE(split.ok());
   ASSERT_EQ(split->messages.size(), 2u);
@@ -57,7 +56,8 @@ TEST(Framing, TruncatedCompoundKeepsEarlierParts) {
 
 TEST(Framing, NestingAndCountAreBounded) {
   Bytes wire = hex("08 00");
-  for (int i = 0; i < 6; ++i) wire = *make_compound({wire});
+  for (int i = 0; i < 6; ++i)
+    wire = *make_compound({wire});
   auto split = split_packet(wire);
   ASSERT_FALSE(split.ok());
   EXPECT_THAT(split.error().message(), ::testing::HasSubstr("nested"));
@@ -119,9 +119,11 @@ TEST(Lzw, HandComputedCodes) {
     for (uint32_t c : codes) {
       acc |= static_cast<uint64_t>(c) << n;
       n += 9;
-      while (n >= 8) packed.push_back(static_cast<uint8_t>(acc)), acc >>= 8, n -= 8;
+      while (n >= 8)
+        packed.push_back(static_cast<uint8_t>(acc)), acc >>= 8, n -= 8;
     }
-    if (n) packed.push_back(static_cast<uint8_t>(acc));
+    if (n)
+      packed.push_back(static_cast<uint8_t>(acc));
     return packed;
   };
   const Bytes go_stream = pack9({256, 97, 258, 97, 257});
@@ -135,7 +137,8 @@ TEST(Lzw, HandComputedCodes) {
 TEST(Lzw, LargeRandomRoundTripCrossesTableResets) {
   std::mt19937 rng(42);
   Bytes data(200000);
-  for (auto& b : data) b = static_cast<uint8_t>(rng() % 7);  // compressible but varied
+  for (auto& b : data)
+    b = static_cast<uint8_t>(rng() % 7);  // compressible but varied
   const Bytes packed = lzw_compress(data);
   auto out = lzw_decompress(packed, data.size());
   ASSERT_TRUE(out.ok()) << out.error().message();
@@ -143,7 +146,7 @@ TEST(Lzw, LargeRandomRoundTripCrossesTableResets) {
 }
 
 TEST(Lzw, MalformedStreamsAreRejected) {
-  EXPECT_FALSE(lzw_decompress(hex(""), 100).ok());           // no EOF
+  EXPECT_FALSE(lzw_decompress(hex(""), 100).ok());             // no EOF
   EXPECT_FALSE(lzw_decompress(hex("00 fe ff ff"), 100).ok());  // undefined code
   const Bytes zeros = lzw_compress(Bytes(10000, 0));
   auto bomb = lzw_decompress(zeros, 1000);

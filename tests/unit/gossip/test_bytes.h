@@ -14,8 +14,10 @@ inline Bytes hex(std::string_view text) {
   Bytes out;
   int high = -1;
   for (char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    const int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10);
+    if (std::isspace(static_cast<unsigned char>(c)))
+      continue;
+    const int v =
+        std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10);
     if (high < 0) {
       high = v;
     } else {
@@ -34,7 +36,8 @@ inline Bytes fixraw(std::string_view s) {
 
 inline Bytes cat(std::initializer_list<Bytes> parts) {
   Bytes out;
-  for (const Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+  for (const Bytes& p : parts)
+    out.insert(out.end(), p.begin(), p.end());
   return out;
 }
 
@@ -42,7 +45,8 @@ inline std::string to_hex(ByteView b) {
   static const char* digits = "0123456789abcdef";
   std::string out;
   for (uint8_t x : b) {
-    if (!out.empty()) out += ' ';
+    if (!out.empty())
+      out += ' ';
     out += digits[x >> 4];
     out += digits[x & 15];
   }
