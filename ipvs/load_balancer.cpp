@@ -1,0 +1,48 @@
+#include "ipvs/load_balancer.h"
+
+#include <cerrno>
+#include <fstream>
+#include <set>
+#include <tuple>
+
+namespace shoal::lb {
+
+Status validate_service(const Service& service) {
+  const std::string what = "service " + service.id;
+  if (service.id.empty() || service.id.size() > 64) {
+    return invalid_argument(what, "id must be 1 to 64 characters");
+  }
+  std::set<std::tuple<uint32_t, uint16_t, uint8_t>> seen;
+  for (const Frontend& f : service.frontends) {
+    if (f.port == 0) {
+      return invalid_argument(what, "frontend " + f.vip.str() + " has port 0");
+    }
+    if (f.protocol != Protocol::kTcp && f.protocol != Protocol::kUdp) {
+      return invalid_argument(what, "frontend protocol must be tcp or udp");
+    }
+    if (!seen.insert({f.vip.host_order(), f.port, static_cast<uint8_t>(f.protocol)}).second) {
+      return invalid_argument(
+          what, "frontend " + f.vip.str() + ":" + std::to_string(f.port) + " is listed twice");
+    }
+  }
+  for (const Backend& b : service.backends) {
+    if (b.weight > 1000) {
+      return invalid_argument(
+          what, "backend " + b.ip.str() + " weight " + std::to_string(b.weight) + " is above 1000");
+    }
+  }
+  return {};
+}
+
+Status ipvs_available() {
+  // /proc/net/ip_vs exists exactly when the ip_vs module is loaded or built in.
+  std::ifstream probe("/proc/net/ip_vs");
+  if (probe.good()) {
+    return {};
+  }
+  return sys_error("use the IPVS load balancer", "on this kernel", ENOENT,
+                   "IPVS is not available (CONFIG_IP_VS unset or ip_vs not loaded); use the eBPF "
+                   "backend (--lb-backend ebpf)");
+}
+
+}  // namespace shoal::lb

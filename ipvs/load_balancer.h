@@ -1,0 +1,64 @@
+// The load-balancer interface: what the agent asks of whichever backend the node uses (eBPF
+// here; IPVS where the kernel has it). Plain records; no knowledge of tasks or the store.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/net_types.h"
+#include "common/result.h"
+
+namespace shoal::lb {
+
+enum class Protocol : uint8_t { kTcp = 6, kUdp = 17 };
+
+// Clients reach the service at vip:port on a network; the backend answers on target_port.
+struct Frontend {
+  Ipv4 vip;
+  uint16_t port = 0;
+  Protocol protocol = Protocol::kTcp;
+  uint16_t target_port = 0;  // 0: same as port
+
+  friend bool operator==(const Frontend&, const Frontend&) = default;
+};
+
+enum class BackendState : uint8_t {
+  kActive,    // receives new connections
+  kDraining,  // keeps its connections, receives no new ones
+};
+
+struct Backend {
+  Ipv4 ip;
+  uint32_t weight = 1;
+  BackendState state = BackendState::kActive;
+
+  friend bool operator==(const Backend&, const Backend&) = default;
+};
+
+struct Service {
+  std::string id;
+  std::vector<Frontend> frontends;
+  std::vector<Backend> backends;
+};
+
+class LoadBalancer {
+ public:
+  virtual ~LoadBalancer() = default;
+
+  virtual std::string backend_name() const = 0;  // "ebpf", "ipvs"
+  // Creates or changes a service: its frontends and, in the same step, its backends.
+  virtual Status upsert(const Service& service) = 0;
+  virtual Status set_backends(const std::string& service_id,
+                              const std::vector<Backend>& backends) = 0;
+  virtual Status remove(const std::string& service_id) = 0;
+  virtual std::vector<Service> list() const = 0;
+};
+
+Status validate_service(const Service& service);
+
+// IPVS: present only when the kernel has it. Returns the reason in one line when it does not.
+Status ipvs_available();
+
+}  // namespace shoal::lb
