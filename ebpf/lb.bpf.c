@@ -6,9 +6,9 @@
 // timer), nothing to lose when the agent restarts. Unconnected UDP gets the same choice once per
 // socket (sendmsg4), and replies are shown as coming from the VIP (recvmsg4). A service with no
 // backend refuses at once (the program returns 0: connect fails with EPERM instead of hanging).
+#include <bpf/bpf_helpers.h>
 #include <linux/bpf.h>
 #include <linux/in.h>
-#include <bpf/bpf_helpers.h>
 
 #include "ebpf/lb_maps.h"
 
@@ -36,7 +36,7 @@ struct {
 } shoal_lb_udp SEC(".maps");
 
 static __always_inline const struct shoal_lb_backend* pick(struct bpf_sock_addr* ctx,
-                                                            int* refused) {
+                                                           int* refused) {
   struct shoal_lb_frontend key = {
       .vip = ctx->user_ip4, .port = (__u16)ctx->user_port, .proto = (__u8)ctx->protocol};
   const struct shoal_lb_service* service = bpf_map_lookup_elem(&shoal_lb_services, &key);

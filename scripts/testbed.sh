@@ -19,8 +19,23 @@ run_namespaces() {
   ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^shoal-$1(-|h[0-9]+-|$)" || true
 }
 
+# Node cgroups and bpffs pins the run's agents made: <mount>/shoal/<run>h<i>.
+run_node_dirs() {
+  local fstype=$1 mnt
+  for mnt in $(awk -v t="$fstype" '$3 == t {print $2}' /proc/self/mounts); do
+    compgen -G "$mnt/shoal/$2h[0-9]*" || true
+  done
+}
+
 down() {
-  local run=$1 ns
+  local run=$1 ns dir
+  for dir in $(run_node_dirs cgroup2 "$run"); do
+    xargs -r kill -9 <"$dir/cgroup.procs" 2>/dev/null || true
+    rmdir "$dir" 2>/dev/null || true
+  done
+  for dir in $(run_node_dirs bpf "$run"); do
+    rm -rf "$dir"
+  done
   for ns in $(run_namespaces "$run"); do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
   done

@@ -23,10 +23,10 @@ sockaddr_in address_of(Ipv4 ip, uint16_t port) {
 }
 
 // A socket created inside ns stays there, whichever thread uses it afterwards.
-Result<UniqueFd> socket_in(const std::string& ns) {
+Result<UniqueFd> socket_in(const std::string& ns, int type = SOCK_STREAM) {
   SHOAL_ASSIGN_OR_RETURN(dataplane::Netns handle, dataplane::Netns::open_named(ns));
   return dataplane::run_in_netns(handle, [&]() -> Result<UniqueFd> {
-    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
     if (!fd.valid())
       return sys_error("socket", "in netns " + ns, errno);
     return fd;
@@ -94,6 +94,77 @@ void TcpEchoServer::serve() {
       ssize_t n = ::read(client.get(), buf, sizeof(buf));
       if (n <= 0 || ::write(client.get(), buf, static_cast<size_t>(n)) != n)
         break;
+    }
+  }
+}
+
+Result<std::unique_ptr<NamedServer>> NamedServer::start(const std::string& ns, Ipv4 ip,
+                                                        uint16_t port, std::string name) {
+  const std::string where = ip.str() + ":" + std::to_string(port) + " in " + ns;
+  SHOAL_ASSIGN_OR_RETURN(UniqueFd tcp, socket_in(ns, SOCK_STREAM));
+  SHOAL_ASSIGN_OR_RETURN(UniqueFd udp, socket_in(ns, SOCK_DGRAM));
+  const int one = 1;
+  ::setsockopt(tcp.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr = address_of(ip, port);
+  if (::bind(tcp.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(tcp.get(), 64) != 0 ||
+      ::bind(udp.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return sys_error("listen", where, errno);
+  }
+  UniqueFd stop(::eventfd(0, EFD_CLOEXEC));
+  if (!stop.valid())
+    return sys_error("eventfd", where, errno);
+  return std::unique_ptr<NamedServer>(
+      new NamedServer(std::move(tcp), std::move(udp), std::move(stop), std::move(name)));
+}
+
+NamedServer::NamedServer(UniqueFd tcp, UniqueFd udp, UniqueFd stop, std::string name)
+    : tcp_(std::move(tcp)), udp_(std::move(udp)), stop_(std::move(stop)), name_(std::move(name)) {
+  thread_ = std::thread([this] { serve(); });
+}
+
+NamedServer::~NamedServer() {
+  uint64_t one = 1;
+  (void)!::write(stop_.get(), &one, sizeof(one));
+  thread_.join();
+}
+
+void NamedServer::serve() {
+  std::vector<UniqueFd> clients;
+  while (true) {
+    std::vector<pollfd> fds{
+        {stop_.get(), POLLIN, 0}, {tcp_.get(), POLLIN, 0}, {udp_.get(), POLLIN, 0}};
+    for (const UniqueFd& c : clients)
+      fds.push_back({c.get(), POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), -1) < 0 || (fds[0].revents & POLLIN) != 0) {
+      return;
+    }
+    if ((fds[1].revents & POLLIN) != 0) {
+      UniqueFd client(::accept4(tcp_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      const std::string greeting = name_ + "\n";
+      if (client.valid() && ::write(client.get(), greeting.data(), greeting.size()) > 0) {
+        ++connections_;
+        clients.push_back(std::move(client));
+      }
+    }
+    if ((fds[2].revents & POLLIN) != 0) {
+      char buf[256];
+      sockaddr_in from{};
+      socklen_t len = sizeof(from);
+      if (::recvfrom(udp_.get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len) >=
+          0) {
+        ::sendto(udp_.get(), name_.data(), name_.size(), 0, reinterpret_cast<sockaddr*>(&from),
+                 len);
+      }
+    }
+    for (size_t i = 3; i < fds.size(); ++i) {
+      if (fds[i].revents == 0)
+        continue;
+      char buf[4096];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
+      if (n <= 0 || ::write(fds[i].fd, buf, static_cast<size_t>(n)) != n) {
+        std::erase_if(clients, [&](const UniqueFd& c) { return c.get() == fds[i].fd; });
+      }
     }
   }
 }

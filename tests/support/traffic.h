@@ -37,6 +37,27 @@ class TcpEchoServer {
   std::thread thread_;
 };
 
+// A backend for load-balancer tests, inside a namespace: each TCP client gets `name` and a
+// newline, then an echo of what it sends; each UDP datagram is answered with `name`.
+class NamedServer {
+ public:
+  static Result<std::unique_ptr<NamedServer>> start(const std::string& ns, Ipv4 ip, uint16_t port,
+                                                    std::string name);
+  ~NamedServer();
+  int connections() const { return connections_.load(); }
+
+ private:
+  NamedServer(UniqueFd tcp, UniqueFd udp, UniqueFd stop, std::string name);
+  void serve();
+
+  UniqueFd tcp_;
+  UniqueFd udp_;
+  UniqueFd stop_;
+  std::string name_;
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+
 // Connects from namespace ns to ip:port, sends message, returns what came back.
 Result<std::string> tcp_exchange(const std::string& ns, Ipv4 ip, uint16_t port,
                                  const std::string& message, int timeout_ms = 3000);
