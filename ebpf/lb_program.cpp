@@ -133,6 +133,10 @@ Status LbProgram::uninstall() {
   if (::rmdir(config_.cgroup.c_str()) != 0 && errno != ENOENT && errno != EBUSY) {
     return sys_error("remove cgroup", config_.cgroup, errno);
   }
+  // The shared "shoal" parents go with the last node that used them; others may still be there.
+  for (const std::string& dir : {config_.pin_dir, config_.cgroup}) {
+    (void)::rmdir(dir.substr(0, dir.rfind('/')).c_str());
+  }
   return {};
 }
 
