@@ -6,8 +6,10 @@
 // timer), nothing to lose when the agent restarts. Unconnected UDP gets the same choice once per
 // socket (sendmsg4), and replies are shown as coming from the VIP (recvmsg4). A service with no
 // backend refuses at once (the program returns 0: connect fails with EPERM instead of hanging).
-#include <bpf/bpf_helpers.h>
+// linux/bpf.h defines the types the libbpf headers use: it must come first.
 #include <linux/bpf.h>
+
+#include <bpf/bpf_helpers.h>
 #include <linux/in.h>
 
 #include "ebpf/lb_maps.h"
