@@ -14,7 +14,9 @@ packages=(
   libboost-dev libboost-system-dev libmsgpack-cxx-dev libssl-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev iperf3 sockperf nftables serf stress-ng
+  libgtest-dev libgmock-dev libbenchmark-dev iperf3 sockperf nftables serf stress-ng wrk
+  # embedded DNS
+  libldns-dev dnsutils dnsmasq-base dnsperf
 )
 
 if [[ $(id -u) -ne 0 ]]; then
