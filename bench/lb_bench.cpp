@@ -108,8 +108,9 @@ int client(const char* ip, int port, double seconds) {
 
 shoal::lb::Service bench_service(uint32_t i, uint32_t generation) {
   const uint32_t vip = (10u << 24) | (100u << 16) | i;  // 10.100.0.0/16
-  shoal::lb::Service s{
-      "svc" + std::to_string(i), {{shoal::Ipv4(vip), 80, shoal::lb::Protocol::kTcp, 8080}}, {}};
+  shoal::lb::Service s;
+  s.id = "svc" + std::to_string(i);
+  s.frontends = {{shoal::Ipv4(vip), 80, shoal::lb::Protocol::kTcp, 8080}};
   for (uint32_t b = 0; b < 3; ++b) {
     s.backends.push_back(
         {shoal::Ipv4((10u << 24) | (200u << 16) | ((i + b + generation) & 0xffff))});
@@ -143,7 +144,7 @@ int programming(const std::string& node) {
       const uint32_t i = static_cast<uint32_t>(random() % present);
       const auto start = Clock::now();
       if (!(*balancer)
-               ->set_backends("svc" + std::to_string(i), bench_service(i, round).backends)
+               ->set_backends("svc" + std::to_string(i), bench_service(i, round).backends, {})
                .ok()) {
         return 1;
       }

@@ -5,7 +5,8 @@
 // a connecting task sees either the old backend set or the new one, never a mix or a gap. Old
 // slots are left in place (the next update overwrites them) so a program that read the old entry
 // an instant earlier still finds its slot. After a restart the frontends already in the pinned
-// maps are adopted, keeping their ids; prune() removes those nobody claimed again.
+// maps are adopted, keeping their ids; prune() removes those nobody claimed again. A published
+// port is one more frontend, keyed by VIP 0.0.0.0 here and kept in the ingress-ports map.
 #pragma once
 
 #include <map>
@@ -24,8 +25,8 @@ class EbpfLoadBalancer final : public lb::LoadBalancer {
 
   std::string backend_name() const override { return "ebpf"; }
   Status upsert(const lb::Service& service) override;
-  Status set_backends(const std::string& service_id,
-                      const std::vector<lb::Backend>& backends) override;
+  Status set_backends(const std::string& service_id, const std::vector<lb::Backend>& backends,
+                      const std::vector<lb::Backend>& ingress_backends) override;
   Status remove(const std::string& service_id) override;
   std::vector<lb::Service> list() const override;
 
@@ -44,8 +45,17 @@ class EbpfLoadBalancer final : public lb::LoadBalancer {
   explicit EbpfLoadBalancer(LbMapIo& maps) : maps_(&maps) {}
   static Key key_of(const lb::Frontend& frontend);
   static shoal_lb_frontend map_key(const Key& key);
-  Status program(const lb::Frontend& frontend, const std::vector<lb::Backend>& backends,
-                 FrontendState& state);
+  // A VIP frontend or a published port (VIP 0), with the port its backends answer on.
+  struct Target {
+    Key key;
+    uint16_t backend_port = 0;
+    const std::vector<lb::Backend>* backends = nullptr;
+  };
+  static std::vector<Target> targets_of(const lb::Service& service);
+  static std::string describe(const Key& key);
+  Status write_entry(const Key& key, const shoal_lb_service& value);
+  Status delete_entry(const Key& key);
+  Status program(const Target& target, FrontendState& state);
   Status drop(const Key& key);
 
   LbMapIo* maps_;

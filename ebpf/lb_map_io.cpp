@@ -39,23 +39,56 @@ Result<bool> BpfLbMapIo::delete_slot(const shoal_lb_slot_key& key) {
   return sys_error("delete", "BPF map shoal_lb_slots", errno);
 }
 
-Result<std::vector<std::pair<shoal_lb_frontend, shoal_lb_service>>> BpfLbMapIo::services() {
-  std::vector<std::pair<shoal_lb_frontend, shoal_lb_service>> result;
-  shoal_lb_frontend key{};
-  shoal_lb_frontend next{};
+namespace {
+
+// Every (key, value) of a hash map.
+template <typename Key, typename Value>
+Result<std::vector<std::pair<Key, Value>>> entries(int fd, const char* map) {
+  std::vector<std::pair<Key, Value>> result;
+  Key key{};
+  Key next{};
   const void* previous = nullptr;
-  while (bpf_map_get_next_key(services_fd_, previous, &next) == 0) {
-    shoal_lb_service value{};
-    if (bpf_map_lookup_elem(services_fd_, &next, &value) == 0) {
+  while (bpf_map_get_next_key(fd, previous, &next) == 0) {
+    Value value{};
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0) {
       result.emplace_back(next, value);
     }
     key = next;
     previous = &key;
   }
   if (errno != ENOENT) {
-    return sys_error("iterate", "BPF map shoal_lb_services", errno);
+    return sys_error("iterate", std::string("BPF map ") + map, errno);
   }
   return result;
+}
+
+Error no_mesh() {
+  return invalid_argument("published port", "the routing mesh is not set up on this node");
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<shoal_lb_frontend, shoal_lb_service>>> BpfLbMapIo::services() {
+  return entries<shoal_lb_frontend, shoal_lb_service>(services_fd_, "shoal_lb_services");
+}
+
+Status BpfLbMapIo::put_ingress_port(const shoal_ingress_port& key, const shoal_lb_service& value) {
+  if (ingress_fd_ < 0)
+    return no_mesh();
+  return checked(bpf_map_update_elem(ingress_fd_, &key, &value, BPF_ANY), "update",
+                 "shoal_ingress_ports");
+}
+
+Status BpfLbMapIo::delete_ingress_port(const shoal_ingress_port& key) {
+  if (ingress_fd_ < 0)
+    return no_mesh();
+  return checked(bpf_map_delete_elem(ingress_fd_, &key), "delete", "shoal_ingress_ports", true);
+}
+
+Result<std::vector<std::pair<shoal_ingress_port, shoal_lb_service>>> BpfLbMapIo::ingress_ports() {
+  if (ingress_fd_ < 0)
+    return std::vector<std::pair<shoal_ingress_port, shoal_lb_service>>();
+  return entries<shoal_ingress_port, shoal_lb_service>(ingress_fd_, "shoal_ingress_ports");
 }
 
 }  // namespace shoal::ebpf

@@ -48,4 +48,40 @@ struct shoal_lb_udp_binding {
   __u16 pad2;
 };
 
+/* Ingress routing mesh: a port published on every node. */
+struct shoal_ingress_port {
+  __u16 port; /* network order */
+  __u8 proto;
+  __u8 pad;
+};
+
+/* What the node's ingress programs need to know about the node. */
+struct shoal_ingress_config {
+  __u32 node_ip;         /* the underlay address clients reach */
+  __u32 ingress_ip;      /* this node's address on the ingress overlay: the SNAT source */
+  __u32 uplink_ifindex;  /* where clients come from */
+  __u32 ingress_ifindex; /* this node's interface on the ingress overlay */
+};
+
+/* Connection tracking of the mesh, both directions. */
+struct shoal_ct_client {
+  __u32 client_ip;
+  __u16 client_port;
+  __u16 published_port;
+  __u8 proto;
+  __u8 pad[3];
+};
+
+struct shoal_ct_backend {
+  __u32 backend_ip;
+  __u16 backend_port;
+  __u16 snat_port;
+  __u8 proto;
+  __u8 pad[3];
+};
+
+/* The SNAT source ports the mesh uses on the node's ingress address. */
+#define SHOAL_SNAT_PORT_MIN 33000
+#define SHOAL_SNAT_PORT_COUNT 28000
+
 #endif

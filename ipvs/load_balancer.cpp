@@ -25,7 +25,23 @@ Status validate_service(const Service& service) {
           what, "frontend " + f.vip.str() + ":" + std::to_string(f.port) + " is listed twice");
     }
   }
-  for (const Backend& b : service.backends) {
+  std::set<std::pair<uint16_t, uint8_t>> ports;
+  for (const PublishedPort& p : service.published) {
+    if (p.port == 0) {
+      return invalid_argument(what, "published port 0");
+    }
+    if (!ports.insert({p.port, static_cast<uint8_t>(p.protocol)}).second) {
+      return invalid_argument(what, "port " + std::to_string(p.port) + " is published twice");
+    }
+  }
+  for (const Frontend& f : service.frontends) {
+    if (f.vip == Ipv4()) {
+      return invalid_argument(what, "frontend VIP 0.0.0.0");
+    }
+  }
+  std::vector<Backend> all = service.backends;
+  all.insert(all.end(), service.ingress_backends.begin(), service.ingress_backends.end());
+  for (const Backend& b : all) {
     if (b.weight > 1000) {
       return invalid_argument(
           what, "backend " + b.ip.str() + " weight " + std::to_string(b.weight) + " is above 1000");

@@ -37,10 +37,24 @@ struct Backend {
   friend bool operator==(const Backend&, const Backend&) = default;
 };
 
+// A port published on the node's own address (the routing mesh): clients reach it at any node
+// and land on one of the service's ingress backends (their addresses on the ingress network).
+// For `mode=host` the caller passes only the tasks running on this node: a node without one
+// then does not answer on the port.
+struct PublishedPort {
+  uint16_t port = 0;
+  Protocol protocol = Protocol::kTcp;
+  uint16_t target_port = 0;  // 0: same as port
+
+  friend bool operator==(const PublishedPort&, const PublishedPort&) = default;
+};
+
 struct Service {
   std::string id;
-  std::vector<Frontend> frontends;
+  std::vector<Frontend> frontends;  // VIPs, balanced over `backends`
   std::vector<Backend> backends;
+  std::vector<PublishedPort> published;  // balanced over `ingress_backends`
+  std::vector<Backend> ingress_backends;
 };
 
 class LoadBalancer {
@@ -50,8 +64,8 @@ class LoadBalancer {
   virtual std::string backend_name() const = 0;  // "ebpf", "ipvs"
   // Creates or changes a service: its frontends and, in the same step, its backends.
   virtual Status upsert(const Service& service) = 0;
-  virtual Status set_backends(const std::string& service_id,
-                              const std::vector<Backend>& backends) = 0;
+  virtual Status set_backends(const std::string& service_id, const std::vector<Backend>& backends,
+                              const std::vector<Backend>& ingress_backends) = 0;
   virtual Status remove(const std::string& service_id) = 0;
   virtual std::vector<Service> list() const = 0;
 };

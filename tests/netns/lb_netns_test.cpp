@@ -139,10 +139,10 @@ class VipLoadBalancing : public ::testing::Test {
   }
 
   static lb::Service service(const std::vector<std::string>& backends) {
-    lb::Service s{"web",
-                  {lb::Frontend{kVip, 80, lb::Protocol::kTcp, 8080},
-                   lb::Frontend{kVip, 53, lb::Protocol::kUdp, 8080}},
-                  {}};
+    lb::Service s;
+    s.id = "web";
+    s.frontends = {lb::Frontend{kVip, 80, lb::Protocol::kTcp, 8080},
+                   lb::Frontend{kVip, 53, lb::Protocol::kUdp, 8080}};
     for (const Endpoint& e : kEndpoints) {
       if (std::find(backends.begin(), backends.end(), e.id) != backends.end()) {
         s.backends.push_back({ip(e.address)});
@@ -209,7 +209,7 @@ TEST_F(VipLoadBalancing, ARemovedBackendKeepsItsConnectionAndGetsNoNewOnes) {
     if (chosen != b)
       rest.push_back(b);
   }
-  ASSERT_OK(balancer_->set_backends("web", service(rest).backends));
+  ASSERT_OK(balancer_->set_backends("web", service(rest).backends, {}));
 
   auto counts = tally(probe("tcp", 80, 30));
   EXPECT_EQ(counts[chosen], 0) << "the removed backend " << chosen << " got new connections";
@@ -221,7 +221,7 @@ TEST_F(VipLoadBalancing, ARemovedBackendKeepsItsConnectionAndGetsNoNewOnes) {
 }
 
 TEST_F(VipLoadBalancing, NoBackendRefusesAtOnce) {
-  ASSERT_OK(balancer_->set_backends("web", {}));
+  ASSERT_OK(balancer_->set_backends("web", {}, {}));
   const auto start = std::chrono::steady_clock::now();
   auto lines = probe("tcp", 80, 1);
   const auto took = std::chrono::steady_clock::now() - start;

@@ -27,6 +27,7 @@ class FakeMaps final : public LbMapIo {
   using FKey = std::tuple<uint32_t, uint16_t, uint8_t>;
   using SKey = std::pair<uint32_t, uint32_t>;
   std::map<FKey, shoal_lb_service> frontends;
+  std::map<std::pair<uint16_t, uint8_t>, shoal_lb_service> ports;
   std::map<SKey, shoal_lb_backend> slots;
   std::vector<std::string> log;  // the order of writes
 
@@ -49,6 +50,24 @@ class FakeMaps final : public LbMapIo {
   }
   Result<std::vector<std::pair<shoal_lb_frontend, shoal_lb_service>>> services() override {
     return services_impl();
+  }
+  Status put_ingress_port(const shoal_ingress_port& k, const shoal_lb_service& v) override {
+    ports[{k.port, k.proto}] = v;
+    return {};
+  }
+  Status delete_ingress_port(const shoal_ingress_port& k) override {
+    ports.erase({k.port, k.proto});
+    return {};
+  }
+  Result<std::vector<std::pair<shoal_ingress_port, shoal_lb_service>>> ingress_ports() override {
+    std::vector<std::pair<shoal_ingress_port, shoal_lb_service>> out;
+    for (const auto& [k, v] : ports) {
+      shoal_ingress_port key{};
+      key.port = k.first;
+      key.proto = k.second;
+      out.emplace_back(key, v);
+    }
+    return out;
   }
 
   const shoal_lb_service& of(const char* vip, uint16_t port) {
@@ -80,8 +99,18 @@ class FakeMaps final : public LbMapIo {
 };
 
 Service web(std::vector<Backend> backends) {
-  return Service{
-      "web", {Frontend{ip("10.0.1.100"), 80, Protocol::kTcp, 8080}}, std::move(backends)};
+  Service s;
+  s.id = "web";
+  s.frontends = {Frontend{ip("10.0.1.100"), 80, Protocol::kTcp, 8080}};
+  s.backends = std::move(backends);
+  return s;
+}
+
+Service published_web(std::vector<Backend> ingress_backends) {
+  Service s = web({{ip("10.0.1.11")}});
+  s.published = {lb::PublishedPort{8080, Protocol::kTcp, 80}};
+  s.ingress_backends = std::move(ingress_backends);
+  return s;
 }
 
 TEST(SlotPlan, WeightsBecomeSlotsAndDrainingGetsNone) {
@@ -115,7 +144,7 @@ TEST(EbpfLb, SlotsAreWrittenBeforeTheServiceEntryFlips) {
             (std::vector<std::string>{"10.0.1.11:8080", "10.0.1.12:8080"}));
   const uint32_t first = maps.of("10.0.1.100", 80).generation;
 
-  ASSERT_TRUE((*balancer)->set_backends("web", {{ip("10.0.1.13")}}).ok());
+  ASSERT_TRUE((*balancer)->set_backends("web", {{ip("10.0.1.13")}}, {}).ok());
   EXPECT_NE(maps.of("10.0.1.100", 80).generation, first);
   EXPECT_EQ(maps.live("10.0.1.100", 80), (std::vector<std::string>{"10.0.1.13:8080"}));
 }
@@ -131,7 +160,7 @@ TEST(EbpfLb, RemoveDeletesTheFrontendAndBothGenerations) {
   FakeMaps maps;
   auto balancer = EbpfLoadBalancer::create(maps);
   ASSERT_TRUE((*balancer)->upsert(web({{ip("10.0.1.11")}, {ip("10.0.1.12")}})).ok());
-  ASSERT_TRUE((*balancer)->set_backends("web", {{ip("10.0.1.13")}}).ok());
+  ASSERT_TRUE((*balancer)->set_backends("web", {{ip("10.0.1.13")}}, {}).ok());
   ASSERT_TRUE((*balancer)->remove("web").ok());
   EXPECT_TRUE(maps.frontends.empty());
   EXPECT_TRUE(maps.slots.empty());
@@ -166,7 +195,11 @@ TEST(EbpfLb, ARestartAdoptsPinnedFrontendsAndPrunesTheUnclaimed) {
   {
     auto before = EbpfLoadBalancer::create(maps);
     ASSERT_TRUE((*before)->upsert(web({{ip("10.0.1.11")}})).ok());
-    Service gone{"gone", {Frontend{ip("10.0.1.200"), 80, Protocol::kTcp, 0}}, {{ip("10.0.1.21")}}};
+    Service gone;
+    gone.id = "gone";
+    gone.frontends = {Frontend{ip("10.0.1.200"), 80, Protocol::kTcp, 0}};
+    gone.backends = {{ip("10.0.1.21")}};
+    gone.published = {lb::PublishedPort{9090, Protocol::kUdp, 0}};
     ASSERT_TRUE((*before)->upsert(gone).ok());
   }
   const uint32_t web_id = maps.of("10.0.1.100", 80).id;
@@ -177,6 +210,7 @@ TEST(EbpfLb, ARestartAdoptsPinnedFrontendsAndPrunesTheUnclaimed) {
   EXPECT_EQ(maps.live("10.0.1.100", 80), (std::vector<std::string>{"10.0.1.12:8080"}));
   ASSERT_TRUE((*after)->prune().ok());
   EXPECT_EQ(maps.frontends.size(), 1u) << "the service nobody re-declared is gone";
+  EXPECT_TRUE(maps.ports.empty()) << "its published port too";
   for (const auto& [key, backend] : maps.slots)
     EXPECT_EQ(key.first, web_id);
 }
@@ -190,8 +224,36 @@ TEST(EbpfLb, RejectsBadServices) {
   Service zero = web({});
   zero.frontends[0].port = 0;
   EXPECT_FALSE((*balancer)->upsert(zero).ok());
-  EXPECT_FALSE((*balancer)->set_backends("nope", {}).ok());
+  EXPECT_FALSE((*balancer)->set_backends("nope", {}, {}).ok());
   EXPECT_TRUE(maps.frontends.empty());
+}
+
+TEST(EbpfLb, PublishedPortsGoToTheIngressMapWithTheirOwnBackends) {
+  FakeMaps maps;
+  auto balancer = EbpfLoadBalancer::create(maps);
+  ASSERT_TRUE((*balancer)->upsert(published_web({{ip("10.0.0.11")}, {ip("10.0.0.12")}})).ok());
+  const shoal_lb_service& port = maps.ports.at({htons(8080), 6});
+  EXPECT_EQ(port.slot_count, 2u);
+  const shoal_lb_backend& first = maps.slots.at({port.id, port.generation * SHOAL_LB_MAX_SLOTS});
+  EXPECT_EQ(Ipv4(ntohl(first.ip)).str(), "10.0.0.11");
+  EXPECT_EQ(ntohs(first.port), 80);
+  EXPECT_EQ(maps.live("10.0.1.100", 80), (std::vector<std::string>{"10.0.1.11:8080"}))
+      << "the VIP keeps its own backends";
+  ASSERT_TRUE((*balancer)->set_backends("web", {{ip("10.0.1.11")}}, {}).ok());
+  EXPECT_EQ(maps.ports.at({htons(8080), 6}).slot_count, 0u) << "mode=host with no local task";
+}
+
+TEST(EbpfLb, APortIsPublishedByOneService) {
+  FakeMaps maps;
+  auto balancer = EbpfLoadBalancer::create(maps);
+  ASSERT_TRUE((*balancer)->upsert(published_web({{ip("10.0.0.11")}})).ok());
+  Service other;
+  other.id = "api";
+  other.published = {lb::PublishedPort{8080, Protocol::kTcp, 80}};
+  auto refused = (*balancer)->upsert(other);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("published port 8080 belongs to service web"),
+            std::string::npos);
 }
 
 TEST(Ipvs, AbsenceIsReportedInOneClearLine) {
