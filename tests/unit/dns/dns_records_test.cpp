@@ -6,7 +6,9 @@
 namespace shoal::dataplane::dns {
 namespace {
 
-Ipv4 ip(const char* text) { return *Ipv4::parse(text); }
+Ipv4 ip(const char* text) {
+  return *Ipv4::parse(text);
+}
 
 ServiceRecord web_on_app() {
   ServiceRecord r;
