@@ -20,6 +20,13 @@ std::vector<std::string> record_names(const ServiceRecord& record) {
   return names;
 }
 
+// "web" or "tasks.web": a name only the cluster can mean. The root ("") is not one.
+bool is_bare(std::string_view name) {
+  if (name.starts_with(kTasksPrefix))
+    name.remove_prefix(kTasksPrefix.size());
+  return !name.empty() && name.find('.') == std::string_view::npos;
+}
+
 }  // namespace
 
 std::string normalize_name(std::string_view name) {
@@ -96,9 +103,10 @@ void DnsRecords::append_addresses(const Binding& binding, std::vector<Ipv4>& out
 }
 
 Lookup DnsRecords::lookup(std::string_view name, const std::vector<std::string>& networks) const {
-  auto found = bindings_.find(normalize_name(name));
+  const std::string normalized = normalize_name(name);
+  auto found = bindings_.find(normalized);
   if (found == bindings_.end())
-    return Lookup{Lookup::Kind::kNotOurs, {}};
+    return Lookup{is_bare(normalized) ? Lookup::Kind::kNxDomain : Lookup::Kind::kNotOurs, {}};
   Lookup result{Lookup::Kind::kNxDomain, {}};
   size_t matched = 0;
   for (const Binding& binding : found->second) {

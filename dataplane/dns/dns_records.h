@@ -8,7 +8,11 @@
 //   tasks.<name>, tasks.<alias>...  the task IPs
 // A lookup gathers the records bound to the name on the networks the asker is attached to. A name
 // bound only on other networks is NXDOMAIN (never forwarded: the upstream would either not know it
-// or, worse, resolve it to something else); a name bound nowhere is not ours and goes upstream.
+// or, worse, resolve it to something else). So is a bare name (no dot: "web") or tasks.<bare name>
+// that nothing binds: service names are bare, and sending them upstream would leak the cluster's
+// names to the node's resolvers for nothing (dnsmasq's --domain-needed, for the same reason); it
+// also makes a removed service NXDOMAIN whatever the upstream says. Any other name is not ours and
+// goes upstream.
 //
 // Pure data: no I/O, no clock, no locks. The server owns one and touches it from one thread.
 #pragma once
@@ -41,7 +45,7 @@ struct ServiceRecord {
 struct Lookup {
   enum class Kind {
     kAddresses,  // a name of ours, visible to the asker; addresses may be empty (no running task)
-    kNxDomain,   // a name of ours, but on no network the asker shares
+    kNxDomain,   // a name of ours on no network the asker shares, or an unbound bare name
     kNotOurs,    // unknown here: for the upstream resolvers
   };
   Kind kind = Kind::kNotOurs;

@@ -4,7 +4,8 @@
 //
 // Serves, in the namespace it runs in (run it under `ip netns exec`), N services on network
 // "bench": svc<i> -> VIP 10.100.<i/256>.<i%256>, tasks.svc<i> -> that address too. Prints
-// "ready" once listening and the counters on SIGINT/SIGTERM.
+// "ready" once listening and the counters on SIGINT/SIGTERM. Without --upstream, names that are
+// not ours get SERVFAIL: the tool never asks the machine's real resolvers.
 #include <signal.h>
 
 #include <cstdio>
@@ -29,6 +30,7 @@ namespace {
 
 int main(int argc, char** argv) {
   dns::DnsServerConfig config;
+  config.resolv_conf = "/dev/null";  // no upstream unless --upstream: never the real resolvers
   int services = 100;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];

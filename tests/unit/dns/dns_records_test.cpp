@@ -72,7 +72,16 @@ TEST(DnsRecords, ANameOnlyOnAnotherNetworkIsNxdomainAndAnUnknownOneIsNotOurs) {
   EXPECT_EQ(records.lookup("tasks.web", {"db"}).kind, Lookup::Kind::kNxDomain);
   EXPECT_EQ(records.lookup("web", {}).kind, Lookup::Kind::kNxDomain);
   EXPECT_EQ(records.lookup("example.com", kApp).kind, Lookup::Kind::kNotOurs);
-  EXPECT_EQ(records.lookup("tasks.example", kApp).kind, Lookup::Kind::kNotOurs);
+  EXPECT_EQ(records.lookup("tasks.example.com", kApp).kind, Lookup::Kind::kNotOurs);
+  EXPECT_EQ(records.lookup(".", kApp).kind, Lookup::Kind::kNotOurs) << "the root goes upstream";
+}
+
+TEST(DnsRecords, UnboundBareNamesAreNxdomainNotForwarded) {
+  DnsRecords records;
+  ASSERT_TRUE(records.upsert(web_on_app()).ok());
+  EXPECT_EQ(records.lookup("db", kApp).kind, Lookup::Kind::kNxDomain);
+  EXPECT_EQ(records.lookup("tasks.db", kApp).kind, Lookup::Kind::kNxDomain);
+  EXPECT_EQ(records.lookup("Localhost.", kApp).kind, Lookup::Kind::kNxDomain);
 }
 
 TEST(DnsRecords, EachNetworkAnswersWithItsOwnVip) {
@@ -97,12 +106,12 @@ TEST(DnsRecords, UpsertReplacesAndRemoveForgets) {
   renamed.vip = ip("10.0.1.3");
   ASSERT_TRUE(records.upsert(renamed).ok());
   EXPECT_EQ(records.size(), 1u);
-  EXPECT_EQ(records.lookup("web", kApp).kind, Lookup::Kind::kNotOurs) << "the old name is gone";
-  EXPECT_EQ(records.lookup("frontend", kApp).kind, Lookup::Kind::kNotOurs);
+  EXPECT_EQ(records.lookup("web", kApp).kind, Lookup::Kind::kNxDomain) << "the old name is gone";
+  EXPECT_EQ(records.lookup("www.internal", kApp).kind, Lookup::Kind::kNotOurs);
   EXPECT_EQ(records.lookup("site", kApp).addresses, std::vector<Ipv4>{ip("10.0.1.3")});
 
   records.remove("s-web", "app");
-  EXPECT_EQ(records.lookup("site", kApp).kind, Lookup::Kind::kNotOurs);
+  EXPECT_EQ(records.lookup("site", kApp).kind, Lookup::Kind::kNxDomain);
   EXPECT_EQ(records.size(), 0u);
   EXPECT_EQ(records.names(), 0u);
 }
@@ -124,7 +133,8 @@ TEST(DnsRecords, RemoveServiceLeavesOtherServicesThatShareAnAlias) {
             (std::vector<Ipv4>{ip("10.0.1.2"), ip("10.0.1.4")}));
   records.remove_service("s-web");
   EXPECT_EQ(records.lookup("frontend", kApp).addresses, std::vector<Ipv4>{ip("10.0.1.4")});
-  EXPECT_EQ(records.lookup("web", {"app", "other"}).kind, Lookup::Kind::kNotOurs);
+  EXPECT_EQ(records.lookup("web", {"app", "other"}).kind, Lookup::Kind::kNxDomain);
+  EXPECT_EQ(records.names(), 4u) << "api, frontend and their tasks. names";
 }
 
 TEST(DnsRecords, DuplicateAddressesAcrossBindingsAreAnsweredOnce) {
