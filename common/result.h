@@ -70,18 +70,20 @@ using Status = Result<void>;
 #define SHOAL_CONCAT_INNER(a, b) a##b
 #define SHOAL_CONCAT(a, b) SHOAL_CONCAT_INNER(a, b)
 
-// Returns the error of a failed Result/Status from the enclosing function.
-#define SHOAL_TRY(expr)                            \
-  do {                                             \
-    auto&& shoal_try_result_ = (expr);             \
-    if (!shoal_try_result_.ok()) {                 \
-      return std::move(shoal_try_result_).error(); \
-    }                                              \
+// Returns the error of a failed Result/Status from the enclosing function. Each expansion names
+// its temporary uniquely, so the macro nests (a lambda inside a SHOAL_TRY may use it too).
+#define SHOAL_TRY(expr) SHOAL_TRY_IMPL(SHOAL_CONCAT(shoal_try_result_, __COUNTER__), expr)
+#define SHOAL_TRY_IMPL(tmp, expr)    \
+  do {                               \
+    auto&& tmp = (expr);             \
+    if (!tmp.ok()) {                 \
+      return std::move(tmp).error(); \
+    }                                \
   } while (0)
 
 // Declares `lhs` from a Result's value, or returns its error from the enclosing function.
 #define SHOAL_ASSIGN_OR_RETURN(lhs, expr) \
-  SHOAL_ASSIGN_OR_RETURN_IMPL(SHOAL_CONCAT(shoal_result_, __LINE__), lhs, expr)
+  SHOAL_ASSIGN_OR_RETURN_IMPL(SHOAL_CONCAT(shoal_result_, __COUNTER__), lhs, expr)
 #define SHOAL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                \
   if (!tmp.ok()) {                                  \

@@ -171,7 +171,7 @@ int shoal_ingress_from_uplink(struct __sk_buff* skb) {
   if (!cfg || !parse(skb, &f) || f.daddr != cfg->node_ip) return TC_ACT_OK;
   struct shoal_ct_client client = {
       .client_ip = f.saddr, .client_port = f.sport, .published_port = f.dport, .proto = f.proto};
-  struct shoal_ct_backend flow_backend;
+  struct shoal_ct_backend flow_backend = {}; /* zeroed: its pad bytes are part of a map key */
   const struct shoal_ct_backend* known = bpf_map_lookup_elem(&shoal_ct_out, &client);
   if (known) {
     flow_backend = *known;

@@ -16,6 +16,7 @@
 #include "dataplane/overlay.h"
 #include "ebpf/ebpf_lb.h"
 #include "ebpf/lb_program.h"
+#include "tests/support/private_mounts.h"
 #include "tests/support/testbed.h"
 #include "tests/support/traffic.h"
 
@@ -31,16 +32,7 @@ using testing::NamedServer;
 using testing::run_command;
 using testing::Testbed;
 
-class PrivateMounts : public ::testing::Environment {
- public:
-  // bpffs and cgroup2 mounts the load balancer may make stay in this test's mount namespace.
-  void SetUp() override {
-    ASSERT_EQ(::unshare(CLONE_NEWNS), 0) << "unshare: " << std::strerror(errno);
-    ASSERT_EQ(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr), 0);
-    testing::clean_stale_runs();
-  }
-};
-const auto* const kMounts = ::testing::AddGlobalTestEnvironment(new PrivateMounts);
+const auto* const kMounts = ::testing::AddGlobalTestEnvironment(new testing::PrivateMounts);
 
 #define ASSERT_OK(expr)                                     \
   do {                                                      \
