@@ -118,6 +118,7 @@ Listener::Listener(asio::io_context& io, ListenerContext& context, std::string l
       networks_(std::move(networks)),
       udp_(io),
       acceptor_(io),
+      accept_pause_(io),
       udp_buffer_(kTcpLimit) {}
 
 Listener::~Listener() = default;
@@ -142,6 +143,7 @@ void Listener::stop() {
   boost::system::error_code ignored;
   udp_.close(ignored);
   acceptor_.close(ignored);
+  accept_pause_.cancel();
   for (auto& [id, weak] : sessions_) {
     if (auto session = weak.lock())
       session->close();
@@ -197,17 +199,24 @@ void Listener::accept_tcp() {
       [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !self->acceptor_.is_open())
           return;
-        if (!ec) {
-          if (self->sessions_.size() >= self->context_.max_tcp_connections) {
-            ++self->context_.tcp_rejected;
-            boost::system::error_code ignored;
-            socket.close(ignored);
-          } else {
-            const uint64_t id = ++self->next_session_id_;
-            auto session = std::make_shared<TcpSession>(self, id, std::move(socket));
-            self->sessions_.emplace(id, session);
-            session->start();
-          }
+        if (ec) {
+          // Out of descriptors or memory: try again a little later rather than spin.
+          self->accept_pause_.expires_after(std::chrono::milliseconds(100));
+          self->accept_pause_.async_wait([self](boost::system::error_code wait_ec) {
+            if (!wait_ec)
+              self->accept_tcp();
+          });
+          return;
+        }
+        if (self->sessions_.size() >= self->context_.max_tcp_connections) {
+          ++self->context_.tcp_rejected;
+          boost::system::error_code ignored;
+          socket.close(ignored);  // at once: a waiter in the backlog would only time out later
+        } else {
+          const uint64_t id = ++self->next_session_id_;
+          auto session = std::make_shared<TcpSession>(self, id, std::move(socket));
+          self->sessions_.emplace(id, session);
+          session->start();
         }
         self->accept_tcp();
       });

@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -67,6 +68,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   std::vector<std::string> networks_;
   boost::asio::ip::udp::socket udp_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_pause_;  // after an accept error (EMFILE): no busy loop
   std::vector<uint8_t> udp_buffer_;
   boost::asio::ip::udp::endpoint sender_;
   std::map<uint64_t, std::weak_ptr<TcpSession>> sessions_;

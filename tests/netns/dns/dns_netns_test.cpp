@@ -3,7 +3,9 @@
 // each with a listener at 127.0.0.11:53. Every question is asked with dig(1) from inside a task
 // namespace, over UDP and TCP. No packet leaves the namespaces this test creates.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,6 +108,53 @@ DigAnswer dig(const std::string& ns, const std::string& name, bool tcp = false,
 std::vector<Ipv4> sorted(std::vector<Ipv4> v) {
   std::sort(v.begin(), v.end());
   return v;
+}
+
+// A socket made inside ns (it stays there), so the test can talk to a listener byte by byte.
+Result<UniqueFd> socket_in(const std::string& ns, int type) {
+  SHOAL_ASSIGN_OR_RETURN(Netns netns, Netns::open_named(ns));
+  return run_in_netns(netns, [&]() -> Result<UniqueFd> {
+    UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
+    if (!fd.valid())
+      return sys_error("socket", ns, errno);
+    const timeval bounded{3, 0};  // every read in these tests gives up after 3 s
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &bounded, sizeof(bounded));
+    return fd;
+  });
+}
+
+sockaddr_in address(Ipv4 ip, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = ip.network_order();
+  a.sin_port = htons(port);
+  return a;
+}
+
+std::vector<uint8_t> query_wire(const char* name, uint16_t id) {
+  ldns_pkt* raw = nullptr;
+  EXPECT_EQ(ldns_pkt_query_new_frm_str(&raw, name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, LDNS_RD),
+            LDNS_STATUS_OK);
+  PacketPtr packet(raw);
+  ldns_pkt_set_id(packet.get(), id);
+  return packet_to_wire(*packet);
+}
+
+// Sends one framed query on a connected TCP socket; the reply's rcode, or -1 on EOF or timeout.
+int tcp_query(const UniqueFd& fd, const char* name) {
+  std::vector<uint8_t> framed(2);
+  const std::vector<uint8_t> wire = query_wire(name, 7);
+  ldns_write_uint16(framed.data(), static_cast<uint16_t>(wire.size()));
+  framed.insert(framed.end(), wire.begin(), wire.end());
+  if (::send(fd.get(), framed.data(), framed.size(), MSG_NOSIGNAL) < 0)
+    return -1;
+  std::vector<uint8_t> reply(kTcpLimit + 2);
+  const ssize_t got = ::recv(fd.get(), reply.data(), reply.size(), 0);
+  if (got <= 2)
+    return -1;
+  reply.resize(static_cast<size_t>(got));
+  PacketPtr packet = packet_from_wire(std::span(reply).subspan(2));
+  return packet ? ldns_pkt_get_rcode(packet.get()) : -1;
 }
 
 constexpr int kUpstreamPort = 5353;
@@ -271,6 +320,109 @@ TEST_F(EmbeddedDns, GarbageIsCountedAndTheListenerStillAnswers) {
   ASSERT_TRUE(sent.ok());
   EXPECT_EQ(dig(task_ns(1), "web").addresses.size(), 1u);
   EXPECT_GE(server_->stats().responder.malformed, 1u);
+}
+
+// A second server on port 5454 with small caps: two TCP connections per listener, one forward
+// in flight, to an upstream that never answers.
+class SmallCaps : public EmbeddedDns {
+ protected:
+  static constexpr uint16_t kPort = 5454;
+  static constexpr uint16_t kSilentPort = 5499;
+
+  void SetUp() override {
+    EmbeddedDns::SetUp();
+    if (HasFatalFailure())
+      return;
+    auto silent = socket_in(bed_->host_ns(1), SOCK_DGRAM);
+    ASSERT_TRUE(silent.ok()) << silent.error().message();
+    silent_upstream_ = std::move(*silent);
+    const sockaddr_in at = address(ip("127.0.0.1"), kSilentPort);
+    ASSERT_EQ(::bind(silent_upstream_.get(), reinterpret_cast<const sockaddr*>(&at), sizeof(at)),
+              0);
+    DnsServerConfig config;
+    config.listen_port = kPort;
+    config.max_tcp_connections = 2;
+    config.forwarder.max_pending = 1;
+    config.forwarder.attempt_timeout = std::chrono::milliseconds(300);
+    config.forwarder.upstreams = {UpstreamServer{ip("127.0.0.1"), kSilentPort}};
+    config.forwarder_netns = bed_->host_ns(1);
+    auto small = DnsServer::start(config);
+    ASSERT_TRUE(small.ok()) << small.error().message();
+    small_ = std::move(*small);
+    auto netns = Netns::open_named(task_ns(1));
+    ASSERT_TRUE(netns.ok());
+    ASSERT_TRUE(small_->add_listener(*netns, {"app"}).ok());
+    ASSERT_TRUE(small_
+                    ->upsert_service(ServiceRecord{
+                        "s-web", "app", "web", {}, ip("10.0.1.2"), {}, EndpointMode::kVip})
+                    .ok());
+  }
+
+  void TearDown() override {
+    small_.reset();
+    EmbeddedDns::TearDown();
+  }
+
+  UniqueFd connected() {
+    auto fd = socket_in(task_ns(1), SOCK_STREAM);
+    EXPECT_TRUE(fd.ok());
+    if (!fd.ok())
+      return UniqueFd();
+    const sockaddr_in to = address(kEmbeddedDnsIp, kPort);
+    EXPECT_EQ(::connect(fd->get(), reinterpret_cast<const sockaddr*>(&to), sizeof(to)), 0);
+    return std::move(*fd);
+  }
+
+  UniqueFd silent_upstream_;
+  std::unique_ptr<DnsServer> small_;
+};
+
+TEST_F(SmallCaps, TcpConnectionsPerListenerAreCapped) {
+  UniqueFd first = connected();
+  UniqueFd second = connected();
+  ASSERT_EQ(tcp_query(first, "web."), LDNS_RCODE_NOERROR);
+  ASSERT_EQ(tcp_query(second, "web."), LDNS_RCODE_NOERROR);
+  UniqueFd third = connected();  // the kernel accepts it; the server closes it at once
+  EXPECT_EQ(tcp_query(third, "web."), -1);
+  EXPECT_EQ(small_->stats().tcp_rejected, 1u);
+
+  first.reset();  // a slot frees up once the server has seen the close
+  int rcode = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (rcode == -1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    UniqueFd again = connected();
+    rcode = tcp_query(again, "web.");
+  }
+  EXPECT_EQ(rcode, LDNS_RCODE_NOERROR);
+}
+
+TEST_F(SmallCaps, PendingForwardsAreCappedAndTimeOutAsServfail) {
+  auto client = socket_in(task_ns(1), SOCK_DGRAM);
+  ASSERT_TRUE(client.ok());
+  const sockaddr_in to = address(kEmbeddedDnsIp, kPort);
+  for (uint16_t id : {uint16_t{1}, uint16_t{2}}) {
+    const std::vector<uint8_t> wire =
+        query_wire(id == 1 ? "a.example.test." : "b.example.test.", id);
+    ASSERT_GT(::sendto(client->get(), wire.data(), wire.size(), 0,
+                       reinterpret_cast<const sockaddr*>(&to), sizeof(to)),
+              0);
+  }
+  std::vector<uint16_t> order;
+  for (int i = 0; i < 2; ++i) {
+    std::vector<uint8_t> reply(kTcpLimit);
+    const ssize_t got = ::recv(client->get(), reply.data(), reply.size(), 0);
+    ASSERT_GT(got, 0) << "no reply " << i;
+    PacketPtr packet = packet_from_wire(std::span(reply).first(static_cast<size_t>(got)));
+    ASSERT_TRUE(packet);
+    EXPECT_EQ(ldns_pkt_get_rcode(packet.get()), LDNS_RCODE_SERVFAIL);
+    order.push_back(ldns_pkt_id(packet.get()));
+  }
+  EXPECT_EQ(order, (std::vector<uint16_t>{2, 1})) << "over the cap at once, then the timeout";
+  const DnsServerStats stats = small_->stats();
+  EXPECT_EQ(stats.forwarder.over_cap, 1u);
+  EXPECT_EQ(stats.forwarder.servfail, 2u);
+  EXPECT_EQ(stats.forwarder.sent, 1u) << "only the first went upstream";
 }
 
 }  // namespace
