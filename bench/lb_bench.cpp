@@ -1,5 +1,6 @@
 // shoal-lb-bench: the measuring parts of bench/lb.sh.
 //   shoal-lb-bench serve IP PORT           echo server (one byte in, one byte out, per connection)
+//   shoal-lb-bench http IP PORT            keep-alive HTTP/1.1 server answering "ok" (for wrk)
 //   shoal-lb-bench client IP PORT SECONDS  connect, one-byte request/response, close, repeat;
 //                                          prints "CONNS_PER_S P50_US P99_US"
 //   shoal-lb-bench programming NODE        map programming times of the eBPF load balancer:
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/unique_fd.h"
@@ -68,6 +70,53 @@ int serve(const char* ip, int port) {
       ssize_t got = ::read(fd, buf, sizeof(buf));
       if (got <= 0 || ::write(fd, buf, static_cast<size_t>(got)) != got) {
         ::close(fd);  // closing removes it from the epoll set
+      }
+    }
+  }
+}
+
+int http(const char* ip, int port) {
+  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const int one = 1;
+  ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr = address(ip, port);
+  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::listen(listener.get(), 4096) != 0) {
+    std::perror("listen");
+    return 1;
+  }
+  static constexpr char kResponse[] =
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
+  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  epoll_event ev{EPOLLIN, {.fd = listener.get()}};
+  ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, listener.get(), &ev);
+  std::unordered_map<int, std::string> pending;  // per connection: bytes of unanswered requests
+  epoll_event events[256];
+  while (true) {
+    int n = ::epoll_wait(epoll.get(), events, 256, -1);
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == listener.get()) {
+        int client = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (client < 0)
+          continue;
+        epoll_event cev{EPOLLIN, {.fd = client}};
+        ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, client, &cev);
+        continue;
+      }
+      char buf[4096];
+      ssize_t got = ::read(fd, buf, sizeof(buf));
+      if (got <= 0) {
+        pending.erase(fd);
+        ::close(fd);
+        continue;
+      }
+      std::string& data = pending[fd];
+      data.append(buf, static_cast<size_t>(got));
+      for (size_t end; (end = data.find("\r\n\r\n")) != std::string::npos;) {
+        data.erase(0, end + 4);
+        if (::write(fd, kResponse, sizeof(kResponse) - 1) < 0)
+          break;
       }
     }
   }
@@ -162,14 +211,20 @@ int programming(const std::string& node) {
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode == "serve" && argc == 4)
+  if (mode == "serve" && argc == 4) {
     return serve(argv[2], std::atoi(argv[3]));
-  if (mode == "client" && argc == 5)
+  }
+  if (mode == "http" && argc == 4) {
+    return http(argv[2], std::atoi(argv[3]));
+  }
+  if (mode == "client" && argc == 5) {
     return client(argv[2], std::atoi(argv[3]), std::atof(argv[4]));
-  if (mode == "programming" && argc == 3)
+  }
+  if (mode == "programming" && argc == 3) {
     return programming(argv[2]);
+  }
   std::fprintf(stderr,
-               "usage: shoal-lb-bench serve IP PORT | client IP PORT SECONDS | "
+               "usage: shoal-lb-bench serve|http IP PORT | client IP PORT SECONDS | "
                "programming NODE\n");
   return 2;
 }

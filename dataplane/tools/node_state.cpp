@@ -52,6 +52,12 @@ Result<EndpointSpec> parse_endpoint(const json& obj, const std::string& network_
   if (!ifname.empty())
     endpoint.ifname = ifname;
   SHOAL_ASSIGN_OR_RETURN(endpoint.mac, optional_mac(obj, where));
+  if (obj.contains("default_route")) {
+    if (!obj["default_route"].is_boolean()) {
+      return invalid_argument(where, "\"default_route\" must be true or false");
+    }
+    endpoint.default_route = obj["default_route"].get<bool>();
+  }
   return endpoint;
 }
 

@@ -1,6 +1,6 @@
 // The desired overlay state of one node, as `shoal-dataplane apply` reads it from JSON:
 // {"networks": [{"id", "vni", "subnet", "gateway", "mtu"?,
-//                "endpoints": [{"id", "ip", "netns"?, "ifname"?, "mac"?}],
+//                "endpoints": [{"id", "ip", "netns"?, "ifname"?, "mac"?, "default_route"?}],
 //                "peers": [{"ip", "vtep", "mac"?}]}]}
 #pragma once
 

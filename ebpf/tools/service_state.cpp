@@ -42,6 +42,22 @@ Result<lb::Frontend> parse_frontend(const json& obj, const std::string& where) {
   return f;
 }
 
+Result<lb::PublishedPort> parse_published(const json& obj, const std::string& where) {
+  if (!obj.is_object())
+    return invalid_argument(where, "a published port must be an object");
+  lb::PublishedPort p;
+  SHOAL_ASSIGN_OR_RETURN(uint32_t port, number(obj, where, "port", 65535));
+  SHOAL_ASSIGN_OR_RETURN(uint32_t target, number(obj, where, "target_port", 65535, 0));
+  p.port = static_cast<uint16_t>(port);
+  p.target_port = static_cast<uint16_t>(target);
+  const std::string protocol = obj.value("protocol", "tcp");
+  if (protocol != "tcp" && protocol != "udp") {
+    return invalid_argument(where, "protocol must be tcp or udp, not '" + protocol + "'");
+  }
+  p.protocol = protocol == "tcp" ? lb::Protocol::kTcp : lb::Protocol::kUdp;
+  return p;
+}
+
 Result<lb::Backend> parse_backend(const json& obj, const std::string& where) {
   if (!obj.is_object())
     return invalid_argument(where, "a backend must be an object");
@@ -60,7 +76,7 @@ Result<lb::Service> parse_service(const json& obj) {
   lb::Service s;
   s.id = obj["id"].get<std::string>();
   const std::string where = "service " + s.id;
-  for (const char* list : {"frontends", "backends"}) {
+  for (const char* list : {"frontends", "backends", "published", "ingress_backends"}) {
     if (obj.contains(list) && !obj[list].is_array()) {
       return invalid_argument(where, std::string("\"") + list + "\" must be an array");
     }
@@ -72,6 +88,14 @@ Result<lb::Service> parse_service(const json& obj) {
   for (const json& b : obj.value("backends", json::array())) {
     SHOAL_ASSIGN_OR_RETURN(lb::Backend backend, parse_backend(b, where));
     s.backends.push_back(backend);
+  }
+  for (const json& p : obj.value("published", json::array())) {
+    SHOAL_ASSIGN_OR_RETURN(lb::PublishedPort port, parse_published(p, where));
+    s.published.push_back(port);
+  }
+  for (const json& b : obj.value("ingress_backends", json::array())) {
+    SHOAL_ASSIGN_OR_RETURN(lb::Backend backend, parse_backend(b, where));
+    s.ingress_backends.push_back(backend);
   }
   SHOAL_TRY(lb::validate_service(s));
   return s;

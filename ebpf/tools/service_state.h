@@ -1,6 +1,8 @@
 // The desired load-balancer state of one node, as `shoal-lb apply` reads it from JSON:
 // {"services": [{"id", "frontends": [{"vip", "port", "protocol"?, "target_port"?}],
-//                "backends": [{"ip", "weight"?, "draining"?}]}]}
+//                "backends": [{"ip", "weight"?, "draining"?}],
+//                "published": [{"port", "protocol"?, "target_port"?}],
+//                "ingress_backends": [{"ip", "weight"?, "draining"?}]}]}
 #pragma once
 
 #include <string>

@@ -13,7 +13,8 @@ std::string error_of(const std::string& json) {
 TEST(NodeState, ParsesNetworksEndpointsAndPeers) {
   auto state = parse_node_state(R"({"networks":[{"id":"app","vni":4096,
       "subnet":"10.0.1.0/24","gateway":"10.0.1.1","mtu":1400,
-      "endpoints":[{"id":"t1","ip":"10.0.1.5","netns":"ns1","ifname":"eth1"}],
+      "endpoints":[{"id":"t1","ip":"10.0.1.5","netns":"ns1","ifname":"eth1",
+                    "default_route":false}],
       "peers":[{"ip":"10.0.1.9","vtep":"198.51.100.12","mac":"02:00:00:00:00:09"}]}]})");
   ASSERT_TRUE(state.ok()) << state.error().message();
   const NetworkState& net = state->networks.at(0);
@@ -21,6 +22,7 @@ TEST(NodeState, ParsesNetworksEndpointsAndPeers) {
   EXPECT_EQ(net.spec.mtu, 1400u);
   EXPECT_EQ(net.endpoints.at(0).netns, "ns1");
   EXPECT_EQ(net.endpoints.at(0).ifname, "eth1");
+  EXPECT_FALSE(net.endpoints.at(0).default_route);
   EXPECT_EQ(net.peers.at(0).mac.str(), "02:00:00:00:00:09");
   EXPECT_EQ(net.peers.at(0).network_id, "app");
 }
