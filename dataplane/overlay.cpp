@@ -94,16 +94,19 @@ Status Overlay::ensure_bridge(const std::string& ns, const NetworkSpec& spec, ui
   } else if (bridge->mtu != mtu) {
     SHOAL_TRY(kernel_->change_link(ns, kBridgeName, LinkChange::set_mtu(mtu)));
   }
-  SHOAL_ASSIGN_OR_RETURN(std::vector<Ipv4Prefix> addresses, kernel_->addresses(ns, kBridgeName));
-  bool has_gateway = false;
-  for (const Ipv4Prefix& address : addresses) {
-    has_gateway = has_gateway || address == gateway_address(spec);
-  }
-  if (!has_gateway) {
-    SHOAL_TRY(kernel_->add_address(ns, kBridgeName, gateway_address(spec)));
+  if (spec.gateway_on_bridge) {
+    SHOAL_TRY(ensure_address(ns, kBridgeName, gateway_address(spec)));
   }
   if (!bridge || !bridge->up) {
     SHOAL_TRY(kernel_->change_link(ns, kBridgeName, LinkChange::bring_up()));
+  }
+  return {};
+}
+
+Status Overlay::ensure_address(const std::string& ns, const std::string& link, Ipv4Prefix address) {
+  SHOAL_ASSIGN_OR_RETURN(std::vector<Ipv4Prefix> addresses, kernel_->addresses(ns, link));
+  if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
+    SHOAL_TRY(kernel_->add_address(ns, link, address));
   }
   return {};
 }
@@ -239,12 +242,11 @@ Result<bool> Overlay::endpoint_in_place(const EndpointSpec& spec, const std::str
     return false;
   }
   SHOAL_ASSIGN_OR_RETURN(std::vector<Ipv4Prefix> addresses, kernel_->addresses(ns, spec.ifname));
-  for (const Ipv4Prefix& address : addresses) {
-    if (address == Ipv4Prefix(spec.ip, network.spec.subnet.length())) {
-      return true;
-    }
-  }
-  return false;
+  auto has = [&](Ipv4 ip) {
+    return std::find(addresses.begin(), addresses.end(),
+                     Ipv4Prefix(ip, network.spec.subnet.length())) != addresses.end();
+  };
+  return has(spec.ip) && (!spec.holds_gateway || has(network.spec.gateway));
 }
 
 Status Overlay::build_endpoint(const EndpointSpec& spec, const std::string& ns, const Mac& mac,
@@ -263,6 +265,9 @@ Status Overlay::build_endpoint(const EndpointSpec& spec, const std::string& ns, 
   SHOAL_TRY(kernel_->change_link(ns, "lo", LinkChange::bring_up()));
   SHOAL_TRY(
       kernel_->add_address(ns, spec.ifname, Ipv4Prefix(spec.ip, network.spec.subnet.length())));
+  if (spec.holds_gateway) {
+    SHOAL_TRY(kernel_->add_address(ns, spec.ifname, gateway_address(network.spec)));
+  }
   SHOAL_TRY(kernel_->change_link(ns, spec.ifname, LinkChange::bring_up()));
   if (spec.default_route) {
     SHOAL_TRY(kernel_->set_default_route(ns, spec.ifname, network.spec.gateway));

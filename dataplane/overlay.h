@@ -67,6 +67,7 @@ class Overlay {
   Status remove_sandbox(const std::string& ns);
   Status check_conflicts(const NetworkSpec& spec) const;
   Status ensure_bridge(const std::string& ns, const NetworkSpec& spec, uint32_t mtu);
+  Status ensure_address(const std::string& ns, const std::string& link, Ipv4Prefix address);
   Status ensure_vxlan(const std::string& ns, const NetworkSpec& spec, uint32_t mtu);
   Status create_vxlan_clearing_stale(const std::string& ns, const VxlanConfig& config);
   Status delete_stale_vxlans(const std::string& keep_ns, uint32_t vni);

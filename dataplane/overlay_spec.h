@@ -30,6 +30,9 @@ struct NetworkSpec {
   Ipv4Prefix subnet;
   Ipv4 gateway;
   std::optional<uint32_t> mtu;  // underlay MTU - 50 when unset
+  // The gateway address lives on the sandbox bridge, except on the ingress network, where the
+  // node's own endpoint holds it so that tasks' replies reach the node (source-preserving mesh).
+  bool gateway_on_bridge = true;
 
   friend bool operator==(const NetworkSpec&, const NetworkSpec&) = default;
 };
@@ -40,8 +43,9 @@ struct EndpointSpec {
   std::string netns;            // named netns or /path; empty: a new namespace for the endpoint
   std::string ifname = "eth0";  // its name inside that namespace
   Ipv4 ip;
-  std::optional<Mac> mac;     // derived from ip (02:42:a.b.c.d) when unset
-  bool default_route = true;  // via the network's gateway
+  std::optional<Mac> mac;      // derived from ip (02:42:a.b.c.d) when unset
+  bool default_route = true;   // via the network's gateway
+  bool holds_gateway = false;  // also give this interface the network's gateway address
 };
 
 struct Endpoint {

@@ -27,12 +27,12 @@ std::vector<EbpfLoadBalancer::Target> EbpfLoadBalancer::targets_of(const lb::Ser
   std::vector<Target> targets;
   for (const lb::Frontend& f : service.frontends) {
     targets.push_back(
-        Target{key_of(f), f.target_port != 0 ? f.target_port : f.port, &service.backends});
+        Target{key_of(f), f.target_port != 0 ? f.target_port : f.port, &service.backends, 0u});
   }
   for (const lb::PublishedPort& p : service.published) {
     targets.push_back(Target{Key{0, htons(p.port), static_cast<uint8_t>(p.protocol)},
-                             p.target_port != 0 ? p.target_port : p.port,
-                             &service.ingress_backends});
+                             p.target_port != 0 ? p.target_port : p.port, &service.ingress_backends,
+                             p.preserve_source ? SHOAL_LB_PRESERVE_SOURCE : 0u});
   }
   return targets;
 }
@@ -94,6 +94,7 @@ Status EbpfLoadBalancer::program(const Target& target, FrontendState& state) {
   value.id = state.id;
   value.slot_count = static_cast<uint32_t>(slots.size());
   value.generation = generation;
+  value.flags = target.flags;
   SHOAL_TRY(write_entry(target.key, value));
   state.generation = generation;
   state.slot_count = value.slot_count;

@@ -50,6 +50,7 @@ class EbpfLoadBalancer final : public lb::LoadBalancer {
     Key key;
     uint16_t backend_port = 0;
     const std::vector<lb::Backend>* backends = nullptr;
+    uint32_t flags = 0;
   };
   static std::vector<Target> targets_of(const lb::Service& service);
   static std::string describe(const Key& key);

@@ -7,7 +7,9 @@
 // the reply comes back through this node), and it is redirected into the ingress overlay.
 // shoal_ingress_from_overlay (tc ingress of the node's ingress interface): the reply is
 // translated back and redirected out of the uplink. Neither direction touches netfilter or
-// needs ip_forward. Fragments, non-TCP/UDP and IP options pass untouched to the host stack.
+// needs ip_forward. A port published with SHOAL_LB_PRESERVE_SOURCE is balanced over this
+// node's tasks only and keeps the client's address; the tasks' replies reach the node through
+// the ingress gateway it holds, and are translated back the same way. Fragments, non-TCP/UDP and IP options pass untouched to the host stack.
 // linux/bpf.h defines the types the libbpf headers use: it must come first.
 #include <linux/bpf.h>
 
@@ -142,7 +144,7 @@ static __always_inline const struct shoal_lb_backend* choose(const struct shoal_
 
 /* A new flow: a backend and a free SNAT port, recorded in both directions. */
 static __always_inline int open_flow(const struct flow* f, const struct shoal_ct_client* client,
-                                     struct shoal_ct_backend* out) {
+                                     __u32 ingress_ip, struct shoal_ct_backend* out) {
   struct shoal_ingress_port port_key = {.port = f->dport, .proto = f->proto};
   const struct shoal_lb_service* service = bpf_map_lookup_elem(&shoal_ingress_ports, &port_key);
   if (!service) return -1;
@@ -152,9 +154,17 @@ static __always_inline int open_flow(const struct flow* f, const struct shoal_ct
   out->backend_ip = backend->ip;
   out->backend_port = backend->port;
   out->proto = f->proto;
+  if (service->flags & SHOAL_LB_PRESERVE_SOURCE) {
+    out->peer_ip = f->saddr;
+    out->peer_port = f->sport;
+    if (bpf_map_update_elem(&shoal_ct_back, out, client, BPF_ANY) != 0) return -1;
+    bpf_map_update_elem(&shoal_ct_out, client, out, BPF_ANY);
+    return 0;
+  }
+  out->peer_ip = ingress_ip;
 #pragma unroll
   for (int attempt = 0; attempt < 8; ++attempt) {
-    out->snat_port = bpf_htons(SHOAL_SNAT_PORT_MIN + (hash + attempt * 7919) % SHOAL_SNAT_PORT_COUNT);
+    out->peer_port = bpf_htons(SHOAL_SNAT_PORT_MIN + (hash + attempt * 7919) % SHOAL_SNAT_PORT_COUNT);
     if (bpf_map_update_elem(&shoal_ct_back, out, client, BPF_NOEXIST) == 0) {
       bpf_map_update_elem(&shoal_ct_out, client, out, BPF_ANY);
       return 0;
@@ -175,10 +185,10 @@ int shoal_ingress_from_uplink(struct __sk_buff* skb) {
   const struct shoal_ct_backend* known = bpf_map_lookup_elem(&shoal_ct_out, &client);
   if (known) {
     flow_backend = *known;
-  } else if (!f.syn || open_flow(&f, &client, &flow_backend) != 0) {
+  } else if (!f.syn || open_flow(&f, &client, cfg->ingress_ip, &flow_backend) != 0) {
     return TC_ACT_OK; /* not published here, or no backend: the host stack answers (RST) */
   }
-  if (rewrite(skb, &f, cfg->ingress_ip, flow_backend.snat_port, flow_backend.backend_ip,
+  if (rewrite(skb, &f, flow_backend.peer_ip, flow_backend.peer_port, flow_backend.backend_ip,
               flow_backend.backend_port) != 0) {
     return TC_ACT_SHOT;
   }
@@ -190,9 +200,12 @@ int shoal_ingress_from_overlay(struct __sk_buff* skb) {
   __u32 zero = 0;
   const struct shoal_ingress_config* cfg = bpf_map_lookup_elem(&shoal_ingress_cfg, &zero);
   struct flow f = {};
-  if (!cfg || !parse(skb, &f) || f.daddr != cfg->ingress_ip) return TC_ACT_OK;
-  struct shoal_ct_backend key = {
-      .backend_ip = f.saddr, .backend_port = f.sport, .snat_port = f.dport, .proto = f.proto};
+  if (!cfg || !parse(skb, &f)) return TC_ACT_OK;
+  struct shoal_ct_backend key = {.backend_ip = f.saddr,
+                                 .peer_ip = f.daddr,
+                                 .backend_port = f.sport,
+                                 .peer_port = f.dport,
+                                 .proto = f.proto};
   const struct shoal_ct_client* client = bpf_map_lookup_elem(&shoal_ct_back, &key);
   if (!client) return TC_ACT_OK;
   struct shoal_ct_client c = *client;

@@ -24,8 +24,12 @@ struct shoal_lb_service {
   __u32 id;
   __u32 slot_count; /* 0: no backend, connections are refused at once */
   __u32 generation; /* 0 or 1 */
-  __u32 pad;
+  __u32 flags;      /* SHOAL_LB_* below */
 };
+
+/* A published port whose backends see the client's own address: no SNAT, and only this
+ * node's tasks as backends (their replies come back through the node's ingress gateway). */
+#define SHOAL_LB_PRESERVE_SOURCE 1u
 
 struct shoal_lb_slot_key {
   __u32 service_id;
@@ -72,10 +76,13 @@ struct shoal_ct_client {
   __u8 pad[3];
 };
 
+/* The backend side of a flow: what its replies look like. The peer is this node's ingress
+ * address and an allocated port (SNAT), or the client itself (source preserved). */
 struct shoal_ct_backend {
   __u32 backend_ip;
+  __u32 peer_ip;
   __u16 backend_port;
-  __u16 snat_port;
+  __u16 peer_port;
   __u8 proto;
   __u8 pad[3];
 };

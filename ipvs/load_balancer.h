@@ -45,6 +45,9 @@ struct PublishedPort {
   uint16_t port = 0;
   Protocol protocol = Protocol::kTcp;
   uint16_t target_port = 0;  // 0: same as port
+  // The backends see the client's own address. The caller passes only this node's tasks (as
+  // for mode=host), and the ingress network's gateway must be on the node (see NetworkSpec).
+  bool preserve_source = false;
 
   friend bool operator==(const PublishedPort&, const PublishedPort&) = default;
 };

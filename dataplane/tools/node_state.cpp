@@ -29,6 +29,16 @@ Result<uint32_t> number_field(const json& obj, const std::string& where, const c
   return static_cast<uint32_t>(obj[key].get<uint64_t>());
 }
 
+Result<bool> flag(const json& obj, const std::string& where, const char* key, bool fallback) {
+  if (!obj.contains(key)) {
+    return fallback;
+  }
+  if (!obj[key].is_boolean()) {
+    return invalid_argument(where, std::string("\"") + key + "\" must be true or false");
+  }
+  return obj[key].get<bool>();
+}
+
 Result<std::optional<Mac>> optional_mac(const json& obj, const std::string& where) {
   SHOAL_ASSIGN_OR_RETURN(std::string text, text_field(obj, where, "mac", false));
   if (text.empty()) {
@@ -52,12 +62,8 @@ Result<EndpointSpec> parse_endpoint(const json& obj, const std::string& network_
   if (!ifname.empty())
     endpoint.ifname = ifname;
   SHOAL_ASSIGN_OR_RETURN(endpoint.mac, optional_mac(obj, where));
-  if (obj.contains("default_route")) {
-    if (!obj["default_route"].is_boolean()) {
-      return invalid_argument(where, "\"default_route\" must be true or false");
-    }
-    endpoint.default_route = obj["default_route"].get<bool>();
-  }
+  SHOAL_ASSIGN_OR_RETURN(endpoint.default_route, flag(obj, where, "default_route", true));
+  SHOAL_ASSIGN_OR_RETURN(endpoint.holds_gateway, flag(obj, where, "holds_gateway", false));
   return endpoint;
 }
 
@@ -92,6 +98,7 @@ Result<NetworkState> parse_network(const json& obj) {
     SHOAL_ASSIGN_OR_RETURN(uint32_t mtu, number_field(obj, where, "mtu"));
     spec.mtu = mtu;
   }
+  SHOAL_ASSIGN_OR_RETURN(spec.gateway_on_bridge, flag(obj, where, "gateway_on_bridge", true));
   for (const char* list : {"endpoints", "peers"}) {
     if (obj.contains(list) && !obj[list].is_array()) {
       return invalid_argument(where, std::string("\"") + list + "\" must be an array");

@@ -1,6 +1,7 @@
 // The desired overlay state of one node, as `shoal-dataplane apply` reads it from JSON:
-// {"networks": [{"id", "vni", "subnet", "gateway", "mtu"?,
-//                "endpoints": [{"id", "ip", "netns"?, "ifname"?, "mac"?, "default_route"?}],
+// {"networks": [{"id", "vni", "subnet", "gateway", "mtu"?, "gateway_on_bridge"?,
+//                "endpoints": [{"id", "ip", "netns"?, "ifname"?, "mac"?, "default_route"?,
+//                               "holds_gateway"?}],
 //                "peers": [{"ip", "vtep", "mac"?}]}]}
 #pragma once
 

@@ -55,6 +55,7 @@ Result<lb::PublishedPort> parse_published(const json& obj, const std::string& wh
     return invalid_argument(where, "protocol must be tcp or udp, not '" + protocol + "'");
   }
   p.protocol = protocol == "tcp" ? lb::Protocol::kTcp : lb::Protocol::kUdp;
+  p.preserve_source = obj.value("preserve_source", false);
   return p;
 }
 

@@ -1,7 +1,7 @@
 // The desired load-balancer state of one node, as `shoal-lb apply` reads it from JSON:
 // {"services": [{"id", "frontends": [{"vip", "port", "protocol"?, "target_port"?}],
 //                "backends": [{"ip", "weight"?, "draining"?}],
-//                "published": [{"port", "protocol"?, "target_port"?}],
+//                "published": [{"port", "protocol"?, "target_port"?, "preserve_source"?}],
 //                "ingress_backends": [{"ip", "weight"?, "draining"?}]}]}
 #pragma once
 

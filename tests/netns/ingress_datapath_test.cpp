@@ -130,6 +130,30 @@ TEST_F(IngressDatapath, ANewFlowIsTranslatedToABackendAndItsReplyBack) {
   EXPECT_EQ(answered->dport, 40000);
 }
 
+TEST_F(IngressDatapath, APreservedSourceReachesTheBackendAndItsReplyIsTranslated) {
+  lb::Service local = web({"10.0.0.11"});
+  local.published.push_back(lb::PublishedPort{9090, lb::Protocol::kTcp, 90, true});
+  ASSERT_TRUE(balancer_->upsert(local).ok());
+  auto out =
+      read_frame(run(ingress_->from_uplink_fd(), build_frame(to_node(40010, true, 9090))).out);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->checksums_ok);
+  EXPECT_EQ(out->src, kClient) << "the client's address was rewritten";
+  EXPECT_EQ(out->sport, 40010);
+  EXPECT_EQ(out->dst, ip("10.0.0.11"));
+  EXPECT_EQ(out->dport, 90);
+
+  Frame reply{ip("10.0.0.11"), 90, kClient, 40010, 6, false, true};
+  Outcome back = run(ingress_->from_overlay_fd(), build_frame(reply));
+  ASSERT_EQ(back.verdict, TC_ACT_REDIRECT);
+  auto answered = read_frame(back.out);
+  ASSERT_TRUE(answered);
+  EXPECT_TRUE(answered->checksums_ok);
+  EXPECT_EQ(answered->src, kNode);
+  EXPECT_EQ(answered->sport, 9090);
+  EXPECT_EQ(answered->dst, kClient);
+}
+
 TEST_F(IngressDatapath, UdpIsTranslatedWithValidChecksums) {
   Outcome forward = run(ingress_->from_uplink_fd(), build_frame(to_node(40001, true, 5353, 17)));
   ASSERT_EQ(forward.verdict, TC_ACT_REDIRECT);

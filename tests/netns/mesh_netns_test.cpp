@@ -66,8 +66,9 @@ class RoutingMesh : public ::testing::Test {
     auto bed = Testbed::create(4);
     ASSERT_TRUE(bed.ok()) << bed.error().message();
     bed_ = std::move(*bed);
-    const dataplane::NetworkSpec ingress{"ingress", 4096, *Ipv4Prefix::parse("10.0.0.0/24"),
-                                         ip("10.0.0.1"), std::nullopt};
+    dataplane::NetworkSpec ingress{"ingress", 4096, *Ipv4Prefix::parse("10.0.0.0/24"),
+                                   ip("10.0.0.1"), std::nullopt};
+    ingress.gateway_on_bridge = false;  // each node holds it: tasks' replies come to the node
     agents_.resize(kClusterHosts);
     for (int h = 1; h <= kClusterHosts; ++h) {
       Agent& a = agent(h);
@@ -89,6 +90,7 @@ class RoutingMesh : public ::testing::Test {
       own.ifname = "ingress0";
       own.ip = node_ingress_ip(h);
       own.default_route = false;
+      own.holds_gateway = true;
       ASSERT_OK(a.overlay->attach(own));
     }
     for (const Backend& b : kBackends) {
@@ -100,7 +102,7 @@ class RoutingMesh : public ::testing::Test {
       auto server = NamedServer::start(dataplane::endpoint_netns(bed_->node_tag(b.host), b.id),
                                        ip(b.address), 80, b.id);
       ASSERT_TRUE(server.ok()) << server.error().message();
-      servers_.push_back(std::move(*server));
+      servers_[b.id] = std::move(*server);
     }
     for (int h = 1; h <= kClusterHosts; ++h) {
       for (int other = 1; other <= kClusterHosts; ++other) {
@@ -198,7 +200,7 @@ class RoutingMesh : public ::testing::Test {
 
   std::unique_ptr<Testbed> bed_;
   std::vector<Agent> agents_;
-  std::vector<std::unique_ptr<NamedServer>> servers_;
+  std::map<std::string, std::unique_ptr<NamedServer>> servers_;
 };
 
 std::map<std::string, int> tally(const std::vector<std::string>& lines) {
@@ -226,6 +228,18 @@ TEST_F(RoutingMesh, ModeHostAnswersOnlyWhereATaskRuns) {
   EXPECT_EQ(tally(request(1, "tcp", 10))["b1"], 10);
   EXPECT_EQ(tally(request(2, "tcp", 10))["b2"], 10);
   EXPECT_EQ(request(3, "tcp", 1), std::vector<std::string>{"error: Connection refused"});
+}
+
+TEST_F(RoutingMesh, SourcePreservingPortsShowTheClientAddressToTheBackend) {
+  lb::Service local = web({"b1"});  // host 1's own task only
+  local.published[0].preserve_source = true;
+  ASSERT_OK(agent(1).balancer->upsert(local));
+  EXPECT_EQ(tally(request(1, "tcp", 10))["b1"], 10);
+  EXPECT_EQ(servers_.at("b1")->last_peer(), bed_->host_ip(kClient)) << "the client was hidden";
+
+  // The mesh proper (SNAT) still hides it: that is what lets any node serve any port.
+  EXPECT_GT(tally(request(3, "tcp", 20))["b1"], 0);
+  EXPECT_EQ(servers_.at("b1")->last_peer(), node_ingress_ip(3));
 }
 
 TEST_F(RoutingMesh, AnAgentRestartKeepsEstablishedFlows) {

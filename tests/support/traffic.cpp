@@ -140,7 +140,11 @@ void NamedServer::serve() {
       return;
     }
     if ((fds[1].revents & POLLIN) != 0) {
-      UniqueFd client(::accept4(tcp_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      sockaddr_in peer{};
+      socklen_t peer_len = sizeof(peer);
+      UniqueFd client(
+          ::accept4(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC));
+      last_peer_ = ntohl(peer.sin_addr.s_addr);
       const std::string greeting = name_ + "\n";
       if (client.valid() && ::write(client.get(), greeting.data(), greeting.size()) > 0) {
         ++connections_;

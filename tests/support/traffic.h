@@ -45,6 +45,8 @@ class NamedServer {
                                                     std::string name);
   ~NamedServer();
   int connections() const { return connections_.load(); }
+  // The source address of the latest TCP client, as the server saw it.
+  Ipv4 last_peer() const { return Ipv4(last_peer_.load()); }
 
  private:
   NamedServer(UniqueFd tcp, UniqueFd udp, UniqueFd stop, std::string name);
@@ -55,6 +57,7 @@ class NamedServer {
   UniqueFd stop_;
   std::string name_;
   std::atomic<int> connections_{0};
+  std::atomic<uint32_t> last_peer_{0};
   std::thread thread_;
 };
 

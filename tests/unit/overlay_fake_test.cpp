@@ -233,6 +233,28 @@ TEST_F(OverlayFakeTest, SweepRemovesOnlyWhatIsNotDesired) {
   EXPECT_TRUE(kernel_.has_ns("shoal-n2-net-app"));
 }
 
+TEST_F(OverlayFakeTest, TheIngressGatewayCanLiveOnTheNodesOwnEndpoint) {
+  NetworkSpec ingress = spec("ingress", 4095, "10.0.0.0/24", "10.0.0.1");
+  ingress.gateway_on_bridge = false;
+  ASSERT_TRUE(overlay_.ensure(ingress).ok());
+  EXPECT_TRUE(kernel_.find_link("shoal-n1-net-ingress", "br0")->addresses.empty());
+  ASSERT_TRUE(kernel_.netns_create("node-ns").ok());
+  EndpointSpec own = endpoint("ingress", "node", "10.0.0.101");
+  own.netns = "node-ns";
+  own.ifname = "ingress0";
+  own.default_route = false;
+  own.holds_gateway = true;
+  ASSERT_TRUE(overlay_.attach(own).ok());
+  const auto* link = kernel_.find_link("node-ns", "ingress0");
+  ASSERT_NE(link, nullptr);
+  EXPECT_EQ(link->addresses,
+            (std::vector{*Ipv4Prefix::parse("10.0.0.101/24"), *Ipv4Prefix::parse("10.0.0.1/24")}));
+  EXPECT_FALSE(link->default_route.has_value());
+  const int before = kernel_.mutations();
+  ASSERT_TRUE(overlay_.attach(own).ok());
+  EXPECT_EQ(kernel_.mutations(), before);
+}
+
 TEST_F(OverlayFakeTest, RemoveIsIdempotent) {
   ASSERT_TRUE(overlay_.ensure(app_).ok());
   ASSERT_TRUE(overlay_.remove("app").ok());
