@@ -9,8 +9,9 @@
 // translated back and redirected out of the uplink. Neither direction touches netfilter or
 // needs ip_forward. A port published with SHOAL_LB_PRESERVE_SOURCE is balanced over this
 // node's tasks only and keeps the client's address; the tasks' replies reach the node through
-// the ingress gateway it holds, and are translated back the same way. Fragments, non-TCP/UDP and IP options pass untouched to the host stack.
-// linux/bpf.h defines the types the libbpf headers use: it must come first.
+// the ingress gateway it holds, and are translated back the same way. Fragments, non-TCP/UDP and IP
+// options pass untouched to the host stack. linux/bpf.h defines the types the libbpf headers use:
+// it must come first.
 #include <linux/bpf.h>
 
 #include <bpf/bpf_endian.h>
@@ -70,7 +71,7 @@ struct flow {
   __u32 saddr, daddr;
   __u16 sport, dport;
   __u8 proto;
-  __u8 syn;  /* a TCP SYN without ACK, or any UDP datagram: may start a flow */
+  __u8 syn;       /* a TCP SYN without ACK, or any UDP datagram: may start a flow */
   __u32 csum_off; /* offset of the L4 checksum */
 };
 
@@ -89,7 +90,8 @@ static __always_inline int parse(struct __sk_buff* skb, struct flow* f) {
   f->proto = ip->protocol;
   if (ip->protocol == IPPROTO_TCP) {
     struct tcphdr* tcp = (void*)(ip + 1);
-    if ((void*)(tcp + 1) > end) return 0;
+    if ((void*)(tcp + 1) > end)
+      return 0;
     f->sport = tcp->source;
     f->dport = tcp->dest;
     f->syn = tcp->syn && !tcp->ack;
@@ -98,7 +100,8 @@ static __always_inline int parse(struct __sk_buff* skb, struct flow* f) {
   }
   if (ip->protocol == IPPROTO_UDP) {
     struct udphdr* udp = (void*)(ip + 1);
-    if ((void*)(udp + 1) > end) return 0;
+    if ((void*)(udp + 1) > end)
+      return 0;
     f->sport = udp->source;
     f->dport = udp->dest;
     f->syn = 1;
@@ -136,7 +139,8 @@ static __always_inline int rewrite(struct __sk_buff* skb, const struct flow* f, 
 static __always_inline const struct shoal_lb_backend* choose(const struct shoal_lb_service* s,
                                                              __u32 hash) {
   __u32 count = s->slot_count;
-  if (count == 0 || count > SHOAL_LB_MAX_SLOTS) return 0;
+  if (count == 0 || count > SHOAL_LB_MAX_SLOTS)
+    return 0;
   struct shoal_lb_slot_key slot = {
       .service_id = s->id, .index = (s->generation & 1) * SHOAL_LB_MAX_SLOTS + hash % count};
   return bpf_map_lookup_elem(&shoal_lb_slots, &slot);
@@ -147,24 +151,28 @@ static __always_inline int open_flow(const struct flow* f, const struct shoal_ct
                                      __u32 ingress_ip, struct shoal_ct_backend* out) {
   struct shoal_ingress_port port_key = {.port = f->dport, .proto = f->proto};
   const struct shoal_lb_service* service = bpf_map_lookup_elem(&shoal_ingress_ports, &port_key);
-  if (!service) return -1;
+  if (!service)
+    return -1;
   __u32 hash = bpf_get_prandom_u32();
   const struct shoal_lb_backend* backend = choose(service, hash);
-  if (!backend) return -1;
+  if (!backend)
+    return -1;
   out->backend_ip = backend->ip;
   out->backend_port = backend->port;
   out->proto = f->proto;
   if (service->flags & SHOAL_LB_PRESERVE_SOURCE) {
     out->peer_ip = f->saddr;
     out->peer_port = f->sport;
-    if (bpf_map_update_elem(&shoal_ct_back, out, client, BPF_ANY) != 0) return -1;
+    if (bpf_map_update_elem(&shoal_ct_back, out, client, BPF_ANY) != 0)
+      return -1;
     bpf_map_update_elem(&shoal_ct_out, client, out, BPF_ANY);
     return 0;
   }
   out->peer_ip = ingress_ip;
 #pragma unroll
   for (int attempt = 0; attempt < 8; ++attempt) {
-    out->peer_port = bpf_htons(SHOAL_SNAT_PORT_MIN + (hash + attempt * 7919) % SHOAL_SNAT_PORT_COUNT);
+    out->peer_port =
+        bpf_htons(SHOAL_SNAT_PORT_MIN + (hash + attempt * 7919) % SHOAL_SNAT_PORT_COUNT);
     if (bpf_map_update_elem(&shoal_ct_back, out, client, BPF_NOEXIST) == 0) {
       bpf_map_update_elem(&shoal_ct_out, client, out, BPF_ANY);
       return 0;
@@ -178,7 +186,8 @@ int shoal_ingress_from_uplink(struct __sk_buff* skb) {
   __u32 zero = 0;
   const struct shoal_ingress_config* cfg = bpf_map_lookup_elem(&shoal_ingress_cfg, &zero);
   struct flow f = {};
-  if (!cfg || !parse(skb, &f) || f.daddr != cfg->node_ip) return TC_ACT_OK;
+  if (!cfg || !parse(skb, &f) || f.daddr != cfg->node_ip)
+    return TC_ACT_OK;
   struct shoal_ct_client client = {
       .client_ip = f.saddr, .client_port = f.sport, .published_port = f.dport, .proto = f.proto};
   struct shoal_ct_backend flow_backend = {}; /* zeroed: its pad bytes are part of a map key */
@@ -200,14 +209,16 @@ int shoal_ingress_from_overlay(struct __sk_buff* skb) {
   __u32 zero = 0;
   const struct shoal_ingress_config* cfg = bpf_map_lookup_elem(&shoal_ingress_cfg, &zero);
   struct flow f = {};
-  if (!cfg || !parse(skb, &f)) return TC_ACT_OK;
+  if (!cfg || !parse(skb, &f))
+    return TC_ACT_OK;
   struct shoal_ct_backend key = {.backend_ip = f.saddr,
                                  .peer_ip = f.daddr,
                                  .backend_port = f.sport,
                                  .peer_port = f.dport,
                                  .proto = f.proto};
   const struct shoal_ct_client* client = bpf_map_lookup_elem(&shoal_ct_back, &key);
-  if (!client) return TC_ACT_OK;
+  if (!client)
+    return TC_ACT_OK;
   struct shoal_ct_client c = *client;
   if (rewrite(skb, &f, cfg->node_ip, c.published_port, c.client_ip, c.client_port) != 0) {
     return TC_ACT_SHOT;
