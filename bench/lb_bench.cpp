@@ -1,6 +1,7 @@
 // shoal-lb-bench: the measuring parts of bench/lb.sh.
 //   shoal-lb-bench serve IP PORT           echo server (one byte in, one byte out, per connection)
-//   shoal-lb-bench http IP PORT            keep-alive HTTP/1.1 server answering "ok" (for wrk)
+//   shoal-lb-bench http IP PORT [BODY]     keep-alive HTTP/1.1 server answering BODY (default
+//                                          "ok"); wrk's target, and the demo's web task
 //   shoal-lb-bench client IP PORT SECONDS  connect, one-byte request/response, close, repeat;
 //                                          prints "CONNS_PER_S P50_US P99_US"
 //   shoal-lb-bench programming NODE        map programming times of the eBPF load balancer:
@@ -75,7 +76,7 @@ int serve(const char* ip, int port) {
   }
 }
 
-int http(const char* ip, int port) {
+int http(const char* ip, int port, const std::string& body) {
   UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   const int one = 1;
   ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -85,8 +86,9 @@ int http(const char* ip, int port) {
     std::perror("listen");
     return 1;
   }
-  static constexpr char kResponse[] =
-      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
+  const std::string response =
+      "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size() + 1) +
+      "\r\nContent-Type: text/plain\r\n\r\n" + body + "\n";
   UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
   epoll_event ev{EPOLLIN, {.fd = listener.get()}};
   ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, listener.get(), &ev);
@@ -115,8 +117,9 @@ int http(const char* ip, int port) {
       data.append(buf, static_cast<size_t>(got));
       for (size_t end; (end = data.find("\r\n\r\n")) != std::string::npos;) {
         data.erase(0, end + 4);
-        if (::write(fd, kResponse, sizeof(kResponse) - 1) < 0)
+        if (::write(fd, response.data(), response.size()) < 0) {
           break;
+        }
       }
     }
   }
@@ -214,8 +217,8 @@ int main(int argc, char** argv) {
   if (mode == "serve" && argc == 4) {
     return serve(argv[2], std::atoi(argv[3]));
   }
-  if (mode == "http" && argc == 4) {
-    return http(argv[2], std::atoi(argv[3]));
+  if (mode == "http" && (argc == 4 || argc == 5)) {
+    return http(argv[2], std::atoi(argv[3]), argc == 5 ? argv[4] : "ok");
   }
   if (mode == "client" && argc == 5) {
     return client(argv[2], std::atoi(argv[3]), std::atof(argv[4]));
@@ -223,8 +226,9 @@ int main(int argc, char** argv) {
   if (mode == "programming" && argc == 3) {
     return programming(argv[2]);
   }
-  std::fprintf(stderr,
-               "usage: shoal-lb-bench serve|http IP PORT | client IP PORT SECONDS | "
-               "programming NODE\n");
+  std::fprintf(
+      stderr,
+      "usage: shoal-lb-bench serve IP PORT | http IP PORT [BODY] | client IP PORT SECONDS | "
+      "programming NODE\n");
   return 2;
 }

@@ -7,7 +7,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config clang clang-format llvm libclang-rt-14-dev
   # dataplane (netlink)
-  libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev iproute2 procps iputils-ping
+  libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev iproute2 procps iputils-ping curl
   # eBPF
   libbpf-dev bpftool libelf-dev zlib1g-dev
   # gossip and common libraries

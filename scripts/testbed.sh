@@ -4,6 +4,7 @@
 #
 #   testbed.sh up RUN N [MTU]   hosts shoal-RUN-h1..hN, eth0 = ${SHOAL_UNDERLAY_NET:-198.51.100}.(10+i)/24
 #   testbed.sh down RUN         kill every process in, and delete, every namespace named shoal-RUN*
+#                               and the node cgroups and bpffs pins of its agents
 #   testbed.sh clean            down every test run whose owner process is gone (names shoal-t<PID>r*)
 #   testbed.sh ip RUN I         print host I's underlay address
 #
@@ -35,6 +36,9 @@ down() {
   done
   for dir in $(run_node_dirs bpf "$run"); do
     rm -rf "$dir"
+  done
+  for dir in $(awk '$3 == "cgroup2" || $3 == "bpf" {print $2 "/shoal"}' /proc/self/mounts); do
+    rmdir "$dir" 2>/dev/null || true  # the shared parent, once no node uses it
   done
   for ns in $(run_namespaces "$run"); do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
@@ -68,10 +72,16 @@ up() {
 }
 
 clean() {
-  local ns pid
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^shoal-t[0-9]+r' || true); do
-    pid=${ns#shoal-t}; pid=${pid%%r*}
-    kill -0 "$pid" 2>/dev/null || down "t${pid}r"
+  local name pid
+  # Test runs are t<PID>r<N>: their namespaces are shoal-t<PID>r..., their agents' cgroups and
+  # pins <mount>/shoal/t<PID>r<N>h<I>.
+  for name in $(ip netns list 2>/dev/null | awk '{print $1}' | sed -n 's/^shoal-\(t[0-9]*r\).*/\1/p') \
+    $(awk '$3 == "cgroup2" || $3 == "bpf" {print $2 "/shoal"}' /proc/self/mounts |
+      xargs -r -I{} find {} -maxdepth 1 -name 't*r*' -printf '%f\n' 2>/dev/null |
+      sed -n 's/^\(t[0-9]*r\).*/\1/p'); do
+    pid=${name#t}; pid=${pid%r}
+    # Every run of that process: "[0-9]*" reads the same as a regex (namespaces) and a glob (dirs).
+    kill -0 "$pid" 2>/dev/null || down "${name}[0-9]*"
   done
 }
 

@@ -55,7 +55,8 @@ class IngressDatapath : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(::geteuid(), 0u);
     LbProgramConfig lb_config;
-    lb_config.node = "dp" + std::to_string(::getpid());
+    // Named like a test run's node, so testbed.sh clean finds it if this process is killed.
+    lb_config.node = "t" + std::to_string(::getpid()) + "r0h1";
     auto lb = LbProgram::load(lb_config);
     ASSERT_TRUE(lb.ok()) << lb.error().message();
     lb_ = std::move(*lb);
