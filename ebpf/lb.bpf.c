@@ -44,6 +44,10 @@ static __always_inline const struct shoal_lb_backend* pick(struct bpf_sock_addr*
   const struct shoal_lb_service* service = bpf_map_lookup_elem(&shoal_lb_services, &key);
   *refused = 0;
   if (!service) {
+    key.port = 0; /* a VIP that takes every port, as Swarm's does */
+    service = bpf_map_lookup_elem(&shoal_lb_services, &key);
+  }
+  if (!service) {
     return 0; /* not a VIP: leave the connection alone */
   }
   __u32 count = service->slot_count;
@@ -68,7 +72,7 @@ static __always_inline int bind_udp(struct bpf_sock_addr* ctx, const struct shoa
     binding->vip = ctx->user_ip4;
     binding->vip_port = (__u16)ctx->user_port;
     binding->backend_ip = b->ip;
-    binding->backend_port = b->port;
+    binding->backend_port = b->port != 0 ? b->port : (__u16)ctx->user_port;
   }
   return 1;
 }
@@ -87,7 +91,9 @@ int shoal_connect4(struct bpf_sock_addr* ctx) {
     bind_udp(ctx, backend);
   }
   ctx->user_ip4 = backend->ip;
-  ctx->user_port = backend->port;
+  if (backend->port != 0) {
+    ctx->user_port = backend->port;
+  }
   return 1;
 }
 
@@ -110,7 +116,9 @@ int shoal_sendmsg4(struct bpf_sock_addr* ctx) {
   }
   bind_udp(ctx, backend);
   ctx->user_ip4 = backend->ip;
-  ctx->user_port = backend->port;
+  if (backend->port != 0) {
+    ctx->user_port = backend->port;
+  }
   return 1;
 }
 

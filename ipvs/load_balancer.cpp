@@ -14,8 +14,9 @@ Status validate_service(const Service& service) {
   }
   std::set<std::tuple<uint32_t, uint16_t, uint8_t>> seen;
   for (const Frontend& f : service.frontends) {
-    if (f.port == 0) {
-      return invalid_argument(what, "frontend " + f.vip.str() + " has port 0");
+    if (f.port == 0 && f.target_port != 0) {
+      return invalid_argument(
+          what, "frontend " + f.vip.str() + " takes every port (port 0) but names a target port");
     }
     if (f.protocol != Protocol::kTcp && f.protocol != Protocol::kUdp) {
       return invalid_argument(what, "frontend protocol must be tcp or udp");

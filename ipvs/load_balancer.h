@@ -15,9 +15,10 @@ namespace shoal::lb {
 enum class Protocol : uint8_t { kTcp = 6, kUdp = 17 };
 
 // Clients reach the service at vip:port on a network; the backend answers on target_port.
+// Port 0 takes every port of the VIP, each to the same port on the backend (Swarm's VIPs).
 struct Frontend {
   Ipv4 vip;
-  uint16_t port = 0;
+  uint16_t port = 0;  // 0: every port
   Protocol protocol = Protocol::kTcp;
   uint16_t target_port = 0;  // 0: same as port
 

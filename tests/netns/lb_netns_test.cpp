@@ -212,6 +212,24 @@ TEST_F(VipLoadBalancing, ARemovedBackendKeepsItsConnectionAndGetsNoNewOnes) {
   EXPECT_EQ(lines[1], "ping") << "the open connection to the removed backend broke";
 }
 
+TEST_F(VipLoadBalancing, AVipForEveryPortKeepsThePortTheTaskAskedFor) {
+  lb::Service any = service({"b1", "b2", "b3"});
+  any.id = "any";
+  any.frontends = {lb::Frontend{ip("10.10.1.101"), 0, lb::Protocol::kTcp, 0}};
+  ASSERT_OK(balancer_->upsert(any));
+  const std::string command = "echo $$ > " + program_->cgroup() +
+                              "/cgroup.procs && exec ip netns exec " + ns_of(kEndpoints[3]) + " " +
+                              testing::build_path("tests/support/shoal-lb-probe") +
+                              " tcp 10.10.1.101 8080 12";
+  auto result = run_command({"sh", "-c", command}, 60000);
+  ASSERT_TRUE(result.ok());
+  std::istringstream in(result->output);
+  int answered = 0;
+  for (std::string line; std::getline(in, line);)
+    answered += line.size() == 2 && line[0] == 'b';
+  EXPECT_EQ(answered, 12) << result->output;
+}
+
 TEST_F(VipLoadBalancing, NoBackendRefusesAtOnce) {
   ASSERT_OK(balancer_->set_backends("web", {}, {}));
   const auto start = std::chrono::steady_clock::now();

@@ -221,9 +221,9 @@ TEST(EbpfLb, RejectsBadServices) {
   Service twice = web({});
   twice.frontends.push_back(twice.frontends[0]);
   EXPECT_FALSE((*balancer)->upsert(twice).ok());
-  Service zero = web({});
-  zero.frontends[0].port = 0;
-  EXPECT_FALSE((*balancer)->upsert(zero).ok());
+  Service every_port_to_one = web({});
+  every_port_to_one.frontends[0].port = 0;  // every port, yet a target port: contradictory
+  EXPECT_FALSE((*balancer)->upsert(every_port_to_one).ok());
   EXPECT_FALSE((*balancer)->set_backends("nope", {}, {}).ok());
   EXPECT_TRUE(maps.frontends.empty());
 }
