@@ -3,7 +3,7 @@
 namespace shoal::gossip {
 
 Agent::Agent(boost::asio::io_context& io, AgentOptions options)
-    : io_(io), options_(std::move(options)), clock_(io) {}
+    : options_(std::move(options)), clock_(io) {}
 
 Agent::~Agent() {
   if (list_)
@@ -19,6 +19,7 @@ Result<std::unique_ptr<Agent>> Agent::start(boost::asio::io_context& io, AgentOp
   Config config =
       opts.fast_timers ? Config::local(opts.name, opts.bind) : Config::lan(opts.name, opts.bind);
   config.versions = serf::SerfMember::versions();
+  config.reconnect_interval = opts.fast_timers ? std::chrono::seconds(5) : std::chrono::seconds(30);
   if (opts.encrypt_key) {
     SHOAL_ASSIGN_OR_RETURN(Keyring ring, Keyring::create({*opts.encrypt_key}));
     agent->keyring_ = std::move(ring);

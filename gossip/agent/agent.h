@@ -41,7 +41,6 @@ class Agent {
  private:
   Agent(boost::asio::io_context& io, AgentOptions options);
 
-  boost::asio::io_context& io_;
   AgentOptions options_;
   std::optional<Keyring> keyring_;
   AsioClock clock_;

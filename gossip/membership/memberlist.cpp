@@ -76,6 +76,10 @@ void Memberlist::start() {
   every(config_.gossip_interval, &Memberlist::gossip_tick, stagger(config_.gossip_interval));
   every(config_.push_pull_interval, &Memberlist::push_pull_tick,
         stagger(config_.push_pull_interval));
+  if (config_.reconnect_interval > Duration::zero()) {
+    every(config_.reconnect_interval, &Memberlist::reconnect_tick,
+          stagger(config_.reconnect_interval));
+  }
 }
 
 void Memberlist::join(std::vector<NodeAddress> seeds, JoinDone done) {

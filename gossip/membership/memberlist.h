@@ -56,6 +56,10 @@ class Memberlist : public TransportHandler, public std::enable_shared_from_this<
   // Queues a best-effort user message (memberlist type 8) for gossip to every member.
   void queue_user_broadcast(Bytes payload, BroadcastQueue::Finished on_sent = {});
 
+  // A user message (type 8) to one member: best effort over UDP, or reliable over a stream.
+  Status send_best_effort(const std::string& node, Bytes payload);
+  void send_reliable(const std::string& node, Bytes payload, std::function<void(Status)> done);
+
   std::vector<Member> members() const;
   std::optional<Member> member(const std::string& name) const;
   size_t num_alive() const;  // including ourselves
@@ -115,6 +119,7 @@ class Memberlist : public TransportHandler, public std::enable_shared_from_this<
   void broadcast(const std::string& key, Bytes message, BroadcastQueue::Finished done = {});
   void gossip_tick();
   void push_pull_tick();
+  void reconnect_tick();
   void push_pull_with(const NodeAddress& addr, bool join, std::function<void(Status)> done);
   Bytes local_push_pull(bool join);
   Status merge_remote(const PushPull& remote);

@@ -27,6 +27,39 @@ void Memberlist::queue_user_broadcast(Bytes payload, BroadcastQueue::Finished on
   broadcasts_.queue({}, encode(UserPacket{std::move(payload)}), std::move(on_sent));
 }
 
+Status Memberlist::send_best_effort(const std::string& node, Bytes payload) {
+  const Member* m = find(node);
+  if (!m)
+    return invalid_argument(node, "not a known member");
+  send_raw(m->addr, encode(UserPacket{std::move(payload)}), m);
+  return {};
+}
+
+void Memberlist::send_reliable(const std::string& node, Bytes payload,
+                               std::function<void(Status)> done) {
+  const Member* m = find(node);
+  if (!m) {
+    done(invalid_argument(node, "not a known member"));
+    return;
+  }
+  auto request = seal_stream(encode_stream(UserStream{std::move(payload)}), config_.security);
+  if (!request.ok()) {
+    done(std::move(request).error());
+    return;
+  }
+  std::weak_ptr<bool> token = alive_token_;
+  transport_.send_stream(m->addr, std::move(*request), false, config_.tcp_timeout,
+                         [token, done = std::move(done)](Result<Bytes> r) {
+                           if (!token.lock())
+                             return;
+                           if (r.ok()) {
+                             done({});
+                           } else {
+                             done(std::move(r).error());
+                           }
+                         });
+}
+
 void Memberlist::send_message(const NodeAddress& to, const Bytes& message, const Member* dest) {
   size_t available = config_.udp_buffer_size;
   available -= std::min(available, message.size() + kCompoundHeaderOverhead);
@@ -227,6 +260,20 @@ void Memberlist::push_pull_with(const NodeAddress& addr, bool join,
                            }
                            done(merge_remote(*pp));
                          });
+}
+
+void Memberlist::reconnect_tick() {
+  if (leaving_)
+    return;
+  auto failed = random_members(
+      1, [&](const Member& m) { return m.name != config_.name && m.state == MemberState::kDead; });
+  if (failed.empty())
+    return;
+  const std::string name = failed.front()->name;
+  push_pull_with(failed.front()->addr, true, [name](Status s) {
+    if (!s.ok())
+      spdlog::debug("gossip: reconnect to {} failed: {}", name, s.error().message());
+  });
 }
 
 void Memberlist::push_pull_tick() {

@@ -68,6 +68,9 @@ struct Config {
   Duration push_pull_interval = 30s;
   Duration tcp_timeout = 10s;
   size_t udp_buffer_size = 1400;
+  // Not memberlist itself but what Serf (30 s) and networkdb (1 s) add on top: periodically
+  // push/pull with a random failed member, so that a healed partition merges again. 0 = off.
+  Duration reconnect_interval = Duration::zero();
   size_t max_members = 1 << 16;    // bound on the member table (memberlist has none)
   size_t max_pending_acks = 4096;  // bound on outstanding ack handlers
   size_t broadcast_queue_limit = 4096;

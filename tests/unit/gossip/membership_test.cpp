@@ -330,6 +330,28 @@ TEST_F(MembershipTest, RestartedNodeWithSameNameComesBackAlive) {
   EXPECT_TRUE(node(0).delegate->saw("join", "node-2"));
 }
 
+TEST_F(MembershipTest, HealedPartitionMergesThroughReconnect) {
+  for (int i = 0; i < 3; ++i) {
+    Config c = Config::lan("node-" + std::to_string(i), {});
+    c.reconnect_interval = 2s;
+    auto& n = cluster.add("node-" + std::to_string(i), c);
+    if (i > 0) {
+      ASSERT_EQ(cluster.join(n, node(0)), 1u);
+    }
+  }
+  clock.advance(5s);
+  net.isolate(node(2).addr, true);
+  clock.advance(20s);
+  ASSERT_EQ(cluster.state_in(node(0), "node-2"), MemberState::kDead);
+  ASSERT_EQ(cluster.state_in(node(2), "node-0"), MemberState::kDead);
+  net.isolate(node(2).addr, false);
+  // Neither side probes or push/pulls a dead member; only the reconnect timer brings them back.
+  clock.advance(10s);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(node(i).list->num_alive(), 3u) << i;
+  }
+}
+
 TEST_F(MembershipTest, ClusterSurvivesPacketLossWithoutFalseFailures) {
   form(6);
   net.set_packet_loss(0.1);

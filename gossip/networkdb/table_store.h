@@ -1,0 +1,146 @@
+// The replicated tables' state and merge rules (PROTOCOLS.md §C4, §C7), without any I/O.
+//
+// Entries are keyed by (table, network, key) and carry a value, an owner node and the owner's
+// Lamport time. Only the owner writes an entry; everyone else accepts an event for it when its
+// Lamport time is strictly newer than what they hold, so replicas converge to the owner's last
+// write whatever the delivery order. A delete leaves a tombstone (the newer Lamport time wins
+// against a late create) that is reaped after a timeout. Events are only accepted for networks
+// this node has joined and from owners attached to that network. Entries of an owner that fails
+// are hidden at once and deleted after `failed_owner_reap` unless the owner comes back; entries of
+// an owner that leaves the network or the cluster are deleted at once. Watchers see the visible
+// state change: create, update, delete.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/result.h"
+#include "gossip/membership/types.h"
+#include "gossip/networkdb/proto.h"
+
+namespace shoal::gossip::networkdb {
+
+// Serf-style Lamport clock: increment for local events, witness remote times.
+class LamportClock {
+ public:
+  uint64_t time() const { return t_; }
+  uint64_t increment() { return ++t_; }
+  void witness(uint64_t v) {
+    if (v >= t_)
+      t_ = v + 1;
+  }
+
+ private:
+  uint64_t t_ = 1;
+};
+
+struct TableEntry {
+  std::string owner;
+  uint64_t ltime = 0;
+  Bytes value;
+  bool deleting = false;  // tombstone
+  bool hidden = false;    // owner failed; kept in case it returns
+  TimePoint reap_at{};
+};
+
+enum class WatchEventType { kCreate, kUpdate, kDelete };
+
+struct WatchEvent {
+  WatchEventType type;
+  std::string table, network, key;
+  Bytes value;
+  std::string owner;
+};
+
+struct TableStoreConfig {
+  Duration reap_entry_interval = std::chrono::minutes(30);  // tombstone lifetime
+  Duration failed_owner_reap = std::chrono::hours(24);      // hidden entries of failed owners
+  size_t max_entries = 1 << 20;
+};
+
+class TableStore {
+ public:
+  using Watcher = std::function<void(const WatchEvent&)>;
+  using WatchId = uint64_t;
+
+  TableStore(std::string self, TableStoreConfig config = {})
+      : self_(std::move(self)), config_(config) {}
+
+  // ---- local writes: return the event to gossip ----
+  Result<TableEvent> create(const std::string& table, const std::string& network,
+                            const std::string& key, Bytes value, TimePoint now);
+  Result<TableEvent> update(const std::string& table, const std::string& network,
+                            const std::string& key, Bytes value, TimePoint now);
+  Result<TableEvent> remove(const std::string& table, const std::string& network,
+                            const std::string& key, TimePoint now);
+
+  // ---- remote events: true when accepted (and worth re-gossiping) ----
+  bool apply(const TableEvent& e, TimePoint now);
+  bool apply(const NetworkEvent& e, TimePoint now);
+  bool apply(const NodeEvent& e, TimePoint now);
+
+  // ---- network attachments ----
+  NetworkEvent join_network(const std::string& network, TimePoint now);
+  NetworkEvent leave_network(const std::string& network, TimePoint now);
+  bool in_network(const std::string& network) const;
+  std::vector<std::string> networks() const;                         // ours, not leaving
+  std::vector<std::string> peers(const std::string& network) const;  // attached, not us
+  NetworkPushPull network_state();  // all (node, network) pairs we know
+  void merge_network_state(const NetworkPushPull& state, TimePoint now);
+
+  // ---- membership ----
+  void node_failed(const std::string& node, TimePoint now);
+  void node_returned(const std::string& node);
+  void node_left(const std::string& node);
+
+  // Drops expired tombstones and the entries of owners failed for too long.
+  void reap(TimePoint now);
+
+  // Every entry of a network, tombstones included, as events for a bulk sync.
+  std::vector<TableEvent> snapshot(const std::string& network, TimePoint now) const;
+
+  std::optional<TableEntry> get(const std::string& table, const std::string& network,
+                                const std::string& key) const;
+  // Visible (live, not hidden) entries of a table in a network: key -> value.
+  std::map<std::string, Bytes> entries(const std::string& table, const std::string& network) const;
+
+  // Calls `watcher` for every visible change of `table` ("" for all tables).
+  WatchId watch(std::string table, Watcher watcher);
+  void unwatch(WatchId id) { watchers_.erase(id); }
+
+  LamportClock& table_clock() { return table_clock_; }
+  LamportClock& network_clock() { return network_clock_; }
+  const std::string& self() const { return self_; }
+
+ private:
+  using Key = std::tuple<std::string, std::string, std::string>;  // table, network, key
+  struct Attachment {
+    uint64_t ltime = 0;
+    bool leaving = false;
+  };
+  using AttachmentKey = std::pair<std::string, std::string>;  // node, network
+
+  bool attached(const std::string& node, const std::string& network) const;
+  void notify(WatchEventType type, const Key& k, const TableEntry& e);
+  void delete_owner_entries(const std::string& owner, const std::string* network);
+  Result<TableEvent> local_write(TableEventType type, const std::string& table,
+                                 const std::string& network, const std::string& key, Bytes value,
+                                 TimePoint now);
+
+  std::string self_;
+  TableStoreConfig config_;
+  LamportClock table_clock_, network_clock_;
+  std::map<Key, TableEntry> entries_;
+  std::map<AttachmentKey, Attachment> attachments_;
+  std::map<std::string, TimePoint> failed_nodes_;
+  std::map<std::string, uint64_t> node_ltimes_;
+  std::map<WatchId, std::pair<std::string, Watcher>> watchers_;
+  WatchId next_watch_ = 1;
+};
+
+}  // namespace shoal::gossip::networkdb
