@@ -32,6 +32,15 @@
 
 namespace shoal::gossip {
 
+// Counters of what arrived and what was refused, for operators and tests.
+struct MemberlistStats {
+  uint64_t packets_received = 0;
+  uint64_t packets_undecryptable = 0;  // no installed key opened it (or label mismatch)
+  uint64_t packets_malformed = 0;      // bad CRC, framing or message
+  uint64_t streams_received = 0;
+  uint64_t streams_rejected = 0;  // undecryptable or malformed
+};
+
 class Memberlist : public TransportHandler, public std::enable_shared_from_this<Memberlist> {
  public:
   using JoinDone = std::function<void(size_t joined, std::vector<Error> errors)>;
@@ -64,6 +73,7 @@ class Memberlist : public TransportHandler, public std::enable_shared_from_this<
   std::optional<Member> member(const std::string& name) const;
   size_t num_alive() const;  // including ourselves
   int health_score() const { return awareness_.score(); }
+  const MemberlistStats& stats() const { return stats_; }
   const Config& config() const { return config_; }
   bool has_left() const { return leaving_; }
 
@@ -155,7 +165,7 @@ class Memberlist : public TransportHandler, public std::enable_shared_from_this<
   bool probe_in_flight_ = false;
   bool leaving_ = false;
   bool running_ = false;
-  std::vector<Clock::TimerId> periodic_timers_;
+  MemberlistStats stats_;
 };
 
 }  // namespace shoal::gossip

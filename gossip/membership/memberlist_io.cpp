@@ -89,13 +89,16 @@ void Memberlist::send_raw(const NodeAddress& to, const Bytes& payload, const Mem
 void Memberlist::on_packet(const NodeAddress& from, ByteView packet) {
   if (!running_)
     return;
+  ++stats_.packets_received;
   auto opened = open_packet(packet, config_.security);
   if (!opened.ok()) {
+    ++stats_.packets_undecryptable;
     spdlog::debug("gossip: dropping packet from {}: {}", from.str(), opened.error().message());
     return;
   }
   auto split = split_packet(*opened);
   if (!split.ok()) {
+    ++stats_.packets_malformed;
     spdlog::debug("gossip: dropping packet from {}: {}", from.str(), split.error().message());
     return;
   }
@@ -109,6 +112,7 @@ void Memberlist::on_packet(const NodeAddress& from, ByteView packet) {
 void Memberlist::dispatch(const NodeAddress& from, ByteView message) {
   auto decoded = decode_packet_message(message);
   if (!decoded.ok()) {
+    ++stats_.packets_malformed;
     spdlog::debug("gossip: bad message from {}: {}", from.str(), decoded.error().message());
     return;
   }
@@ -140,8 +144,10 @@ void Memberlist::dispatch(const NodeAddress& from, ByteView message) {
 std::optional<Bytes> Memberlist::on_stream(const NodeAddress& from, ByteView frame) {
   if (!running_)
     return std::nullopt;
+  ++stats_.streams_received;
   auto message = decode_stream_frame(frame, config_.security);
   if (!message.ok()) {
+    ++stats_.streams_rejected;
     spdlog::debug("gossip: bad stream from {}: {}", from.str(), message.error().message());
     auto reply =
         seal_stream(encode_stream(ErrResponse{message.error().message()}), config_.security);

@@ -166,6 +166,21 @@ TEST_F(MembershipTest, SilentNodeIsSuspectedThenDeclaredDead) {
   }
 }
 
+TEST_F(MembershipTest, MalformedPacketsAreCountedAndIgnored) {
+  form(2);
+  const auto before = node(0).list->stats();
+  node(0).list->on_packet(node(1).addr, Bytes{0x00, 0x93});           // truncated ping
+  node(0).list->on_packet(node(1).addr, Bytes{0x0c, 1, 2, 3, 4, 5});  // bad CRC
+  node(0).list->on_packet(node(1).addr, Bytes{0x63});                 // unknown type
+  EXPECT_EQ(node(0).list->stats().packets_malformed, before.packets_malformed + 3);
+  // An incomplete push/pull is answered with an err message (type 13), never a crash.
+  auto reply = node(0).list->on_stream(node(1).addr, Bytes{0x06, 0x81});
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->front(), 13);
+  EXPECT_EQ(node(0).list->stats().streams_rejected, before.streams_rejected + 1);
+  EXPECT_EQ(node(0).list->num_alive(), 2u);
+}
+
 TEST_F(MembershipTest, SuspectRefutesWithHigherIncarnation) {
   form(3);
   const uint32_t before = node(2).list->member("node-2")->incarnation;
@@ -382,6 +397,12 @@ TEST_F(MembershipTest, EncryptedMembersNeedTheSameKey) {
   EXPECT_EQ(na.list->num_alive(), 2u);
   EXPECT_FALSE(na.list->member("c").has_value());
   EXPECT_EQ(nc.list->num_alive(), 1u);
+  // c's join was refused and counted; a plaintext packet is dropped and counted too.
+  EXPECT_EQ(na.list->stats().streams_rejected, 1u);
+  const uint64_t before = na.list->stats().packets_undecryptable;
+  na.list->on_packet(nb.addr, encode(Ping{1, "a", {}, 0, ""}));
+  EXPECT_EQ(na.list->stats().packets_undecryptable, before + 1);
+  EXPECT_EQ(cluster.state_in(na, "b"), MemberState::kAlive);
 }
 
 TEST(Suspicion, TimeoutShrinksWithConfirmations) {
