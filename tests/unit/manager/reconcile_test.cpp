@@ -1,0 +1,272 @@
+// The orchestrator's pure decisions: scale, restart policies, drain, node down, global services
+// following nodes, history.
+#include "control/manager/reconcile.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace shoal::manager {
+namespace {
+
+using std::chrono::seconds;
+
+class Reconcile : public ::testing::Test {
+ protected:
+  Reconcile() : ids_([this] { return counter_++; }) {
+    service_.id = "s";
+    service_.spec.name = "web";
+    service_.spec.restart.delay = seconds(0);
+    for (const char* id : {"n1", "n2", "n3"}) {
+      Node node;
+      node.id = id;
+      node.status = NodeStatus::kReady;
+      nodes_.push_back(node);
+    }
+  }
+  NodeIndex index() const {
+    NodeIndex out;
+    for (const auto& node : nodes_) {
+      out.emplace(node.id, &node);
+    }
+    return out;
+  }
+  Task task(std::string id, uint64_t slot, TaskState observed, std::string node = "n1") {
+    Task t;
+    t.id = std::move(id);
+    t.service_id = "s";
+    t.slot = slot;
+    t.node_id = std::move(node);
+    if (observed != TaskState::kNew) {
+      EXPECT_TRUE(advance(t, observed, {}, t0_).ok());
+    }
+    return t;
+  }
+  Decisions replicated(const std::vector<Task>& tasks, TimePoint now) {
+    return reconcile_replicated(service_, tasks, index(), now, config_, ids_);
+  }
+  Decisions global(const std::vector<Task>& tasks, TimePoint now) {
+    return reconcile_global(service_, tasks, nodes_, now, config_, ids_);
+  }
+  static std::vector<uint64_t> slots(const std::vector<Task>& tasks) {
+    std::vector<uint64_t> out;
+    for (const auto& t : tasks) {
+      out.push_back(t.slot);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  uint64_t counter_ = 1;
+  IdGenerator ids_;
+  Service service_;
+  std::vector<Node> nodes_;
+  OrchestratorConfig config_;
+  TimePoint t0_ = TimePoint{} + seconds(1000);
+};
+
+TEST_F(Reconcile, ScaleUpFillsSlotsFromOne) {
+  service_.spec.replicas = 3;
+  auto decisions = replicated({task("a", 2, TaskState::kRunning)}, t0_);
+  ASSERT_EQ(decisions.create.size(), 2u);
+  EXPECT_EQ(slots(decisions.create), (std::vector<uint64_t>{1, 3}));
+  for (const auto& t : decisions.create) {
+    EXPECT_EQ(t.observed, TaskState::kNew);
+    EXPECT_EQ(t.desired, TaskState::kRunning);
+    EXPECT_EQ(t.service_id, "s");
+    EXPECT_TRUE(is_valid_id(t.id));
+    EXPECT_TRUE(t.node_id.empty());
+  }
+  EXPECT_TRUE(decisions.update.empty());
+  // Converged: nothing more to do.
+  std::vector<Task> all = {task("a", 2, TaskState::kRunning), task("b", 1, TaskState::kRunning),
+                           task("c", 3, TaskState::kRunning)};
+  EXPECT_TRUE(replicated(all, t0_).empty());
+}
+
+TEST_F(Reconcile, ScaleDownShutsDownHighestSlotsFirst) {
+  service_.spec.replicas = 2;
+  std::vector<Task> tasks;
+  for (uint64_t slot = 1; slot <= 5; ++slot) {
+    tasks.push_back(task("t" + std::to_string(slot), slot, TaskState::kRunning));
+  }
+  tasks[4] = task("t5", 5, TaskState::kPending, "");  // never scheduled
+  auto decisions = replicated(tasks, t0_);
+  EXPECT_TRUE(decisions.create.empty());
+  ASSERT_EQ(decisions.update.size(), 3u);
+  EXPECT_EQ(slots(decisions.update), (std::vector<uint64_t>{3, 4, 5}));
+  for (const auto& t : decisions.update) {
+    EXPECT_EQ(t.desired, TaskState::kShutdown);
+    // The agent stops a running task; an unscheduled one is shut down here.
+    EXPECT_EQ(t.observed, t.slot == 5 ? TaskState::kShutdown : TaskState::kRunning);
+  }
+}
+
+TEST_F(Reconcile, RestartAnyReplacesInTheSameSlot) {
+  service_.spec.replicas = 1;
+  auto decisions = replicated({task("a", 1, TaskState::kComplete)}, t0_);
+  ASSERT_EQ(decisions.update.size(), 1u);
+  EXPECT_EQ(decisions.update[0].id, "a");
+  EXPECT_EQ(decisions.update[0].desired, TaskState::kShutdown);
+  ASSERT_EQ(decisions.create.size(), 1u);
+  EXPECT_EQ(decisions.create[0].slot, 1u);
+  EXPECT_EQ(decisions.create[0].attempt, 1u);
+}
+
+TEST_F(Reconcile, RestartWaitsForTheDelay) {
+  service_.spec.replicas = 1;
+  service_.spec.restart.delay = seconds(5);
+  std::vector<Task> tasks = {task("a", 1, TaskState::kFailed)};  // ended at t0
+  auto early = replicated(tasks, t0_ + seconds(1));
+  EXPECT_TRUE(early.empty());  // the slot stays held: no new slot either
+  ASSERT_TRUE(early.wake_at.has_value());
+  EXPECT_EQ(*early.wake_at, t0_ + seconds(5));
+  auto due = replicated(tasks, t0_ + seconds(5));
+  ASSERT_EQ(due.create.size(), 1u);
+  EXPECT_EQ(due.create[0].slot, 1u);
+  EXPECT_FALSE(due.wake_at.has_value());
+}
+
+TEST_F(Reconcile, OnFailureRestartsFailuresOnly) {
+  service_.spec.replicas = 2;
+  service_.spec.restart.condition = RestartCondition::kOnFailure;
+  auto decisions =
+      replicated({task("ok", 1, TaskState::kComplete), task("bad", 2, TaskState::kFailed)}, t0_);
+  ASSERT_EQ(decisions.create.size(), 1u);
+  EXPECT_EQ(decisions.create[0].slot, 2u);
+  ASSERT_EQ(decisions.update.size(), 1u);
+  EXPECT_EQ(decisions.update[0].id, "bad");
+}
+
+TEST_F(Reconcile, ConditionNoneLeavesTheSlotAsItIs) {
+  service_.spec.replicas = 1;
+  service_.spec.restart.condition = RestartCondition::kNone;
+  auto decisions = replicated({task("a", 1, TaskState::kFailed)}, t0_);
+  EXPECT_TRUE(decisions.empty());  // no restart, and no new slot behind the policy's back
+}
+
+TEST_F(Reconcile, MaxAttemptsStopsRestarting) {
+  service_.spec.replicas = 2;
+  service_.spec.restart.max_attempts = 2;
+  auto used_up = task("a", 1, TaskState::kFailed);
+  used_up.attempt = 2;
+  auto one_left = task("b", 2, TaskState::kFailed);
+  one_left.attempt = 1;
+  auto decisions = replicated({used_up, one_left}, t0_);
+  ASSERT_EQ(decisions.create.size(), 1u);
+  EXPECT_EQ(decisions.create[0].slot, 2u);
+  EXPECT_EQ(decisions.create[0].attempt, 2u);
+}
+
+TEST_F(Reconcile, DrainedNodeTasksAreReplacedElsewhere) {
+  service_.spec.replicas = 2;
+  service_.spec.restart.condition = RestartCondition::kNone;  // not a failure: policy not asked
+  nodes_[0].availability = NodeAvailability::kDrain;
+  auto on_drained = task("a", 1, TaskState::kRunning, "n1");
+  on_drained.attempt = 3;
+  auto decisions = replicated({on_drained, task("b", 2, TaskState::kRunning, "n2")}, t0_);
+  ASSERT_EQ(decisions.update.size(), 1u);
+  EXPECT_EQ(decisions.update[0].id, "a");
+  EXPECT_EQ(decisions.update[0].desired, TaskState::kShutdown);
+  EXPECT_EQ(decisions.update[0].observed, TaskState::kRunning);  // the agent will stop it
+  ASSERT_EQ(decisions.create.size(), 1u);
+  EXPECT_EQ(decisions.create[0].slot, 1u);
+  EXPECT_EQ(decisions.create[0].attempt, 3u);
+  EXPECT_TRUE(decisions.create[0].node_id.empty());  // the scheduler picks another node
+}
+
+TEST_F(Reconcile, DownOrRemovedNodeTasksAreOrphanedAndReplaced) {
+  service_.spec.replicas = 2;
+  nodes_[0].status = NodeStatus::kDown;
+  auto decisions = replicated(
+      {task("a", 1, TaskState::kRunning, "n1"), task("b", 2, TaskState::kStarting, "gone")}, t0_);
+  ASSERT_EQ(decisions.update.size(), 2u);
+  for (const auto& t : decisions.update) {
+    EXPECT_EQ(t.observed, TaskState::kOrphaned);
+    EXPECT_EQ(t.desired, TaskState::kShutdown);
+  }
+  EXPECT_EQ(decisions.update[0].message, "node n1 is down");
+  EXPECT_EQ(slots(decisions.create), (std::vector<uint64_t>{1, 2}));
+}
+
+TEST_F(Reconcile, HistoryKeepsTheNewestPerSlot) {
+  service_.spec.replicas = 1;
+  config_.task_history_limit = 3;
+  std::vector<Task> tasks;
+  for (int i = 0; i < 4; ++i) {
+    auto dead = task("old" + std::to_string(i), 1, TaskState::kNew);
+    dead.desired = TaskState::kShutdown;
+    ASSERT_TRUE(advance(dead, TaskState::kFailed, {}, t0_ + seconds(i)).ok());
+    tasks.push_back(dead);
+  }
+  tasks.push_back(task("live", 1, TaskState::kRunning));
+  auto decisions = replicated(tasks, t0_ + seconds(10));
+  std::sort(decisions.remove.begin(), decisions.remove.end());
+  EXPECT_EQ(decisions.remove, (std::vector<std::string>{"old0", "old1"}));  // 3 kept: 2 + live
+  EXPECT_TRUE(decisions.create.empty());
+}
+
+TEST_F(Reconcile, GlobalFollowsEligibleNodes) {
+  service_.spec.global = true;
+  nodes_[1].availability = NodeAvailability::kDrain;
+  nodes_[2].availability = NodeAvailability::kPause;
+  Node joining;
+  joining.id = "n4";
+  joining.status = NodeStatus::kUnknown;
+  nodes_.push_back(joining);
+  // n2 (drained) has a task; n3 (paused) has one; n1 has none.
+  auto decisions = global(
+      {task("on-n2", 0, TaskState::kRunning, "n2"), task("on-n3", 0, TaskState::kRunning, "n3")},
+      t0_);
+  ASSERT_EQ(decisions.create.size(), 1u);
+  EXPECT_EQ(decisions.create[0].node_id, "n1");  // the node is chosen by the orchestrator
+  EXPECT_EQ(decisions.create[0].slot, 0u);
+  ASSERT_EQ(decisions.update.size(), 1u);
+  EXPECT_EQ(decisions.update[0].id, "on-n2");
+  EXPECT_EQ(decisions.update[0].desired, TaskState::kShutdown);
+  // The new node becomes ready: it gets a task.
+  nodes_[3].status = NodeStatus::kReady;
+  auto after_join = global(
+      {task("on-n1", 0, TaskState::kRunning, "n1"), task("on-n3", 0, TaskState::kRunning, "n3")},
+      t0_);
+  ASSERT_EQ(after_join.create.size(), 1u);
+  EXPECT_EQ(after_join.create[0].node_id, "n4");
+}
+
+TEST_F(Reconcile, GlobalDownNodeAndConstraints) {
+  service_.spec.global = true;
+  service_.spec.constraints = {"node.labels.tier==web"};
+  nodes_[0].labels["tier"] = "web";
+  nodes_[1].labels["tier"] = "db";
+  nodes_[2].labels["tier"] = "web";
+  nodes_[2].status = NodeStatus::kDown;
+  auto decisions = global(
+      {task("on-n2", 0, TaskState::kRunning, "n2"), task("on-n3", 0, TaskState::kRunning, "n3")},
+      t0_);
+  ASSERT_EQ(decisions.create.size(), 1u);
+  EXPECT_EQ(decisions.create[0].node_id, "n1");
+  ASSERT_EQ(decisions.update.size(), 2u);
+  EXPECT_EQ(decisions.update[0].message, "node n2 no longer matches the constraints");
+  EXPECT_EQ(decisions.update[1].observed, TaskState::kOrphaned);
+}
+
+TEST_F(Reconcile, GlobalRestartStaysOnItsNode) {
+  service_.spec.global = true;
+  nodes_.resize(1);
+  auto decisions = global({task("a", 0, TaskState::kFailed, "n1")}, t0_);
+  ASSERT_EQ(decisions.create.size(), 1u);
+  EXPECT_EQ(decisions.create[0].node_id, "n1");
+  EXPECT_EQ(decisions.create[0].attempt, 1u);
+}
+
+TEST_F(Reconcile, RemovedServiceShutsDownAndForgets) {
+  auto dead = task("dead", 1, TaskState::kFailed);
+  dead.desired = TaskState::kShutdown;
+  auto decisions = reconcile_removed({task("live", 2, TaskState::kRunning), dead});
+  ASSERT_EQ(decisions.update.size(), 1u);
+  EXPECT_EQ(decisions.update[0].desired, TaskState::kShutdown);
+  EXPECT_EQ(decisions.remove, std::vector<std::string>{"dead"});
+}
+
+}  // namespace
+}  // namespace shoal::manager
