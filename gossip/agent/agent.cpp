@@ -20,8 +20,8 @@ Result<std::unique_ptr<Agent>> Agent::start(boost::asio::io_context& io, AgentOp
       opts.fast_timers ? Config::local(opts.name, opts.bind) : Config::lan(opts.name, opts.bind);
   config.versions = serf::SerfMember::versions();
   config.reconnect_interval = opts.fast_timers ? std::chrono::seconds(5) : std::chrono::seconds(30);
-  if (opts.encrypt_key) {
-    SHOAL_ASSIGN_OR_RETURN(Keyring ring, Keyring::create({*opts.encrypt_key}));
+  if (!opts.encrypt_keys.empty()) {
+    SHOAL_ASSIGN_OR_RETURN(Keyring ring, Keyring::create(opts.encrypt_keys));
     agent->keyring_ = std::move(ring);
     config.security.keyring = &*agent->keyring_;
   }

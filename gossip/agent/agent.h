@@ -21,7 +21,9 @@ struct AgentOptions {
   std::string name;
   NodeAddress bind;
   std::vector<NodeAddress> join;
-  std::optional<Bytes> encrypt_key;
+  // Keyring: the first key encrypts, every key is tried for decryption (rotation: install the
+  // new key everywhere as a secondary, then make it primary, then drop the old one).
+  std::vector<Bytes> encrypt_keys;
   serf::Tags tags;
   bool fast_timers = false;  // Config::local() instead of Config::lan(), for tests
 };

@@ -1,6 +1,6 @@
 // shoal-gossip: a standalone gossip member for tests, benchmarks and operators.
 //
-//   shoal-gossip agent --name NAME --bind IP:PORT [--join IP:PORT]... [--encrypt BASE64KEY]
+//   shoal-gossip agent --name NAME --bind IP:PORT [--join IP:PORT]... [--encrypt BASE64KEY]...
 //                      [--tag K=V]...
 //
 // Prints one JSON object per line on stdout for each membership change. SIGINT and SIGTERM leave
@@ -41,13 +41,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Shoal gossip member, wire-compatible with HashiCorp memberlist and Serf"};
   app.require_subcommand(1);
   CLI::App* agent_cmd = app.add_subcommand("agent", "run a gossip member until SIGINT/SIGTERM");
-  std::string name, bind, encrypt, log_level = "warn";
-  std::vector<std::string> joins, tags;
+  std::string name, bind, log_level = "warn";
+  std::vector<std::string> joins, tags, encrypt;
   bool fast = false;
   agent_cmd->add_option("--name", name, "unique node name")->required();
   agent_cmd->add_option("--bind", bind, "IP:PORT for UDP and TCP")->required();
   agent_cmd->add_option("--join", joins, "IP:PORT of a member to join (repeatable)");
-  agent_cmd->add_option("--encrypt", encrypt, "base64 AES key (16, 24 or 32 bytes), as serf's");
+  agent_cmd->add_option("--encrypt", encrypt,
+                        "base64 AES key (16, 24 or 32 bytes), as serf's; repeat for a keyring "
+                        "whose first key is the primary");
   agent_cmd->add_option("--tag", tags, "K=V tag shown to serf (repeatable)");
   agent_cmd->add_option("--log-level", log_level, "trace|debug|info|warn|error (stderr)");
   agent_cmd->add_flag("--fast", fast, "short timers for tests (memberlist's local config)");
@@ -73,11 +75,11 @@ int main(int argc, char** argv) {
       return fail("--join: " + addr.error().message());
     options.join.push_back(*addr);
   }
-  if (!encrypt.empty()) {
-    auto key = shoal::gossip::Keyring::decode_base64_key(encrypt);
+  for (const std::string& text : encrypt) {
+    auto key = shoal::gossip::Keyring::decode_base64_key(text);
     if (!key.ok())
       return fail("--encrypt: " + key.error().message());
-    options.encrypt_key = *key;
+    options.encrypt_keys.push_back(*key);
   }
   for (const std::string& t : tags) {
     const size_t eq = t.find('=');

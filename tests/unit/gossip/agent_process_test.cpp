@@ -87,6 +87,26 @@ TEST(AgentProcess, FiveMembersConvergeDetectFailureAndLeave) {
   EXPECT_TRUE(members[0]->wait_for_line(event_about("member-leave", "m2"), 10s));
 }
 
+TEST(AgentProcess, KeyRotationWithPrimaryAndSecondaryKeys) {
+  constexpr int kSubnet = 44;
+  const std::string k1 = "cg8StVXbQJ0gPvMd9o7yrg==", k2 = "AAECAwQFBgcICQoLDA0ODw==";
+  // Mid-rotation: a still encrypts with k1, b already with k2; each can open the other's.
+  auto a = start_member("a", addr(kSubnet, 1), {"--encrypt", k1, "--encrypt", k2});
+  std::this_thread::sleep_for(300ms);
+  auto b = start_member("b", addr(kSubnet, 2),
+                        {"--encrypt", k2, "--encrypt", k1, "--join", addr(kSubnet, 1)});
+  EXPECT_TRUE(a->wait_for_line(event_about("member-join", "b"), 10s)) << a->stderr_text();
+  EXPECT_TRUE(b->wait_for_line(event_about("member-join", "a"), 10s)) << b->stderr_text();
+  // A member that only has the new key cannot talk to one that only has the old key.
+  auto c = start_member("c", addr(kSubnet, 3), {"--encrypt", k1});
+  std::this_thread::sleep_for(300ms);
+  auto d = start_member("d", addr(kSubnet, 4), {"--encrypt", k2, "--join", addr(kSubnet, 3)});
+  auto code = d->wait_exit(10s);
+  ASSERT_TRUE(code);
+  EXPECT_NE(*code, 0);
+  EXPECT_FALSE(c->wait_for_line(event_about("member-join", "d"), 1s));
+}
+
 TEST(AgentProcess, BusyPortIsAClearError) {
   constexpr int kSubnet = 42;
   auto first = start_member("first", addr(kSubnet, 1));
