@@ -13,6 +13,8 @@ packages=(
   # gossip and common libraries
   libboost-dev libboost-system-dev libmsgpack-cxx-dev libssl-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev
+  # wire formats and the control API
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libsqlite3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev iperf3 sockperf nftables serf stress-ng wrk
   # embedded DNS

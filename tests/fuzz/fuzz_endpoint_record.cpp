@@ -1,0 +1,20 @@
+// The service endpoint table row decoder: bytes any node of a network can publish.
+#include <cstddef>
+#include <cstdint>
+
+#include "control/agent/endpoint_table.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const shoal::gossip::Bytes value(data, data + size);
+  auto record = shoal::agent::decode_endpoint(value, "net", "key", false);
+  if (record.ok()) {
+    // Whatever decodes must encode and decode again to the same service and addresses.
+    auto again =
+        shoal::agent::decode_endpoint(shoal::agent::encode_endpoint(*record), "net", "key", false);
+    if (!again.ok() || again->service_id != record->service_id ||
+        again->task_ip != record->task_ip || again->published.size() != record->published.size()) {
+      __builtin_trap();
+    }
+  }
+  return 0;
+}
