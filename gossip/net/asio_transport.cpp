@@ -31,6 +31,17 @@ Error net_error(std::string op, const NodeAddress& addr, const boost::system::er
   return sys_error(std::move(op), addr.str(), ec.value(), ec.message());
 }
 
+// Parsing a plaintext frame means decoding it, so re-checking after every chunk would cost
+// O(n^2) on a large push/pull. Check only when the socket has nothing more buffered right now
+// (the peer is probably waiting for us) or another MiB has arrived (to enforce the size cap).
+bool worth_checking(const tcp::socket& socket, size_t buffered, size_t& checked_at) {
+  boost::system::error_code ec;
+  if (socket.available(ec) > 0 && !ec && buffered - checked_at < (1u << 20))
+    return false;
+  checked_at = buffered;
+  return true;
+}
+
 // Appends what was read and reports whether a frame is complete, incomplete or invalid.
 Result<std::optional<size_t>> frame_in(const Bytes& buffered, const WireSecurity& security,
                                        const StreamLimits& limits) {
@@ -77,6 +88,10 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
     if (ec || !alive_.lock())
       return;  // closed, timed out or transport gone
     buffered_.insert(buffered_.end(), chunk_.begin(), chunk_.begin() + static_cast<long>(n));
+    if (!worth_checking(socket_, buffered_.size(), checked_at_)) {
+      read();
+      return;
+    }
     auto size = frame_in(buffered_, owner_.security_, owner_.limits_.stream);
     if (!size.ok()) {
       spdlog::debug("gossip: bad stream from {}: {}", from_.str(), size.error().message());
@@ -109,6 +124,7 @@ class AsioTransport::InboundStream : public std::enable_shared_from_this<Inbound
   NodeAddress from_;
   std::array<uint8_t, 16384> chunk_{};
   Bytes buffered_;
+  size_t checked_at_ = 0;
   Bytes reply_;
 };
 
@@ -164,6 +180,9 @@ class AsioTransport::OutboundStream : public std::enable_shared_from_this<Outbou
             return;
           self->buffered_.insert(self->buffered_.end(), self->chunk_.begin(),
                                  self->chunk_.begin() + static_cast<long>(n));
+          if (!worth_checking(self->socket_, self->buffered_.size(), self->checked_at_)) {
+            return self->read();
+          }
           auto size =
               frame_in(self->buffered_, self->owner_.security_, self->owner_.limits_.stream);
           if (!size.ok())
@@ -196,6 +215,7 @@ class AsioTransport::OutboundStream : public std::enable_shared_from_this<Outbou
   asio::steady_timer timer_;
   std::array<uint8_t, 16384> chunk_{};
   Bytes buffered_;
+  size_t checked_at_ = 0;
   bool finished_ = false;
 };
 

@@ -124,5 +124,26 @@ TEST_F(NetworkDbSockets, EntriesReachEveryMemberOfTheirNetworkAndOnlyThem) {
   EXPECT_FALSE(nodes[0]->db->store().entries("overlay_peer_table", "net-1").count("ep-2"));
 }
 
+TEST_F(NetworkDbSockets, LargeBulkSyncCrossesManyTcpReads) {
+  SocketNode& a = add("node-a", 11);
+  ASSERT_TRUE(a.db->join_network("net-1").ok());
+  constexpr int kEntries = 3000;
+  for (int i = 0; i < kEntries; ++i) {
+    ASSERT_TRUE(
+        a.db->create_entry("endpoint_table", "net-1", "ep-" + std::to_string(i), Bytes(500, 'x'))
+            .ok());
+  }
+  SocketNode& b = add("node-b", 12);
+  ASSERT_TRUE(run_until([&] { return b.list->num_alive() == 2; }, 5s));
+  // b learnt a's attachment to net-1 from the push/pull of its join.
+  ASSERT_TRUE(run_until([&] { return b.db->store().peers("net-1").size() == 1; }, 5s));
+  // b's join triggers an unsolicited bulk sync; a answers with all its entries: ~1.6 MB on one
+  // encrypted TCP stream, read in many chunks.
+  ASSERT_TRUE(b.db->join_network("net-1").ok());
+  EXPECT_TRUE(run_until(
+      [&] { return b.db->store().entries("endpoint_table", "net-1").size() == kEntries; }, 15s))
+      << b.db->store().entries("endpoint_table", "net-1").size();
+}
+
 }  // namespace
 }  // namespace shoal::gossip::networkdb
