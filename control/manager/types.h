@@ -19,7 +19,8 @@
 
 namespace shoal::manager {
 
-using Clock = std::chrono::steady_clock;
+// Wall-clock time: timestamps are persisted, and must still mean something after a restart.
+using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point;
 using Duration = std::chrono::milliseconds;
 

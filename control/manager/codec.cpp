@@ -1,0 +1,259 @@
+#include "control/manager/codec.h"
+
+#include <nlohmann/json.hpp>
+
+namespace shoal::manager {
+
+namespace {
+
+using nlohmann::json;
+
+template <typename E>
+int number(E value) {
+  return static_cast<int>(value);
+}
+
+template <typename E>
+E enum_from(const json& j) {
+  return static_cast<E>(j.get<int>());
+}
+
+json prefix_json(const std::optional<Ipv4Prefix>& prefix) {
+  return prefix ? json(prefix->str()) : json(nullptr);
+}
+
+json ports_json(const std::vector<PortConfig>& ports) {
+  json out = json::array();
+  for (const auto& p : ports) {
+    out.push_back({{"published", p.published},
+                   {"target", p.target},
+                   {"protocol", number(p.protocol)},
+                   {"mode", number(p.mode)}});
+  }
+  return out;
+}
+
+std::vector<PortConfig> ports_from(const json& j) {
+  std::vector<PortConfig> out;
+  for (const auto& p : j) {
+    out.push_back(PortConfig{.published = p.at("published").get<uint16_t>(),
+                             .target = p.at("target").get<uint16_t>(),
+                             .protocol = enum_from<Protocol>(p.at("protocol")),
+                             .mode = enum_from<PublishMode>(p.at("mode"))});
+  }
+  return out;
+}
+
+json addresses_json(const std::map<std::string, Ipv4Prefix>& addresses) {
+  json out = json::object();
+  for (const auto& [network, prefix] : addresses) {
+    out[network] = prefix.str();
+  }
+  return out;
+}
+
+// Text that this codec wrote parses; anything else is reported as a bad object.
+Ipv4Prefix prefix_from(const json& j) {
+  auto parsed = Ipv4Prefix::parse(j.get<std::string>());
+  if (!parsed.ok()) {
+    throw std::invalid_argument(parsed.error().message());
+  }
+  return *parsed;
+}
+
+Ipv4 ip_from(const json& j) {
+  auto parsed = Ipv4::parse(j.get<std::string>());
+  if (!parsed.ok()) {
+    throw std::invalid_argument(parsed.error().message());
+  }
+  return *parsed;
+}
+
+std::map<std::string, Ipv4Prefix> addresses_from(const json& j) {
+  std::map<std::string, Ipv4Prefix> out;
+  for (const auto& [network, prefix] : j.items()) {
+    out.emplace(network, prefix_from(prefix));
+  }
+  return out;
+}
+
+json to_json(const Node& n) {
+  return {{"id", n.id},
+          {"hostname", n.hostname},
+          {"role", number(n.role)},
+          {"availability", number(n.availability)},
+          {"status", number(n.status)},
+          {"labels", n.labels},
+          {"addr", n.addr.str()},
+          {"version", n.version}};
+}
+
+json to_json(const Network& n) {
+  return {{"id", n.id},
+          {"name", n.name},
+          {"driver", n.driver},
+          {"vni", n.vni},
+          {"subnet", prefix_json(n.subnet)},
+          {"gateway", n.gateway ? json(n.gateway->str()) : json(nullptr)},
+          {"attachable", n.attachable},
+          {"ingress", n.ingress},
+          {"version", n.version}};
+}
+
+json to_json(const Service& s) {
+  const auto& spec = s.spec;
+  json j_spec = {{"name", spec.name},
+                 {"command", spec.command},
+                 {"args", spec.args},
+                 {"env", spec.env},
+                 {"global", spec.global},
+                 {"replicas", spec.replicas},
+                 {"networks", spec.networks},
+                 {"ports", ports_json(spec.ports)},
+                 {"endpoint_mode", number(spec.endpoint_mode)},
+                 {"constraints", spec.constraints},
+                 {"restart_condition", number(spec.restart.condition)},
+                 {"restart_delay_ms", spec.restart.delay.count()},
+                 {"restart_max_attempts", spec.restart.max_attempts},
+                 {"stop_grace_period_ms", spec.stop_grace_period.count()},
+                 {"max_replicas_per_node", spec.max_replicas_per_node}};
+  return {{"id", s.id},
+          {"spec", j_spec},
+          {"endpoint",
+           {{"ports", ports_json(s.endpoint.ports)}, {"vips", addresses_json(s.endpoint.vips)}}},
+          {"allocated", s.allocated},
+          {"version", s.version}};
+}
+
+json to_json(const Task& t) {
+  json history = json::array();
+  for (const auto& event : t.history) {
+    history.push_back({{"state", number(event.state)}, {"message", event.message}});
+  }
+  json ended = nullptr;
+  if (t.ended_at) {
+    ended = std::chrono::duration_cast<std::chrono::nanoseconds>(t.ended_at->time_since_epoch())
+                .count();
+  }
+  return {{"id", t.id},
+          {"service_id", t.service_id},
+          {"slot", t.slot},
+          {"node_id", t.node_id},
+          {"desired", number(t.desired)},
+          {"observed", number(t.observed)},
+          {"message", t.message},
+          {"addresses", addresses_json(t.addresses)},
+          {"history", history},
+          {"attempt", t.attempt},
+          {"ended_at", ended},
+          {"version", t.version}};
+}
+
+Object node_from(const json& j) {
+  Node n;
+  n.id = j.at("id").get<std::string>();
+  n.hostname = j.at("hostname").get<std::string>();
+  n.role = enum_from<NodeRole>(j.at("role"));
+  n.availability = enum_from<NodeAvailability>(j.at("availability"));
+  n.status = enum_from<NodeStatus>(j.at("status"));
+  n.labels = j.at("labels").get<std::map<std::string, std::string>>();
+  n.addr = ip_from(j.at("addr"));
+  n.version = j.at("version").get<uint64_t>();
+  return n;
+}
+
+Object network_from(const json& j) {
+  Network n;
+  n.id = j.at("id").get<std::string>();
+  n.name = j.at("name").get<std::string>();
+  n.driver = j.at("driver").get<std::string>();
+  n.vni = j.at("vni").get<uint32_t>();
+  if (!j.at("subnet").is_null()) {
+    n.subnet = prefix_from(j.at("subnet"));
+  }
+  if (!j.at("gateway").is_null()) {
+    n.gateway = ip_from(j.at("gateway"));
+  }
+  n.attachable = j.at("attachable").get<bool>();
+  n.ingress = j.at("ingress").get<bool>();
+  n.version = j.at("version").get<uint64_t>();
+  return n;
+}
+
+Object service_from(const json& j) {
+  Service s;
+  s.id = j.at("id").get<std::string>();
+  const auto& spec = j.at("spec");
+  s.spec.name = spec.at("name").get<std::string>();
+  s.spec.command = spec.at("command").get<std::vector<std::string>>();
+  s.spec.args = spec.at("args").get<std::vector<std::string>>();
+  s.spec.env = spec.at("env").get<std::vector<std::string>>();
+  s.spec.global = spec.at("global").get<bool>();
+  s.spec.replicas = spec.at("replicas").get<uint64_t>();
+  s.spec.networks = spec.at("networks").get<std::vector<std::string>>();
+  s.spec.ports = ports_from(spec.at("ports"));
+  s.spec.endpoint_mode = enum_from<EndpointMode>(spec.at("endpoint_mode"));
+  s.spec.constraints = spec.at("constraints").get<std::vector<std::string>>();
+  s.spec.restart.condition = enum_from<RestartCondition>(spec.at("restart_condition"));
+  s.spec.restart.delay = Duration(spec.at("restart_delay_ms").get<int64_t>());
+  s.spec.restart.max_attempts = spec.at("restart_max_attempts").get<uint64_t>();
+  s.spec.stop_grace_period = Duration(spec.at("stop_grace_period_ms").get<int64_t>());
+  s.spec.max_replicas_per_node = spec.at("max_replicas_per_node").get<uint64_t>();
+  s.endpoint.ports = ports_from(j.at("endpoint").at("ports"));
+  s.endpoint.vips = addresses_from(j.at("endpoint").at("vips"));
+  s.allocated = j.at("allocated").get<bool>();
+  s.version = j.at("version").get<uint64_t>();
+  return s;
+}
+
+Object task_from(const json& j) {
+  Task t;
+  t.id = j.at("id").get<std::string>();
+  t.service_id = j.at("service_id").get<std::string>();
+  t.slot = j.at("slot").get<uint64_t>();
+  t.node_id = j.at("node_id").get<std::string>();
+  t.desired = enum_from<TaskState>(j.at("desired"));
+  t.observed = enum_from<TaskState>(j.at("observed"));
+  t.message = j.at("message").get<std::string>();
+  t.addresses = addresses_from(j.at("addresses"));
+  for (const auto& event : j.at("history")) {
+    t.history.push_back(TaskEvent{.state = enum_from<TaskState>(event.at("state")),
+                                  .message = event.at("message").get<std::string>()});
+  }
+  t.attempt = j.at("attempt").get<uint64_t>();
+  if (!j.at("ended_at").is_null()) {
+    t.ended_at = TimePoint(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::nanoseconds(j.at("ended_at").get<int64_t>())));
+  }
+  t.version = j.at("version").get<uint64_t>();
+  return t;
+}
+
+}  // namespace
+
+std::string encode(const Object& object) {
+  return std::visit([](const auto& value) { return to_json(value).dump(); }, object);
+}
+
+Result<Object> decode(std::string_view kind, std::string_view text) {
+  try {
+    auto j = json::parse(text);
+    if (kind == "node") {
+      return node_from(j);
+    }
+    if (kind == "network") {
+      return network_from(j);
+    }
+    if (kind == "service") {
+      return service_from(j);
+    }
+    if (kind == "task") {
+      return task_from(j);
+    }
+    return invalid_argument("stored object kind \"" + std::string(kind) + "\"", "unknown kind");
+  } catch (const std::exception& e) {
+    return invalid_argument("stored " + std::string(kind), e.what());
+  }
+}
+
+}  // namespace shoal::manager
