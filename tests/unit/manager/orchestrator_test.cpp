@@ -188,3 +188,35 @@ TEST_F(ManagerLoop, DelayedRestartSaysWhenToWake) {
 
 }  // namespace
 }  // namespace shoal::manager
+
+namespace shoal::manager {
+namespace {
+
+TEST_F(ManagerLoop, GlobalServiceRunsOnEveryNodeAndFollowsJoins) {
+  ASSERT_TRUE(store_
+                  .update([](WriteTx& tx) -> Status {
+                    SHOAL_TRY(tx.remove_service("web"));
+                    Service agent;
+                    agent.id = "agent";
+                    agent.spec.name = "agent";
+                    agent.spec.global = true;
+                    return tx.create(agent);
+                  })
+                  .ok());
+  converge();
+  EXPECT_EQ(placement(), (std::map<std::string, int>{{"n1", 1}, {"n2", 1}, {"n3", 1}}));
+  ASSERT_TRUE(store_
+                  .update([](WriteTx& tx) {
+                    Node node;
+                    node.id = "n4";
+                    node.status = NodeStatus::kReady;
+                    return tx.create(node);
+                  })
+                  .ok());
+  change_node("n2", [](Node& node) { node.availability = NodeAvailability::kDrain; });
+  converge();
+  EXPECT_EQ(placement(), (std::map<std::string, int>{{"n1", 1}, {"n3", 1}, {"n4", 1}}));
+}
+
+}  // namespace
+}  // namespace shoal::manager
