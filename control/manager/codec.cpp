@@ -122,6 +122,7 @@ json to_json(const Service& s) {
           {"endpoint",
            {{"ports", ports_json(s.endpoint.ports)}, {"vips", addresses_json(s.endpoint.vips)}}},
           {"allocated", s.allocated},
+          {"spec_version", s.spec_version},
           {"version", s.version}};
 }
 
@@ -146,6 +147,12 @@ json to_json(const Task& t) {
           {"history", history},
           {"attempt", t.attempt},
           {"ended_at", ended},
+          {"runtime",
+           {{"command", t.runtime.command},
+            {"args", t.runtime.args},
+            {"env", t.runtime.env},
+            {"stop_grace_period_ms", t.runtime.stop_grace_period.count()}}},
+          {"spec_version", t.spec_version},
           {"version", t.version}};
 }
 
@@ -202,6 +209,7 @@ Object service_from(const json& j) {
   s.endpoint.ports = ports_from(j.at("endpoint").at("ports"));
   s.endpoint.vips = addresses_from(j.at("endpoint").at("vips"));
   s.allocated = j.at("allocated").get<bool>();
+  s.spec_version = j.at("spec_version").get<uint64_t>();
   s.version = j.at("version").get<uint64_t>();
   return s;
 }
@@ -225,6 +233,12 @@ Object task_from(const json& j) {
     t.ended_at = TimePoint(std::chrono::duration_cast<Clock::duration>(
         std::chrono::nanoseconds(j.at("ended_at").get<int64_t>())));
   }
+  const auto& runtime = j.at("runtime");
+  t.runtime.command = runtime.at("command").get<std::vector<std::string>>();
+  t.runtime.args = runtime.at("args").get<std::vector<std::string>>();
+  t.runtime.env = runtime.at("env").get<std::vector<std::string>>();
+  t.runtime.stop_grace_period = Duration(runtime.at("stop_grace_period_ms").get<int64_t>());
+  t.spec_version = j.at("spec_version").get<uint64_t>();
   t.version = j.at("version").get<uint64_t>();
   return t;
 }

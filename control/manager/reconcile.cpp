@@ -44,6 +44,12 @@ class Plan {
     task.slot = slot;
     task.node_id = std::move(node_id);
     task.attempt = attempt;
+    const auto& spec = service_->spec;
+    task.runtime = TaskRuntime{.command = spec.command,
+                               .args = spec.args,
+                               .env = spec.env,
+                               .stop_grace_period = spec.stop_grace_period};
+    task.spec_version = service_->spec_version;
     created_.insert(task.id);
     auto id = task.id;
     return tasks_.emplace(id, std::move(task)).first->second;
@@ -131,6 +137,35 @@ class Plan {
     return decisions;
   }
 
+  // Rolling update, one task at a time and stop-first (Docker's defaults: parallelism 1, order
+  // stop-first): while any task of the current spec is still on its way to RUNNING, wait; else
+  // replace the first outdated live task (in `live` order) in its slot, on its node for global.
+  void update_one_outdated(const std::vector<std::string>& live, bool same_node) {
+    const std::string* outdated = nullptr;
+    for (const auto& id : live) {
+      const Task& task = tasks_.at(id);
+      if (is_terminal(task.observed)) {
+        continue;
+      }
+      if (task.spec_version == service_->spec_version) {
+        if (task.observed < TaskState::kRunning) {
+          return;  // the previous step is not done yet
+        }
+      } else if (outdated == nullptr) {
+        outdated = &id;
+      }
+    }
+    if (outdated == nullptr) {
+      return;
+    }
+    std::string id = *outdated;
+    const Task& old = tasks_.at(id);
+    uint64_t slot = old.slot;
+    std::string node = same_node ? old.node_id : std::string();
+    shut_down(id, "updating to spec version " + std::to_string(service_->spec_version));
+    create(slot, std::move(node), 0);
+  }
+
   // The policy step for a live task that ended by itself. Returns the id of the task that now
   // holds its place (itself, or its replacement).
   std::string restart_if_due(const std::string& id, std::string node_for_replacement) {
@@ -212,6 +247,11 @@ Decisions reconcile_replicated(const Service& service, const std::vector<Task>& 
       live_by_slot[slot].push_back(plan.create(slot, {}, 0).id);
     }
   }
+  std::vector<std::string> live;
+  for (const auto& [slot, ids_in_slot] : live_by_slot) {
+    live.push_back(ids_in_slot.front());
+  }
+  plan.update_one_outdated(live, false);
   plan.trim_history(config.task_history_limit,
                     [](const Task& task) { return std::to_string(task.slot); });
   return plan.finish();
@@ -272,6 +312,11 @@ Decisions reconcile_global(const Service& service, const std::vector<Task>& task
       plan.create(0, node.id, 0);
     }
   }
+  std::vector<std::string> live;
+  for (const auto& [node_id, ids_on_node] : live_by_node) {
+    live.push_back(ids_on_node.front());
+  }
+  plan.update_one_outdated(live, true);
   plan.trim_history(config.task_history_limit, [](const Task& task) { return task.node_id; });
   return plan.finish();
 }

@@ -16,6 +16,8 @@
 // down live tasks above the wanted count, highest slots first. Global services want one live
 // task on every node that is READY, active and matches the constraints; a paused node keeps what
 // it runs; drained, down, gone or no-longer-matching nodes have theirs shut down.
+// Then updates: live tasks made from an older spec_version of the service are replaced one at a
+// time, the next only once the previous replacement is RUNNING (stop-first, parallelism 1).
 // Last, history: per slot (per node for global), at most `task_history_limit` tasks are kept,
 // the live one included; the oldest finished ones beyond that are removed.
 #pragma once

@@ -99,7 +99,21 @@ struct Service {
   ServiceSpec spec;
   ServiceEndpoint endpoint;
   bool allocated = false;
+  // Bumped by whoever changes what the tasks run (command, env...; not replicas), and by
+  // `service update --force`: tasks of an older spec_version are replaced, one at a time.
+  uint64_t spec_version = 0;
   uint64_t version = 0;
+};
+
+// What the agent runs for a task, copied from the service when the task is made, so that a
+// service update reaches running tasks only through their replacement.
+struct TaskRuntime {
+  std::vector<std::string> command;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  Duration stop_grace_period = std::chrono::seconds(10);
+
+  friend bool operator==(const TaskRuntime&, const TaskRuntime&) = default;
 };
 
 // In order: a task's observed state may only move to a later one.
@@ -135,6 +149,8 @@ struct Task {
   std::vector<TaskEvent> history;               // every observed state, oldest first
   uint64_t attempt = 0;                         // restarts of this slot before this task
   std::optional<TimePoint> ended_at;            // when it reached a terminal state
+  TaskRuntime runtime;
+  uint64_t spec_version = 0;  // the service's spec_version it was made from
   uint64_t version = 0;
 };
 

@@ -259,6 +259,50 @@ TEST_F(Reconcile, GlobalRestartStaysOnItsNode) {
   EXPECT_EQ(decisions.create[0].attempt, 1u);
 }
 
+TEST_F(Reconcile, UpdateReplacesOneTaskAtATime) {
+  service_.spec.replicas = 3;
+  service_.spec.command = {"/bin/server"};
+  service_.spec.env = {"MODE=new"};
+  service_.spec_version = 1;
+  std::vector<Task> tasks = {task("a", 1, TaskState::kRunning), task("b", 2, TaskState::kRunning),
+                             task("c", 3, TaskState::kRunning)};
+  auto first = replicated(tasks, t0_);
+  ASSERT_EQ(first.update.size(), 1u);
+  EXPECT_EQ(first.update[0].id, "a");
+  EXPECT_EQ(first.update[0].desired, TaskState::kShutdown);
+  EXPECT_EQ(first.update[0].message, "updating to spec version 1");
+  ASSERT_EQ(first.create.size(), 1u);
+  const auto& fresh = first.create[0];
+  EXPECT_EQ(fresh.slot, 1u);
+  EXPECT_EQ(fresh.spec_version, 1u);
+  EXPECT_EQ(fresh.runtime.env, std::vector<std::string>{"MODE=new"});
+  EXPECT_EQ(fresh.runtime.command, std::vector<std::string>{"/bin/server"});
+
+  // While the replacement is on its way, nothing else moves.
+  tasks[0] = first.update[0];
+  tasks.push_back(fresh);
+  EXPECT_TRUE(replicated(tasks, t0_).empty());
+  // Once it runs, the next slot goes.
+  ASSERT_TRUE(advance(tasks.back(), TaskState::kRunning).ok());
+  auto second = replicated(tasks, t0_);
+  ASSERT_EQ(second.update.size(), 1u);
+  EXPECT_EQ(second.update[0].id, "b");
+  ASSERT_EQ(second.create.size(), 1u);
+  EXPECT_EQ(second.create[0].slot, 2u);
+}
+
+TEST_F(Reconcile, GlobalUpdateStaysOnTheNode) {
+  service_.spec.global = true;
+  service_.spec_version = 2;
+  nodes_.resize(2);
+  auto decisions = global(
+      {task("a", 0, TaskState::kRunning, "n1"), task("b", 0, TaskState::kRunning, "n2")}, t0_);
+  ASSERT_EQ(decisions.update.size(), 1u);
+  ASSERT_EQ(decisions.create.size(), 1u);
+  EXPECT_EQ(decisions.create[0].node_id, decisions.update[0].node_id);
+  EXPECT_EQ(decisions.create[0].spec_version, 2u);
+}
+
 TEST_F(Reconcile, RemovedServiceShutsDownAndForgets) {
   auto dead = task("dead", 1, TaskState::kFailed);
   dead.desired = TaskState::kShutdown;

@@ -195,6 +195,11 @@ TYPED_TEST_P(StoreTest, HoldsEveryKindWithItsFields) {
   task.node_id = "n1";
   task.addresses["net1"] = *Ipv4Prefix::parse("10.0.1.3/24");
   task.attempt = 1;
+  task.runtime.command = {"/bin/echo"};
+  task.runtime.env = {"X=1"};
+  task.runtime.stop_grace_period = std::chrono::milliseconds(2500);
+  task.spec_version = 7;
+  service.spec_version = 7;
   ASSERT_TRUE(advance(task, TaskState::kFailed, "exit 2").ok());
   ASSERT_TRUE(this->store_
                   ->update([&](WriteTx& tx) -> Status {
@@ -224,6 +229,11 @@ TYPED_TEST_P(StoreTest, HoldsEveryKindWithItsFields) {
     EXPECT_EQ(tasks[0].addresses.at("net1").str(), "10.0.1.3/24");
     EXPECT_EQ(tasks[0].slot, 2u);
     EXPECT_EQ(tasks[0].attempt, 1u);
+    EXPECT_EQ(tasks[0].runtime, task.runtime);
+    EXPECT_EQ(tasks[0].spec_version, 7u);
+    EXPECT_EQ(s.spec_version, 7u);
+    ASSERT_TRUE(tasks[0].ended_at.has_value());
+    EXPECT_EQ(*tasks[0].ended_at, *task.ended_at);
   });
 }
 
