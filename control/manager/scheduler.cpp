@@ -150,9 +150,44 @@ std::vector<NodeInfo> node_infos(const std::vector<Node>& nodes, const std::vect
   return infos;
 }
 
+Scheduler::Scheduler(Store& store) : store_(store) {
+  watch_id_ = store_.watch([this](const std::vector<Event>& events) { note(events); });
+}
+
+Scheduler::~Scheduler() {
+  store_.unwatch(watch_id_);
+}
+
+void Scheduler::note(const std::vector<Event>& events) {
+  for (const auto& event : events) {
+    const auto* task = std::get_if<Task>(&event.object);
+    bool matters = task == nullptr
+                       ? !std::holds_alternative<Network>(event.object)
+                       : event.action == EventAction::kRemove ||
+                             task->observed == TaskState::kPending || is_terminal(task->observed);
+    if (matters) {
+      std::lock_guard lock(mutex_);
+      dirty_ = true;
+      return;
+    }
+  }
+}
+
+bool Scheduler::has_work() const {
+  std::lock_guard lock(mutex_);
+  return dirty_;
+}
+
 Result<ScheduleReport> Scheduler::run_once() {
   ScheduleReport report;
-  SHOAL_TRY(store_.update([&](WriteTx& tx) -> Status {
+  {
+    std::lock_guard lock(mutex_);
+    if (!dirty_) {
+      return report;
+    }
+    dirty_ = false;
+  }
+  auto status = store_.update([&](WriteTx& tx) -> Status {
     auto tasks = tx.tasks();
     auto service_list = tx.services();
     std::unordered_map<std::string, const Service*> services;
@@ -188,7 +223,12 @@ Result<ScheduleReport> Scheduler::run_once() {
       SHOAL_TRY(tx.update(task));
     }
     return {};
-  }));
+  });
+  if (!status.ok()) {
+    std::lock_guard lock(mutex_);
+    dirty_ = true;  // nothing was written: try again next time
+    return std::move(status).error();
+  }
   return report;
 }
 

@@ -10,9 +10,12 @@
 //
 // A task that already names a node (a global service's task) is only checked against that node.
 // place_tasks() is pure; Scheduler::run_once() reads the store, places, and writes every decision
-// in one transaction.
+// in one transaction. It watches the store and does nothing until something that can change a
+// placement has happened (a task became PENDING or ended, a node or service changed), so the
+// stream of agents' state reports (ASSIGNED...RUNNING) costs it nothing.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -45,11 +48,21 @@ struct ScheduleReport {
 
 class Scheduler {
  public:
-  explicit Scheduler(Store& store) : store_(store) {}
+  explicit Scheduler(Store& store);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
   Result<ScheduleReport> run_once();
+  bool has_work() const;
 
  private:
+  void note(const std::vector<Event>& events);
+
   Store& store_;
+  Store::WatchId watch_id_ = 0;
+  mutable std::mutex mutex_;
+  bool dirty_ = true;
 };
 
 }  // namespace shoal::manager

@@ -265,6 +265,30 @@ TEST(SchedulerLoop, AssignsPendingTasksAndLeavesReasonsOnOthers) {
   uint64_t index_before = store.index();
   ASSERT_TRUE(scheduler.run_once().ok());
   EXPECT_EQ(store.index(), index_before);  // nothing new to say: no write
+  EXPECT_FALSE(scheduler.has_work());
+
+  // An agent's progress report changes no placement: the scheduler stays idle.
+  ASSERT_TRUE(store
+                  .update([](WriteTx& tx) {
+                    auto t1 = *tx.get_task("t1");
+                    EXPECT_TRUE(advance(t1, TaskState::kRunning).ok());
+                    return tx.update(t1);
+                  })
+                  .ok());
+  EXPECT_FALSE(scheduler.has_work());
+  // A node whose hostname now matches the pinned service's constraint: p1 can go there.
+  ASSERT_TRUE(store
+                  .update([](WriteTx& tx) {
+                    auto node = *tx.get_node("n1");
+                    node.hostname = "elsewhere";
+                    return tx.update(node);
+                  })
+                  .ok());
+  EXPECT_TRUE(scheduler.has_work());
+  auto after = scheduler.run_once();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->assigned, 1u);
+  store.view([](const ReadTx& tx) { EXPECT_EQ(tx.get_task("p1")->node_id, "n1"); });
 }
 
 }  // namespace
