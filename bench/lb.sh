@@ -13,6 +13,7 @@ if [[ -z ${SHOAL_BENCH_UNSHARED:-} ]]; then
 fi
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 secs=${1:-5}
 reps=${2:-3}
 run="lbb$$"
@@ -51,8 +52,6 @@ declare -A rate p50 p99
 measure() {  # a task's view: the client runs in host 2's node cgroup and the client netns
   sh -c "echo \$\$ > $cgroup/cgroup.procs && exec ip netns exec $client_ns $bin client ${target[$1]} $secs"
 }
-median() { tr -s ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 sleep 0.3
 for ((r = 1; r <= reps; r++)); do
   for p in "${paths[@]}"; do

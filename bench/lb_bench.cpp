@@ -41,7 +41,7 @@ sockaddr_in address(const char* ip, int port) {
   return addr;
 }
 
-int serve(const char* ip, int port) {
+UniqueFd listen_tcp(const char* ip, int port) {
   UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   const int one = 1;
   ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -49,11 +49,24 @@ int serve(const char* ip, int port) {
   if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       ::listen(listener.get(), 4096) != 0) {
     std::perror("listen");
+    return UniqueFd();
+  }
+  return listener;
+}
+
+UniqueFd epoll_on(int fd) {
+  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  epoll_event ev{EPOLLIN, {.fd = fd}};
+  ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &ev);
+  return epoll;
+}
+
+int serve(const char* ip, int port) {
+  UniqueFd listener = listen_tcp(ip, port);
+  if (!listener.valid()) {
     return 1;
   }
-  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
-  epoll_event ev{EPOLLIN, {.fd = listener.get()}};
-  ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, listener.get(), &ev);
+  UniqueFd epoll = epoll_on(listener.get());
   epoll_event events[256];
   while (true) {
     int n = ::epoll_wait(epoll.get(), events, 256, -1);
@@ -77,21 +90,14 @@ int serve(const char* ip, int port) {
 }
 
 int http(const char* ip, int port, const std::string& body) {
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  const int one = 1;
-  ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr = address(ip, port);
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::listen(listener.get(), 4096) != 0) {
-    std::perror("listen");
+  UniqueFd listener = listen_tcp(ip, port);
+  if (!listener.valid()) {
     return 1;
   }
   const std::string response =
       "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size() + 1) +
       "\r\nContent-Type: text/plain\r\n\r\n" + body + "\n";
-  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
-  epoll_event ev{EPOLLIN, {.fd = listener.get()}};
-  ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, listener.get(), &ev);
+  UniqueFd epoll = epoll_on(listener.get());
   std::unordered_map<int, std::string> pending;  // per connection: bytes of unanswered requests
   epoll_event events[256];
   while (true) {

@@ -12,6 +12,7 @@ if [[ -z ${SHOAL_BENCH_UNSHARED:-} ]]; then
 fi
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 secs=${1:-5}
 reps=${2:-3}
 run="mb$$"
@@ -69,8 +70,6 @@ declare -A url=([mesh]="http://198.51.100.13:8080/" [nftables]="http://198.51.10
 paths=(mesh nftables direct)
 declare -A rps p50 p99
 to_us() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else {sub(/s/,"",v); print v*1000000}}'; }
-median() { tr -s ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 sleep 0.3
 for ((r = 1; r <= reps; r++)); do
   for p in "${paths[@]}"; do

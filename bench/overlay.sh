@@ -9,6 +9,7 @@
 # paths interleaved REPS times, and prints a Markdown table of medians and ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 secs=${1:-5}
 reps=${2:-3}
 run="bench$$"
@@ -79,7 +80,6 @@ latency() {  # prints "p50 p99" of the TCP round trip in microseconds
   awk '/percentile 50.000/ {a=$NF} /percentile 99.000/ {b=$NF} END {print a, b}' <<<"$out"
 }
 
-median() { tr -s ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 for ((r = 1; r <= reps; r++)); do
   for p in "${paths[@]}"; do
@@ -94,7 +94,6 @@ declare -A G L99 L50
 for p in "${paths[@]}"; do
   G[$p]=$(median <<<"${gbps[$p]}") L50[$p]=$(median <<<"${p50[$p]}") L99[$p]=$(median <<<"${p99[$p]}")
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 echo "| path | TCP throughput, Gbit/s | TCP round trip p50, us | p99, us |"
 echo "|---|---|---|---|"

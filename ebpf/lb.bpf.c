@@ -77,6 +77,14 @@ static __always_inline int bind_udp(struct bpf_sock_addr* ctx, const struct shoa
   return 1;
 }
 
+/* Points the socket address at the backend; a backend port of 0 keeps the port asked for. */
+static __always_inline void steer(struct bpf_sock_addr* ctx, const struct shoal_lb_backend* b) {
+  ctx->user_ip4 = b->ip;
+  if (b->port != 0) {
+    ctx->user_port = b->port;
+  }
+}
+
 SEC("cgroup/connect4")
 int shoal_connect4(struct bpf_sock_addr* ctx) {
   if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP) {
@@ -90,10 +98,7 @@ int shoal_connect4(struct bpf_sock_addr* ctx) {
   if (ctx->protocol == IPPROTO_UDP) {
     bind_udp(ctx, backend);
   }
-  ctx->user_ip4 = backend->ip;
-  if (backend->port != 0) {
-    ctx->user_port = backend->port;
-  }
+  steer(ctx, backend);
   return 1;
 }
 
@@ -115,10 +120,7 @@ int shoal_sendmsg4(struct bpf_sock_addr* ctx) {
     return refused ? 0 : 1;
   }
   bind_udp(ctx, backend);
-  ctx->user_ip4 = backend->ip;
-  if (backend->port != 0) {
-    ctx->user_port = backend->port;
-  }
+  steer(ctx, backend);
   return 1;
 }
 

@@ -25,6 +25,14 @@ Result<Ipv4> address(const json& obj, const std::string& where, const char* key)
   return Ipv4::parse(obj[key].get<std::string>());
 }
 
+Result<lb::Protocol> protocol_of(const json& obj, const std::string& where) {
+  const std::string protocol = obj.value("protocol", "tcp");
+  if (protocol != "tcp" && protocol != "udp") {
+    return invalid_argument(where, "protocol must be tcp or udp, not '" + protocol + "'");
+  }
+  return protocol == "tcp" ? lb::Protocol::kTcp : lb::Protocol::kUdp;
+}
+
 Result<lb::Frontend> parse_frontend(const json& obj, const std::string& where) {
   if (!obj.is_object())
     return invalid_argument(where, "a frontend must be an object");
@@ -34,11 +42,7 @@ Result<lb::Frontend> parse_frontend(const json& obj, const std::string& where) {
   SHOAL_ASSIGN_OR_RETURN(uint32_t target, number(obj, where, "target_port", 65535, 0));
   f.port = static_cast<uint16_t>(port);
   f.target_port = static_cast<uint16_t>(target);
-  const std::string protocol = obj.value("protocol", "tcp");
-  if (protocol != "tcp" && protocol != "udp") {
-    return invalid_argument(where, "protocol must be tcp or udp, not '" + protocol + "'");
-  }
-  f.protocol = protocol == "tcp" ? lb::Protocol::kTcp : lb::Protocol::kUdp;
+  SHOAL_ASSIGN_OR_RETURN(f.protocol, protocol_of(obj, where));
   return f;
 }
 
@@ -50,11 +54,7 @@ Result<lb::PublishedPort> parse_published(const json& obj, const std::string& wh
   SHOAL_ASSIGN_OR_RETURN(uint32_t target, number(obj, where, "target_port", 65535, 0));
   p.port = static_cast<uint16_t>(port);
   p.target_port = static_cast<uint16_t>(target);
-  const std::string protocol = obj.value("protocol", "tcp");
-  if (protocol != "tcp" && protocol != "udp") {
-    return invalid_argument(where, "protocol must be tcp or udp, not '" + protocol + "'");
-  }
-  p.protocol = protocol == "tcp" ? lb::Protocol::kTcp : lb::Protocol::kUdp;
+  SHOAL_ASSIGN_OR_RETURN(p.protocol, protocol_of(obj, where));
   p.preserve_source = obj.value("preserve_source", false);
   return p;
 }

@@ -16,6 +16,7 @@
 #include "dataplane/overlay.h"
 #include "ebpf/ebpf_lb.h"
 #include "ebpf/lb_program.h"
+#include "tests/support/assertions.h"
 #include "tests/support/private_mounts.h"
 #include "tests/support/testbed.h"
 #include "tests/support/traffic.h"
@@ -34,15 +35,7 @@ using testing::Testbed;
 
 const auto* const kMounts = ::testing::AddGlobalTestEnvironment(new testing::PrivateMounts);
 
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    auto&& status_ = (expr);                                \
-    ASSERT_TRUE(status_.ok()) << status_.error().message(); \
-  } while (0)
-
-Ipv4 ip(const char* text) {
-  return *Ipv4::parse(text);
-}
+using testing::ip;
 
 struct Endpoint {
   const char* id;

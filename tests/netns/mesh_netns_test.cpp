@@ -12,6 +12,7 @@
 #include "ebpf/ebpf_lb.h"
 #include "ebpf/ingress_program.h"
 #include "ebpf/lb_program.h"
+#include "tests/support/assertions.h"
 #include "tests/support/private_mounts.h"
 #include "tests/support/testbed.h"
 #include "tests/support/traffic.h"
@@ -27,15 +28,7 @@ using testing::Testbed;
 
 const auto* const kMounts = ::testing::AddGlobalTestEnvironment(new testing::PrivateMounts);
 
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    auto&& status_ = (expr);                                \
-    ASSERT_TRUE(status_.ok()) << status_.error().message(); \
-  } while (0)
-
-Ipv4 ip(const char* text) {
-  return *Ipv4::parse(text);
-}
+using testing::ip;
 Ipv4 node_ingress_ip(int h) {
   return Ipv4(ip("10.0.0.100").host_order() + static_cast<uint32_t>(h));
 }

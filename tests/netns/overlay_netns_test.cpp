@@ -8,6 +8,7 @@
 
 #include "dataplane/libnl_kernel.h"
 #include "dataplane/overlay.h"
+#include "tests/support/assertions.h"
 #include "tests/support/testbed.h"
 #include "tests/support/traffic.h"
 
@@ -66,12 +67,6 @@ Host open_host(const Testbed& bed, int h, std::optional<uint32_t> underlay_mtu =
   host.overlay = std::make_unique<Overlay>(std::move(*overlay));
   return host;
 }
-
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    auto&& status_ = (expr);                                \
-    ASSERT_TRUE(status_.ok()) << status_.error().message(); \
-  } while (0)
 
 class ThreeHosts : public ::testing::Test {
  protected:

@@ -4,34 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/assertions.h"
+#include "tests/support/recording_balancer.h"
+
 namespace shoal::agent {
 namespace {
 
 using dataplane::dns::EndpointMode;
 using dataplane::dns::ServiceRecord;
 
-Ipv4 ip(const char* text) {
-  return *Ipv4::parse(text);
-}
-
-class RecordingBalancer final : public lb::LoadBalancer {
- public:
-  std::map<std::string, lb::Service> services;
-  std::string backend_name() const override { return "recording"; }
-  Status upsert(const lb::Service& service) override {
-    services[service.id] = service;
-    return {};
-  }
-  Status set_backends(const std::string&, const std::vector<lb::Backend>&,
-                      const std::vector<lb::Backend>&) override {
-    return invalid_argument("recording balancer", "set_backends is not used by the feed");
-  }
-  Status remove(const std::string& id) override {
-    services.erase(id);
-    return {};
-  }
-  std::vector<lb::Service> list() const override { return {}; }
-};
+using testing::ip;
+using testing::RecordingBalancer;
 
 class RecordingDns final : public DnsSink {
  public:

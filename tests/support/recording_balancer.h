@@ -1,0 +1,41 @@
+// A LoadBalancer that keeps the latest state of each service, for tests of what drives one.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "ipvs/load_balancer.h"
+
+namespace shoal::testing {
+
+class RecordingBalancer final : public lb::LoadBalancer {
+ public:
+  std::map<std::string, lb::Service> services;
+
+  std::string backend_name() const override { return "recording"; }
+  Status upsert(const lb::Service& service) override {
+    services[service.id] = service;
+    return {};
+  }
+  Status set_backends(const std::string& id, const std::vector<lb::Backend>& backends,
+                      const std::vector<lb::Backend>& ingress_backends) override {
+    auto it = services.find(id);
+    if (it == services.end())
+      return invalid_argument("service " + id, "is not known");
+    it->second.backends = backends;
+    it->second.ingress_backends = ingress_backends;
+    return {};
+  }
+  Status remove(const std::string& id) override {
+    services.erase(id);
+    return {};
+  }
+  std::vector<lb::Service> list() const override {
+    std::vector<lb::Service> out;
+    for (const auto& [id, service] : services)
+      out.push_back(service);
+    return out;
+  }
+};
+
+}  // namespace shoal::testing
