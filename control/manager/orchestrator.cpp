@@ -80,7 +80,7 @@ Result<OrchestratorReport> Orchestrator::run_once(TimePoint now) {
     };
     for (auto& [service_id, tasks] : tasks_by_service) {
       if (!services.contains(service_id)) {
-        SHOAL_TRY(apply(reconcile_removed(tasks)));
+        SHOAL_TRY(apply(reconcile_removed(tasks, now)));
       }
     }
     for (const auto& [id, service] : services) {

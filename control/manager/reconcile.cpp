@@ -321,9 +321,9 @@ Decisions reconcile_global(const Service& service, const std::vector<Task>& task
   return plan.finish();
 }
 
-Decisions reconcile_removed(const std::vector<Task>& tasks) {
+Decisions reconcile_removed(const std::vector<Task>& tasks, TimePoint now) {
   // No new task is ever created here, so no service and no ID source are needed.
-  Plan plan(nullptr, tasks, Clock::now(), nullptr);
+  Plan plan(nullptr, tasks, now, nullptr);
   for (const auto& task : tasks) {
     if (is_live(task)) {
       plan.shut_down(task.id, "service removed");

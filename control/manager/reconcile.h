@@ -56,6 +56,6 @@ Decisions reconcile_global(const Service& service, const std::vector<Task>& task
                            const OrchestratorConfig& config, IdGenerator& ids);
 
 // The service is gone: every live task is shut down, and finished ones removed.
-Decisions reconcile_removed(const std::vector<Task>& tasks);
+Decisions reconcile_removed(const std::vector<Task>& tasks, TimePoint now);
 
 }  // namespace shoal::manager

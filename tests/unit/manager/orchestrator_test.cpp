@@ -192,6 +192,49 @@ TEST_F(ManagerLoop, DelayedRestartSaysWhenToWake) {
 namespace shoal::manager {
 namespace {
 
+TEST_F(ManagerLoop, ServiceUpdateRollsThroughEveryTask) {
+  converge();
+  ASSERT_TRUE(store_
+                  .update([](WriteTx& tx) {
+                    auto web = *tx.get_service("web");
+                    web.spec.env = {"COLOR=blue"};
+                    ++web.spec_version;
+                    return tx.update(web);
+                  })
+                  .ok());
+  // Play the agents: whatever is assigned starts running, whatever is told to stop stops.
+  for (int round = 0; round < 10; ++round) {
+    converge();
+    ASSERT_TRUE(
+        store_
+            .update([](WriteTx& tx) -> Status {
+              for (auto& task : tx.tasks()) {
+                if (task.desired == TaskState::kRunning && task.observed == TaskState::kAssigned) {
+                  SHOAL_TRY(advance(task, TaskState::kRunning));
+                  SHOAL_TRY(tx.update(task));
+                } else if (task.desired == TaskState::kShutdown && !is_terminal(task.observed)) {
+                  SHOAL_TRY(advance(task, TaskState::kShutdown));
+                  SHOAL_TRY(tx.update(task));
+                }
+              }
+              return {};
+            })
+            .ok());
+  }
+  store_.view([](const ReadTx& tx) {
+    int running = 0;
+    for (const auto& task : tx.tasks()) {
+      if (task.desired == TaskState::kRunning) {
+        ++running;
+        EXPECT_EQ(task.observed, TaskState::kRunning);
+        EXPECT_EQ(task.spec_version, 1u);
+        EXPECT_EQ(task.runtime.env, std::vector<std::string>{"COLOR=blue"});
+      }
+    }
+    EXPECT_EQ(running, 3);
+  });
+}
+
 TEST_F(ManagerLoop, GlobalServiceRunsOnEveryNodeAndFollowsJoins) {
   ASSERT_TRUE(store_
                   .update([](WriteTx& tx) -> Status {

@@ -306,7 +306,7 @@ TEST_F(Reconcile, GlobalUpdateStaysOnTheNode) {
 TEST_F(Reconcile, RemovedServiceShutsDownAndForgets) {
   auto dead = task("dead", 1, TaskState::kFailed);
   dead.desired = TaskState::kShutdown;
-  auto decisions = reconcile_removed({task("live", 2, TaskState::kRunning), dead});
+  auto decisions = reconcile_removed({task("live", 2, TaskState::kRunning), dead}, t0_);
   ASSERT_EQ(decisions.update.size(), 1u);
   EXPECT_EQ(decisions.update[0].desired, TaskState::kShutdown);
   EXPECT_EQ(decisions.remove, std::vector<std::string>{"dead"});
