@@ -85,7 +85,6 @@ Result<std::vector<Constraint>> Constraint::parse_all(const std::vector<std::str
 }
 
 bool Constraint::matches(const Node& node) const {
-  bool found = true;
   bool same = false;
   switch (key_) {
     case Key::kId:
@@ -99,8 +98,7 @@ bool Constraint::matches(const Node& node) const {
       break;
     case Key::kLabel: {
       auto it = node.labels.find(label_);
-      found = it != node.labels.end();
-      same = found && equal_ignoring_case(it->second, value_);
+      same = it != node.labels.end() && equal_ignoring_case(it->second, value_);
       break;
     }
   }

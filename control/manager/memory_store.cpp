@@ -1,6 +1,6 @@
 #include "control/manager/memory_store.h"
 
-#include <tuple>
+#include <utility>
 
 namespace shoal::manager {
 
@@ -144,19 +144,19 @@ class Transaction final : public WriteTx {
   std::vector<Event> events(uint64_t index) const {
     std::vector<Event> out;
     out.reserve(order_.size());
-    for (const auto& [kind, id, action] : order_) {
+    for (const auto& [kind, id] : order_) {
       switch (kind) {
         case 0:
-          append_event(out, tables_.nodes, nodes_, id, action, index);
+          append_event(out, tables_.nodes, nodes_, id, index);
           break;
         case 1:
-          append_event(out, tables_.networks, networks_, id, action, index);
+          append_event(out, tables_.networks, networks_, id, index);
           break;
         case 2:
-          append_event(out, tables_.services, services_, id, action, index);
+          append_event(out, tables_.services, services_, id, index);
           break;
         default:
-          append_event(out, tables_.tasks, tasks_, id, action, index);
+          append_event(out, tables_.tasks, tasks_, id, index);
           break;
       }
     }
@@ -232,7 +232,7 @@ class Transaction final : public WriteTx {
     std::string id = value.id;
     staged.insert_or_assign(id, std::move(value));
     if (first_touch) {
-      order_.emplace_back(kind_of<T>(), id, EventAction::kUpdate);
+      order_.emplace_back(kind_of<T>(), id);
     }
     return {};
   }
@@ -246,7 +246,7 @@ class Transaction final : public WriteTx {
     bool first_touch = !staged.contains(id);
     staged.insert_or_assign(id, std::nullopt);
     if (first_touch) {
-      order_.emplace_back(kind_of<T>(), id, EventAction::kRemove);
+      order_.emplace_back(kind_of<T>(), id);
     }
     return {};
   }
@@ -255,8 +255,7 @@ class Transaction final : public WriteTx {
   // remove in one transaction produces nothing, and a remove then a create an update.
   template <typename T>
   static void append_event(std::vector<Event>& out, const std::map<std::string, T>& base,
-                           const Staged<T>& staged, const std::string& id, EventAction,
-                           uint64_t index) {
+                           const Staged<T>& staged, const std::string& id, uint64_t index) {
     const auto& value = staged.at(id);
     auto existing = base.find(id);
     bool existed = existing != base.end();
@@ -277,7 +276,7 @@ class Transaction final : public WriteTx {
   Staged<Network> networks_;
   Staged<Service> services_;
   Staged<Task> tasks_;
-  std::vector<std::tuple<int, std::string, EventAction>> order_;
+  std::vector<std::pair<int, std::string>> order_;  // first touch of each (kind, id)
 };
 
 thread_local bool delivering_on_this_thread = false;
