@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/assertions.h"
-#include "tests/support/recording_balancer.h"
+#include "tests/support/recording_sinks.h"
 
 namespace shoal::agent {
 namespace {
@@ -15,12 +15,7 @@ using gossip::networkdb::WatchEventType;
 
 using testing::ip;
 using testing::RecordingBalancer;
-
-class NullDns final : public DnsSink {
- public:
-  Status upsert_service(dataplane::dns::ServiceRecord) override { return {}; }
-  void remove_service(const std::string&, const std::string&) override {}
-};
+using testing::RecordingDns;
 
 EndpointRecord web_task(const char* task, const char* task_ip) {
   EndpointRecord r;
@@ -92,7 +87,7 @@ class EndpointTableFeedTest : public ::testing::Test {
     return WatchEvent{type, kEndpointTable, r.network_id, r.task_id, encode_endpoint(r), owner};
   }
   RecordingBalancer balancer_;
-  NullDns dns_;
+  RecordingDns dns_;
   ServiceFeed service_feed_{"ingress", balancer_, dns_};
   EndpointTableFeed feed_{"node1", service_feed_};
 };

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/assertions.h"
-#include "tests/support/recording_balancer.h"
+#include "tests/support/recording_sinks.h"
 
 namespace shoal::agent {
 namespace {
@@ -15,18 +15,7 @@ using dataplane::dns::ServiceRecord;
 
 using testing::ip;
 using testing::RecordingBalancer;
-
-class RecordingDns final : public DnsSink {
- public:
-  std::map<std::pair<std::string, std::string>, ServiceRecord> records;
-  Status upsert_service(ServiceRecord record) override {
-    records[{record.service_id, record.network_id}] = std::move(record);
-    return {};
-  }
-  void remove_service(const std::string& service, const std::string& network) override {
-    records.erase({service, network});
-  }
-};
+using testing::RecordingDns;
 
 EndpointRecord row(const char* task, const char* network, const char* task_ip, bool running = true,
                    bool local = false) {

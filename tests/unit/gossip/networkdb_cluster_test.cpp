@@ -10,6 +10,7 @@
 #include "gossip/networkdb/network_db.h"
 #include "gossip/testing/fake_clock.h"
 #include "gossip/testing/in_memory_network.h"
+#include "gossip/testing/networkdb_cluster.h"
 
 namespace shoal::gossip::networkdb {
 namespace {
@@ -21,60 +22,24 @@ Bytes str(std::string_view s) {
   return Bytes(s.begin(), s.end());
 }
 
-struct Node {
-  NodeAddress addr;
-  std::unique_ptr<NetworkDb> db;
-  std::unique_ptr<Transport> transport;
-  std::shared_ptr<Memberlist> list;
-};
+using Node = gossip::testing::ClusterNode;
 
 class NetworkDbCluster : public ::testing::Test {
  protected:
   NetworkDbCluster() { spdlog::set_level(spdlog::level::warn); }
 
-  Node& add(const std::string& name) {
-    auto node = std::make_unique<Node>();
-    node->addr = NodeAddress{Ipv4(0x7f000101 + static_cast<uint32_t>(nodes_.size())), 7946};
-    NetworkDbConfig db_config;
-    db_config.sync_interval = std::chrono::seconds(5);
-    db_config.random_seed = 77 + nodes_.size();
-    node->db = std::make_unique<NetworkDb>(name, clock, db_config);
-    node->transport = net.attach(node->addr, &proxies_.emplace_back());
-    Config config = Config::lan(name, node->addr);
-    config.random_seed = 500 + nodes_.size();
-    config.reconnect_interval = std::chrono::seconds(1);  // networkdb retries failed nodes
-    node->list = *Memberlist::create(config, {}, clock, *node->transport, node->db.get());
-    proxies_.back().target = node->list;
-    node->db->attach(node->list);
-    node->list->start();
-    if (!nodes_.empty())
-      node->list->join({nodes_.front()->addr}, [](size_t, auto) {});
-    nodes_.push_back(std::move(node));
-    clock.advance(std::chrono::milliseconds(200));
-    return *nodes_.back();
-  }
+  Node& add(const std::string& name) { return cluster_.add(name); }
 
   std::map<std::string, Bytes> peers_table(Node& n, const std::string& network) {
     return n.db->store().entries("peers", network);
   }
 
-  FakeClock clock;
-  InMemoryNetwork net{clock, 3};
-
  private:
-  struct Proxy : TransportHandler {
-    std::weak_ptr<Memberlist> target;
-    void on_packet(const NodeAddress& from, ByteView p) override {
-      if (auto t = target.lock())
-        t->on_packet(from, p);
-    }
-    std::optional<Bytes> on_stream(const NodeAddress& from, ByteView f) override {
-      auto t = target.lock();
-      return t ? t->on_stream(from, f) : std::nullopt;
-    }
-  };
-  std::deque<Proxy> proxies_;
-  std::vector<std::unique_ptr<Node>> nodes_;
+  gossip::testing::NetworkDbTestCluster cluster_;
+
+ protected:
+  FakeClock& clock = cluster_.clock;
+  InMemoryNetwork& net = cluster_.net;
 };
 
 TEST_F(NetworkDbCluster, EntriesReachTheirNetworkOnly) {

@@ -1,9 +1,11 @@
-// A LoadBalancer that keeps the latest state of each service, for tests of what drives one.
+// A LoadBalancer and a DNS sink that keep the latest state they were given, for tests of what
+// drives them.
 #pragma once
 
 #include <map>
 #include <string>
 
+#include "control/agent/service_feed.h"
 #include "ipvs/load_balancer.h"
 
 namespace shoal::testing {
@@ -35,6 +37,19 @@ class RecordingBalancer final : public lb::LoadBalancer {
     for (const auto& [id, service] : services)
       out.push_back(service);
     return out;
+  }
+};
+
+class RecordingDns final : public agent::DnsSink {
+ public:
+  std::map<std::pair<std::string, std::string>, dataplane::dns::ServiceRecord> records;
+
+  Status upsert_service(dataplane::dns::ServiceRecord record) override {
+    records[{record.service_id, record.network_id}] = std::move(record);
+    return {};
+  }
+  void remove_service(const std::string& service, const std::string& network) override {
+    records.erase({service, network});
   }
 };
 
