@@ -24,6 +24,8 @@
 namespace shoal::ebpf {
 namespace {
 
+using testing::tally;
+
 using dataplane::EndpointSpec;
 using dataplane::LibnlKernel;
 using dataplane::NetworkSpec;
@@ -144,11 +146,7 @@ class VipLoadBalancing : public ::testing::Test {
         mode + " " + kVip.str() + " " + std::to_string(port) + " " + std::to_string(n);
     auto result = run_command({"sh", "-c", command}, 60000);
     EXPECT_TRUE(result.ok());
-    std::vector<std::string> lines;
-    std::istringstream in(result.ok() ? result->output : "");
-    for (std::string line; std::getline(in, line);)
-      lines.push_back(line);
-    return lines;
+    return testing::output_lines(result);
   }
 
   std::unique_ptr<Testbed> bed_;
@@ -159,13 +157,6 @@ class VipLoadBalancing : public ::testing::Test {
   std::unique_ptr<BpfLbMapIo> maps_;
   std::unique_ptr<EbpfLoadBalancer> balancer_;
 };
-
-std::map<std::string, int> tally(const std::vector<std::string>& lines) {
-  std::map<std::string, int> counts;
-  for (const std::string& line : lines)
-    ++counts[line];
-  return counts;
-}
 
 TEST_F(VipLoadBalancing, TcpConnectionsSpreadOverEveryBackend) {
   auto counts = tally(probe("tcp", 80, 60));

@@ -20,6 +20,8 @@
 namespace shoal::ebpf {
 namespace {
 
+using testing::tally;
+
 using dataplane::EndpointSpec;
 using dataplane::Netns;
 using dataplane::PeerSpec;
@@ -184,24 +186,13 @@ class RoutingMesh : public ::testing::Test {
                                       bed_->host_ip(h).str(), "8080", std::to_string(n)},
                                      60000);
     EXPECT_TRUE(result.ok());
-    std::vector<std::string> lines;
-    std::istringstream in(result.ok() ? result->output : "");
-    for (std::string line; std::getline(in, line);)
-      lines.push_back(line);
-    return lines;
+    return testing::output_lines(result);
   }
 
   std::unique_ptr<Testbed> bed_;
   std::vector<Agent> agents_;
   std::map<std::string, std::unique_ptr<NamedServer>> servers_;
 };
-
-std::map<std::string, int> tally(const std::vector<std::string>& lines) {
-  std::map<std::string, int> counts;
-  for (const std::string& line : lines)
-    ++counts[line];
-  return counts;
-}
 
 TEST_F(RoutingMesh, ThePublishedPortAnswersOnEveryHostIncludingOneWithoutABackend) {
   for (int h = 1; h <= kClusterHosts; ++h) {

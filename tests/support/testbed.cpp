@@ -73,6 +73,23 @@ Result<CommandResult> run_in_ns(const std::string& ns, const std::vector<std::st
   return run_command(full, timeout_ms);
 }
 
+std::vector<std::string> output_lines(const Result<CommandResult>& result) {
+  std::vector<std::string> lines;
+  std::istringstream in(result.ok() ? result->output : "");
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::map<std::string, int> tally(const std::vector<std::string>& lines) {
+  std::map<std::string, int> counts;
+  for (const std::string& line : lines) {
+    ++counts[line];
+  }
+  return counts;
+}
+
 std::string source_path(const std::string& relative) {
   return std::string(SHOAL_SOURCE_DIR) + "/" + relative;
 }

@@ -4,6 +4,7 @@
 // test binary (or CI) through `testbed.sh clean`, which keys on the PID in the run id.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, int time
 // As run_command, inside a named network namespace (`ip netns exec`).
 Result<CommandResult> run_in_ns(const std::string& ns, const std::vector<std::string>& argv,
                                 int timeout_ms = 10000);
+
+// The lines of a command's output, and how often each line occurs.
+std::vector<std::string> output_lines(const Result<CommandResult>& result);
+std::map<std::string, int> tally(const std::vector<std::string>& lines);
 
 std::string source_path(const std::string& relative);  // a file of this source tree
 std::string build_path(const std::string& relative);   // a file of this build tree
