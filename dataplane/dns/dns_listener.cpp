@@ -11,8 +11,8 @@ using asio::ip::tcp;
 using asio::ip::udp;
 
 namespace {
-// Datagrams answered per wake-up before yielding to the other sockets of the io_context.
-constexpr int kUdpBatch = 64;
+// Batches of datagrams answered per wake-up before yielding to the other sockets.
+constexpr int kUdpRounds = 2;
 }  // namespace
 
 // One TCP connection: read a framed query, answer it (or wait for the forward), write the framed
@@ -118,8 +118,7 @@ Listener::Listener(asio::io_context& io, ListenerContext& context, std::string l
       networks_(std::move(networks)),
       udp_(io),
       acceptor_(io),
-      accept_pause_(io),
-      udp_buffer_(kTcpLimit) {}
+      accept_pause_(io) {}
 
 Listener::~Listener() = default;
 
@@ -153,35 +152,34 @@ void Listener::stop() {
 void Listener::receive_udp() {
   udp_.async_wait(udp::socket::wait_read,
                   [self = shared_from_this()](boost::system::error_code ec) {
-                    if (ec)
+                    if (ec) {
                       return;  // closed
-                    for (int i = 0; i < kUdpBatch; ++i) {
-                      boost::system::error_code receive_ec;
-                      const size_t size = self->udp_.receive_from(asio::buffer(self->udp_buffer_),
-                                                                  self->sender_, 0, receive_ec);
-                      if (receive_ec == asio::error::would_block || !self->udp_.is_open())
-                        break;
-                      if (!receive_ec)
-                        self->answer_udp(size);
+                    }
+                    UdpBatch& batch = self->context_.udp_batch;
+                    for (int round = 0; round < kUdpRounds && self->udp_.is_open(); ++round) {
+                      const size_t received = batch.receive(self->udp_.native_handle());
+                      for (size_t i = 0; i < received; ++i) {
+                        self->answer_udp(batch, i);
+                      }
+                      batch.flush(self->udp_.native_handle());
+                      if (received < UdpBatch::kSize) {
+                        break;  // the queue is empty
+                      }
                     }
                     self->receive_udp();
                   });
 }
 
-void Listener::answer_udp(size_t size) {
-  const std::span<const uint8_t> query(udp_buffer_.data(), size);
-  DnsDecision decision = context_.responder.respond(query, networks_, Transport::kUdp);
-  boost::system::error_code ignored;
+void Listener::answer_udp(UdpBatch& batch, size_t i) {
+  DnsDecision decision = context_.responder.respond(batch.datagram(i), networks_, Transport::kUdp);
   switch (decision.kind) {
     case DnsDecision::Kind::kReply:
-      // Non-blocking: a full send buffer drops the reply, as the network could, and the client
-      // retries; a resolver must never stall every task on one slow reader.
-      udp_.send_to(asio::buffer(decision.reply), sender_, 0, ignored);
+      batch.reply(i, std::move(decision.reply));
       return;
     case DnsDecision::Kind::kForward:
       context_.forwarder.forward(
           std::move(*decision.forward),
-          [weak = weak_from_this(), to = sender_](std::vector<uint8_t> reply) {
+          [weak = weak_from_this(), to = batch.sender(i)](std::vector<uint8_t> reply) {
             auto self = weak.lock();
             if (!self || !self->udp_.is_open())
               return;

@@ -24,6 +24,7 @@
 #include "common/unique_fd.h"
 #include "dataplane/dns/dns_forwarder.h"
 #include "dataplane/dns/dns_responder.h"
+#include "dataplane/dns/udp_batch.h"
 
 namespace shoal::dataplane::dns {
 
@@ -34,6 +35,7 @@ struct ListenerContext {
   size_t max_tcp_connections;
   std::chrono::milliseconds tcp_idle_timeout;
   uint64_t tcp_rejected = 0;
+  UdpBatch udp_batch{};  // shared by every listener: they all run on the server's one thread
 };
 
 class TcpSession;
@@ -58,7 +60,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   friend class TcpSession;
 
   void receive_udp();
-  void answer_udp(size_t size);
+  void answer_udp(UdpBatch& batch, size_t i);
   void accept_tcp();
   void session_ended(uint64_t session_id) { sessions_.erase(session_id); }
 
@@ -69,8 +71,6 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::ip::udp::socket udp_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer accept_pause_;  // after an accept error (EMFILE): no busy loop
-  std::vector<uint8_t> udp_buffer_;
-  boost::asio::ip::udp::endpoint sender_;
   std::map<uint64_t, std::weak_ptr<TcpSession>> sessions_;
   uint64_t next_session_id_ = 0;
 };
