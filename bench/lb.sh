@@ -8,12 +8,10 @@
 #  2. Programming: bulk load of 1k and 10k services and one backend change with 1k and 10k
 #     present, Shoal's maps (in-process) vs `nft -f` on a DNAT verdict map.
 # Prints a Markdown table with ratios. Runs in a private mount namespace (bpffs stays private).
-if [[ -z ${SHOAL_BENCH_UNSHARED:-} ]]; then
-  exec env SHOAL_BENCH_UNSHARED=1 unshare -m --propagation slave "$0" "$@"
-fi
+source "$(dirname "$0")/lib.sh"
+private_mount_namespace "$@"
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source bench/lib.sh
 secs=${1:-5}
 reps=${2:-3}
 run="lbb$$"

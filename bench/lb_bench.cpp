@@ -61,7 +61,10 @@ UniqueFd epoll_on(int fd) {
   return epoll;
 }
 
-int serve(const char* ip, int port) {
+// Accepts connections on ip:port and hands each readable one to on_readable, which returns
+// false when the connection is to be closed. One thread, epoll; never returns but on error.
+template <typename OnReadable>
+int serve_connections(const char* ip, int port, OnReadable on_readable) {
   UniqueFd listener = listen_tcp(ip, port);
   if (!listener.valid()) {
     return 1;
@@ -74,61 +77,48 @@ int serve(const char* ip, int port) {
       int fd = events[i].data.fd;
       if (fd == listener.get()) {
         int client = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (client < 0)
-          continue;
-        epoll_event cev{EPOLLIN, {.fd = client}};
-        ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, client, &cev);
-        continue;
-      }
-      char buf[64];
-      ssize_t got = ::read(fd, buf, sizeof(buf));
-      if (got <= 0 || ::write(fd, buf, static_cast<size_t>(got)) != got) {
+        if (client >= 0) {
+          epoll_event cev{EPOLLIN, {.fd = client}};
+          ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, client, &cev);
+        }
+      } else if (!on_readable(fd)) {
         ::close(fd);  // closing removes it from the epoll set
       }
     }
   }
 }
 
+int serve(const char* ip, int port) {
+  return serve_connections(ip, port, [](int fd) {
+    char buf[64];
+    ssize_t got = ::read(fd, buf, sizeof(buf));
+    return got > 0 && ::write(fd, buf, static_cast<size_t>(got)) == got;
+  });
+}
+
 int http(const char* ip, int port, const std::string& body) {
-  UniqueFd listener = listen_tcp(ip, port);
-  if (!listener.valid()) {
-    return 1;
-  }
   const std::string response =
       "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size() + 1) +
       "\r\nContent-Type: text/plain\r\n\r\n" + body + "\n";
-  UniqueFd epoll = epoll_on(listener.get());
   std::unordered_map<int, std::string> pending;  // per connection: bytes of unanswered requests
-  epoll_event events[256];
-  while (true) {
-    int n = ::epoll_wait(epoll.get(), events, 256, -1);
-    for (int i = 0; i < n; ++i) {
-      int fd = events[i].data.fd;
-      if (fd == listener.get()) {
-        int client = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
-        if (client < 0)
-          continue;
-        epoll_event cev{EPOLLIN, {.fd = client}};
-        ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, client, &cev);
-        continue;
-      }
-      char buf[4096];
-      ssize_t got = ::read(fd, buf, sizeof(buf));
-      if (got <= 0) {
+  return serve_connections(ip, port, [&](int fd) {
+    char buf[4096];
+    ssize_t got = ::read(fd, buf, sizeof(buf));
+    if (got <= 0) {
+      pending.erase(fd);
+      return false;
+    }
+    std::string& data = pending[fd];
+    data.append(buf, static_cast<size_t>(got));
+    for (size_t end; (end = data.find("\r\n\r\n")) != std::string::npos;) {
+      data.erase(0, end + 4);
+      if (::write(fd, response.data(), response.size()) < 0) {
         pending.erase(fd);
-        ::close(fd);
-        continue;
-      }
-      std::string& data = pending[fd];
-      data.append(buf, static_cast<size_t>(got));
-      for (size_t end; (end = data.find("\r\n\r\n")) != std::string::npos;) {
-        data.erase(0, end + 4);
-        if (::write(fd, response.data(), response.size()) < 0) {
-          break;
-        }
+        return false;
       }
     }
-  }
+    return true;
+  });
 }
 
 double percentile(std::vector<double>& v, double p) {

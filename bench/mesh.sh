@@ -7,12 +7,10 @@
 #   mesh      Shoal's tc programs on host 3 (DNAT + SNAT, redirect, no netfilter)
 #   nftables  the same translation with nftables DNAT + masquerade and ip_forward on host 3
 #   direct    wrk from a task on host 3 straight to the backend over the overlay (the limit)
-if [[ -z ${SHOAL_BENCH_UNSHARED:-} ]]; then
-  exec env SHOAL_BENCH_UNSHARED=1 unshare -m --propagation slave "$0" "$@"
-fi
+source "$(dirname "$0")/lib.sh"
+private_mount_namespace "$@"
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source bench/lib.sh
 secs=${1:-5}
 reps=${2:-3}
 run="mb$$"
