@@ -1,0 +1,51 @@
+// The swarm's root certificate authority: a self-signed ECDSA P-256 root that signs node
+// certificates. The subject of a node certificate is decided here, never by the node: CN is the
+// node id, OU the role and O the cluster id, so a certificate is the node's identity and role.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "control/pki/identity.h"
+#include "control/pki/ossl.h"
+
+namespace shoal::pki {
+
+inline constexpr std::chrono::hours kDefaultNodeCertValidity{24 * 90};
+
+class CertificateAuthority {
+ public:
+  // A new root: CN "swarm-ca", valid 20 years, CA:TRUE, keyCertSign.
+  static Result<CertificateAuthority> create();
+  // An existing root; fails if the key is not the certificate's or the certificate is no CA.
+  static Result<CertificateAuthority> load(std::string_view cert_pem, std::string_view key_pem);
+
+  const std::string& cert_pem() const { return cert_pem_; }
+  const std::string& key_pem() const { return key_pem_; }
+  // SHA-256 of the DER certificate, lowercase hex (what `openssl x509 -fingerprint` shows).
+  std::string fingerprint() const;
+  // The same digest as raw bytes; join tokens carry it in base36.
+  const std::vector<uint8_t>& digest() const { return digest_; }
+
+  // Issues a node certificate for the CSR's key. The CSR must carry a valid self-signature;
+  // the subject it asks for is ignored and replaced with `who`. SANs: DNS node id, DNS
+  // swarm-manager for managers, and `ip_sans` (IPv4 or IPv6 text). Never valid beyond the root.
+  Result<std::string> sign(std::string_view csr_pem, const NodeIdentity& who,
+                           const std::vector<std::string>& ip_sans,
+                           std::chrono::hours validity = kDefaultNodeCertValidity) const;
+
+ private:
+  CertificateAuthority(ossl::X509Ptr cert, ossl::Pkey key);
+  static Result<CertificateAuthority> from(ossl::X509Ptr cert, ossl::Pkey key);
+
+  ossl::X509Ptr cert_;
+  ossl::Pkey key_;
+  std::string cert_pem_;
+  std::string key_pem_;
+  std::vector<uint8_t> digest_;
+};
+
+}  // namespace shoal::pki

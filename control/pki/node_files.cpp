@@ -1,0 +1,182 @@
+#include "control/pki/node_files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include <cerrno>
+#include <string_view>
+
+#include "common/unique_fd.h"
+#include "control/pki/ossl.h"
+
+namespace shoal::pki {
+
+namespace {
+
+constexpr std::string_view kCaCert = "swarm-root-ca.crt";
+constexpr std::string_view kCaKey = "swarm-root-ca.key";
+constexpr std::string_view kNodeCert = "swarm-node.crt";
+constexpr std::string_view kNodeKey = "swarm-node.key";
+constexpr off_t kMaxFileSize = 1 << 20;  // PEMs are a few KiB; refuse to slurp anything huge
+
+std::string cert_dir(const std::string& dir) {
+  return dir + "/certificates";
+}
+
+Status make_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    return sys_error("create directory", path, errno);
+  }
+  return {};
+}
+
+Status fsync_dir(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) {
+    return sys_error("sync directory", path, errno);
+  }
+  return {};
+}
+
+// Temp file in the same directory (rename is atomic only within a file system), explicit mode
+// (the umask must not widen or narrow it), data on disk before the rename makes it visible.
+Status write_atomically(const std::string& dir, std::string_view name, std::string_view data,
+                        mode_t mode) {
+  std::string path = dir + "/" + std::string(name);
+  std::string temp = path + ".tmp.XXXXXX";
+  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
+  if (!fd.valid()) {
+    return sys_error("create temporary file for", path, errno);
+  }
+  auto fail = [&](std::string op) -> Error {
+    Error e = sys_error(std::move(op), path, errno);
+    ::unlink(temp.c_str());
+    return e;
+  };
+  if (::fchmod(fd.get(), mode) != 0) {
+    return fail("set mode of");
+  }
+  for (size_t done = 0; done < data.size();) {
+    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return fail("write");
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) {
+    return fail("sync");
+  }
+  if (::close(fd.release()) != 0) {
+    return fail("close");
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    return fail("rename into place");
+  }
+  return fsync_dir(dir);
+}
+
+Result<std::string> read_file(const std::string& dir, std::string_view name) {
+  std::string path = dir + "/" + std::string(name);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return sys_error("open", path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return sys_error("stat", path, errno);
+  }
+  if (st.st_size > kMaxFileSize) {
+    return Error{"read", path, 0, "larger than 1 MiB; not a PEM file"};
+  }
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return sys_error("read", path, errno);
+    }
+    if (n == 0) {
+      break;  // shrank under us; parse what is there
+    }
+    done += static_cast<size_t>(n);
+  }
+  data.resize(done);
+  return data;
+}
+
+// The key file is written after the certificate; after a crash between the two a node holds a
+// certificate for a key it lacks. Catch that here rather than in a TLS handshake.
+Status check_node_files(const std::string& dir, const NodeFiles& files) {
+  std::string where = cert_dir(dir);
+  auto corrupt = [&](std::string_view name, Error e) {
+    return Error{"load", where + "/" + std::string(name), 0, e.message()};
+  };
+  auto ca = ossl::read_cert(files.ca_cert_pem, "CA certificate");
+  if (!ca.ok()) {
+    return corrupt(kCaCert, std::move(ca).error());
+  }
+  auto cert = ossl::read_cert(files.node_cert_pem, "node certificate");
+  if (!cert.ok()) {
+    return corrupt(kNodeCert, std::move(cert).error());
+  }
+  auto key = ossl::read_key(files.node_key_pem, "node key");
+  if (!key.ok()) {
+    return corrupt(kNodeKey, std::move(key).error());
+  }
+  if (X509_check_private_key(cert->get(), key->get()) != 1) {
+    ERR_clear_error();
+    return Error{"load", where + "/" + std::string(kNodeKey), 0,
+                 "the key does not match the node certificate"};
+  }
+  return {};
+}
+
+}  // namespace
+
+Status save_node_files(const std::string& dir, const NodeFiles& files) {
+  std::string where = cert_dir(dir);
+  SHOAL_TRY(make_dir(dir));
+  SHOAL_TRY(make_dir(where));
+  SHOAL_TRY(write_atomically(where, kCaCert, files.ca_cert_pem, 0644));
+  SHOAL_TRY(write_atomically(where, kNodeCert, files.node_cert_pem, 0644));
+  SHOAL_TRY(write_atomically(where, kNodeKey, files.node_key_pem, 0600));
+  return {};
+}
+
+Result<NodeFiles> load_node_files(const std::string& dir) {
+  std::string where = cert_dir(dir);
+  NodeFiles files;
+  SHOAL_ASSIGN_OR_RETURN(files.ca_cert_pem, read_file(where, kCaCert));
+  SHOAL_ASSIGN_OR_RETURN(files.node_cert_pem, read_file(where, kNodeCert));
+  SHOAL_ASSIGN_OR_RETURN(files.node_key_pem, read_file(where, kNodeKey));
+  SHOAL_TRY(check_node_files(dir, files));
+  return files;
+}
+
+Status save_ca_key(const std::string& dir, const std::string& ca_key_pem) {
+  std::string where = cert_dir(dir);
+  SHOAL_TRY(make_dir(dir));
+  SHOAL_TRY(make_dir(where));
+  return write_atomically(where, kCaKey, ca_key_pem, 0600);
+}
+
+Result<std::string> load_ca_key(const std::string& dir) {
+  std::string where = cert_dir(dir);
+  SHOAL_ASSIGN_OR_RETURN(std::string pem, read_file(where, kCaKey));
+  auto key = ossl::read_key(pem, "CA key");
+  if (!key.ok()) {
+    return Error{"load", where + "/" + std::string(kCaKey), 0, key.error().message()};
+  }
+  return pem;
+}
+
+}  // namespace shoal::pki

@@ -1,0 +1,36 @@
+// A node's certificates in its state directory, laid out as Docker does:
+//   <dir>/certificates/swarm-root-ca.crt   the root CA certificate (0644)
+//   <dir>/certificates/swarm-node.crt      this node's certificate (0644)
+//   <dir>/certificates/swarm-node.key      this node's private key (0600)
+//   <dir>/certificates/swarm-root-ca.key   the root CA key, managers only (0600)
+// Each file is replaced atomically (temp file, fsync, rename, fsync of the directory), so a
+// crash leaves either the old or the new content of every file, never a torn one.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+
+namespace shoal::pki {
+
+struct NodeFiles {
+  std::string ca_cert_pem;
+  std::string node_cert_pem;
+  std::string node_key_pem;
+
+  bool operator==(const NodeFiles&) const = default;
+};
+
+// Creates <dir> and <dir>/certificates (0700) if needed.
+Status save_node_files(const std::string& dir, const NodeFiles& files);
+
+// Reads and checks the three files: each parses and the node key belongs to the node
+// certificate. A missing file gives an Error with errnum ENOENT ("not in a swarm"); any other
+// failure means the files are unreadable or corrupt.
+Result<NodeFiles> load_node_files(const std::string& dir);
+
+Status save_ca_key(const std::string& dir, const std::string& ca_key_pem);
+// ENOENT when there is no CA key (a worker, or a manager that does not hold the root key).
+Result<std::string> load_ca_key(const std::string& dir);
+
+}  // namespace shoal::pki
