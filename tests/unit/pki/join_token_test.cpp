@@ -39,7 +39,7 @@ std::string parse_error(std::string_view token) {
   return parsed.ok() ? std::string() : parsed.error().message();
 }
 
-TEST(JoinToken, RoundTripAndCaMatch) {
+TEST(PkiJoinToken, RoundTripAndCaMatch) {
   auto ca = CertificateAuthority::create();
   auto other = CertificateAuthority::create();
   ASSERT_TRUE(ca.ok() && other.ok());
@@ -56,7 +56,7 @@ TEST(JoinToken, RoundTripAndCaMatch) {
   EXPECT_FALSE(ca_matches(*parsed, "not a certificate"));
 }
 
-TEST(JoinToken, SecretsDiffer) {
+TEST(PkiJoinToken, SecretsDiffer) {
   auto ca = CertificateAuthority::create();
   ASSERT_TRUE(ca.ok());
   auto a = parse_join_token(make_join_token(*ca));
@@ -66,7 +66,7 @@ TEST(JoinToken, SecretsDiffer) {
   EXPECT_NE(a->secret, b->secret);
 }
 
-TEST(JoinToken, ParseErrorsNameThePart) {
+TEST(PkiJoinToken, ParseErrorsNameThePart) {
   EXPECT_TRUE(parse_join_token(token_of(kDigest, kSecret)).ok());
   EXPECT_NE(parse_error("SWMTKX-1-" + kDigest + "-" + kSecret).find("prefix"), std::string::npos);
   EXPECT_NE(parse_error("").find("prefix"), std::string::npos);
@@ -82,13 +82,13 @@ TEST(JoinToken, ParseErrorsNameThePart) {
   EXPECT_NE(parse_error(std::string(201, 'a')).find("200"), std::string::npos);
 }
 
-TEST(JoinToken, ErrorsDoNotEchoTheSecret) {
+TEST(PkiJoinToken, ErrorsDoNotEchoTheSecret) {
   std::string secret = "zyxwvutsrqponmlkjihgfedcb!";  // 26 characters: wrong length
   std::string message = parse_error(token_of(kDigest, secret));
   EXPECT_EQ(message.find("zyxwvutsrq"), std::string::npos) << message;
 }
 
-TEST(JoinToken, SecretMatchesComparesExactly) {
+TEST(PkiJoinToken, SecretMatchesComparesExactly) {
   EXPECT_TRUE(secret_matches(kSecret, kSecret));
   EXPECT_FALSE(secret_matches(kSecret, kSecret.substr(1)));
   std::string flipped = kSecret;

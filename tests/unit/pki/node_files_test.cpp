@@ -13,7 +13,7 @@
 namespace shoal::pki {
 namespace {
 
-class NodeFilesTest : public ::testing::Test {
+class PkiNodeFiles : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string pattern = (std::filesystem::temp_directory_path() / "pki-test-XXXXXX").string();
@@ -44,7 +44,7 @@ class NodeFilesTest : public ::testing::Test {
   std::string ca_key_;
 };
 
-TEST_F(NodeFilesTest, SaveLoadRoundTripWithModes) {
+TEST_F(PkiNodeFiles, SaveLoadRoundTripWithModes) {
   mode_t old = ::umask(0);  // the files' modes must not depend on the umask
   auto saved = save_node_files(dir_, files_);
   ::umask(old);
@@ -64,7 +64,7 @@ TEST_F(NodeFilesTest, SaveLoadRoundTripWithModes) {
   EXPECT_EQ(entries, 3u);
 }
 
-TEST_F(NodeFilesTest, CaKeyRoundTrip) {
+TEST_F(PkiNodeFiles, CaKeyRoundTrip) {
   ASSERT_TRUE(save_ca_key(dir_, ca_key_).ok());
   EXPECT_EQ(mode_of("swarm-root-ca.key"), 0600u);
   auto key = load_ca_key(dir_);
@@ -72,7 +72,7 @@ TEST_F(NodeFilesTest, CaKeyRoundTrip) {
   EXPECT_EQ(*key, ca_key_);
 }
 
-TEST_F(NodeFilesTest, MissingFilesAreEnoent) {
+TEST_F(PkiNodeFiles, MissingFilesAreEnoent) {
   auto none = load_node_files(dir_);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().errnum, ENOENT);
@@ -81,7 +81,7 @@ TEST_F(NodeFilesTest, MissingFilesAreEnoent) {
   EXPECT_EQ(no_key.error().errnum, ENOENT);
 }
 
-TEST_F(NodeFilesTest, CorruptFilesAreNotEnoent) {
+TEST_F(PkiNodeFiles, CorruptFilesAreNotEnoent) {
   ASSERT_TRUE(save_node_files(dir_, files_).ok());
   std::ofstream(dir_ + "/certificates/swarm-node.crt") << "garbage";
   auto corrupt = load_node_files(dir_);

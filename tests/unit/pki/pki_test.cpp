@@ -73,7 +73,7 @@ std::string csr_asking_for(const char* cn, const char* ou, const char* o, bool b
   return pem.ok() ? *pem : std::string();
 }
 
-TEST(CertificateAuthority, CreateAndLoadRoundTrip) {
+TEST(PkiCertificateAuthority, CreateAndLoadRoundTrip) {
   auto ca = new_ca();
   EXPECT_NE(ca.cert_pem().find("BEGIN CERTIFICATE"), std::string::npos);
   EXPECT_NE(ca.key_pem().find("BEGIN PRIVATE KEY"), std::string::npos);
@@ -88,7 +88,7 @@ TEST(CertificateAuthority, CreateAndLoadRoundTrip) {
   EXPECT_TRUE(verify_issued_by(issue(*loaded, kWorker), ca.cert_pem()).ok());
 }
 
-TEST(CertificateAuthority, RootIsACaNamedSwarmCa) {
+TEST(PkiCertificateAuthority, RootIsACaNamedSwarmCa) {
   auto ca = new_ca();
   auto cert = ossl::read_cert(ca.cert_pem(), "CA");
   ASSERT_TRUE(cert.ok());
@@ -105,7 +105,7 @@ TEST(CertificateAuthority, RootIsACaNamedSwarmCa) {
   EXPECT_LT(days, 20 * 365 + 7);
 }
 
-TEST(CertificateAuthority, LoadRejectsAKeyThatIsNotTheCertificates) {
+TEST(PkiCertificateAuthority, LoadRejectsAKeyThatIsNotTheCertificates) {
   auto a = new_ca();
   auto b = new_ca();
   auto mixed = CertificateAuthority::load(a.cert_pem(), b.key_pem());
@@ -117,7 +117,7 @@ TEST(CertificateAuthority, LoadRejectsAKeyThatIsNotTheCertificates) {
   EXPECT_NE(garbage.error().message().find("CA certificate"), std::string::npos);
 }
 
-TEST(CertificateAuthority, LoadRejectsANodeCertificate) {
+TEST(PkiCertificateAuthority, LoadRejectsANodeCertificate) {
   auto ca = new_ca();
   auto csr = make_key_and_csr();
   ASSERT_TRUE(csr.ok());
@@ -128,7 +128,7 @@ TEST(CertificateAuthority, LoadRejectsANodeCertificate) {
   EXPECT_NE(loaded.error().message().find("not a CA"), std::string::npos);
 }
 
-TEST(Sign, IdentityComesFromTheCaNotTheCsr) {
+TEST(PkiSign, IdentityComesFromTheCaNotTheCsr) {
   auto ca = new_ca();
   std::string csr = csr_asking_for("admin", "swarm-manager", "other-cluster", false);
   auto cert = ca.sign(csr, kWorker, {});
@@ -142,14 +142,14 @@ TEST(Sign, IdentityComesFromTheCaNotTheCsr) {
   EXPECT_EQ(*manager, kManager);
 }
 
-TEST(Sign, RejectsACsrWhoseSignatureDoesNotVerify) {
+TEST(PkiSign, RejectsACsrWhoseSignatureDoesNotVerify) {
   auto ca = new_ca();
   auto cert = ca.sign(csr_asking_for("a", "b", "c", true), kWorker, {});
   ASSERT_FALSE(cert.ok());
   EXPECT_NE(cert.error().message().find("signature"), std::string::npos) << cert.error().message();
 }
 
-TEST(Sign, RejectsBadInput) {
+TEST(PkiSign, RejectsBadInput) {
   auto ca = new_ca();
   auto csr = make_key_and_csr();
   ASSERT_TRUE(csr.ok());
@@ -163,7 +163,7 @@ TEST(Sign, RejectsBadInput) {
   EXPECT_NE(bad_ip.error().message().find("10.0.0.300"), std::string::npos);
 }
 
-TEST(Sign, ManagerCertificatesCarryTheManagerTlsName) {
+TEST(PkiSign, ManagerCertificatesCarryTheManagerTlsName) {
   auto ca = new_ca();
   Sans manager = sans_of(issue(ca, kManager, {"10.0.0.1", "fd00::1"}));
   EXPECT_EQ(manager.dns, (std::vector<std::string>{kManager.node_id, "swarm-manager"}));
@@ -176,7 +176,7 @@ TEST(Sign, ManagerCertificatesCarryTheManagerTlsName) {
   EXPECT_TRUE(worker.ips.empty());
 }
 
-TEST(Sign, NodeCertificateShape) {
+TEST(PkiSign, NodeCertificateShape) {
   auto ca = new_ca();
   auto cert = ossl::read_cert(issue(ca, kWorker), "node");
   ASSERT_TRUE(cert.ok());
@@ -193,7 +193,7 @@ TEST(Sign, NodeCertificateShape) {
   EXPECT_GT(total, 90L * 86400 - 300);
 }
 
-TEST(Sign, NeverOutlivesTheRoot) {
+TEST(PkiSign, NeverOutlivesTheRoot) {
   auto ca = new_ca();
   auto csr = make_key_and_csr();
   ASSERT_TRUE(csr.ok());
@@ -204,7 +204,7 @@ TEST(Sign, NeverOutlivesTheRoot) {
   EXPECT_EQ(ASN1_TIME_compare(X509_get0_notAfter(cert->get()), X509_get0_notAfter(root->get())), 0);
 }
 
-TEST(Verify, AcceptsItsOwnCaAndRejectsAnother) {
+TEST(PkiVerify, AcceptsItsOwnCaAndRejectsAnother) {
   auto ca = new_ca();
   auto other = new_ca();
   std::string cert = issue(ca, kManager);
@@ -217,7 +217,7 @@ TEST(Verify, AcceptsItsOwnCaAndRejectsAnother) {
   EXPECT_FALSE(verify_issued_by(ca.cert_pem(), ca.cert_pem()).ok());
 }
 
-TEST(Verify, RejectsAnExpiredCertificate) {
+TEST(PkiVerify, RejectsAnExpiredCertificate) {
   auto ca = new_ca();
   auto csr = make_key_and_csr();
   ASSERT_TRUE(csr.ok());
@@ -236,7 +236,7 @@ TEST(Verify, RejectsAnExpiredCertificate) {
       << expired.error().message();
 }
 
-TEST(Identity, RejectsCertificatesWithoutASwarmSubject) {
+TEST(PkiIdentity, RejectsCertificatesWithoutASwarmSubject) {
   auto ca = new_ca();
   auto root = identity_of(ca.cert_pem());  // CN only
   ASSERT_FALSE(root.ok());

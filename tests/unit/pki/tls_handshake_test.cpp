@@ -85,7 +85,7 @@ Outcome handshake(const Credentials& server_creds, const Credentials& client_cre
   return out;
 }
 
-class TlsHandshake : public ::testing::Test {
+class PkiTlsHandshake : public ::testing::Test {
  protected:
   void SetUp() override {
     auto ca = CertificateAuthority::create();
@@ -108,7 +108,7 @@ class TlsHandshake : public ::testing::Test {
   Credentials worker_;
 };
 
-TEST_F(TlsHandshake, SucceedsWithCaIssuedCertificates) {
+TEST_F(PkiTlsHandshake, SucceedsWithCaIssuedCertificates) {
   Outcome out = handshake(manager_, worker_, ca_->cert_pem());
   EXPECT_TRUE(out.ok);
   EXPECT_EQ(out.server_verify, X509_V_OK);
@@ -117,7 +117,7 @@ TEST_F(TlsHandshake, SucceedsWithCaIssuedCertificates) {
   EXPECT_TRUE(handshake(manager_, worker_, ca_->cert_pem(), "manager1").ok);
 }
 
-TEST_F(TlsHandshake, ServerRejectsASelfSignedClient) {
+TEST_F(PkiTlsHandshake, ServerRejectsASelfSignedClient) {
   auto self_signed = CertificateAuthority::create();  // a self-signed certificate and its key
   ASSERT_TRUE(self_signed.ok());
   Outcome out =
@@ -126,7 +126,7 @@ TEST_F(TlsHandshake, ServerRejectsASelfSignedClient) {
   EXPECT_NE(out.server_verify, X509_V_OK);
 }
 
-TEST_F(TlsHandshake, ServerRejectsAClientFromAnotherCa) {
+TEST_F(PkiTlsHandshake, ServerRejectsAClientFromAnotherCa) {
   auto other = CertificateAuthority::create();
   ASSERT_TRUE(other.ok());
   Credentials stranger = issue({"worker9", NodeRole::kWorker, "c1"}, &*other);
@@ -135,7 +135,7 @@ TEST_F(TlsHandshake, ServerRejectsAClientFromAnotherCa) {
   EXPECT_NE(out.server_verify, X509_V_OK);
 }
 
-TEST_F(TlsHandshake, ClientRejectsAWorkerPosingAsManager) {
+TEST_F(PkiTlsHandshake, ClientRejectsAWorkerPosingAsManager) {
   Outcome out = handshake(worker_, manager_, ca_->cert_pem());
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.client_verify, X509_V_ERR_HOSTNAME_MISMATCH);
