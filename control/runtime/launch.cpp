@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <sstream>
+#include <vector>
 
 #include "control/runtime/process.h"
 
@@ -80,18 +82,31 @@ Result<std::string> read_report(int fd, std::chrono::milliseconds timeout) {
   }
 }
 
+// The shim's "error\tERRNO\tOP\tOBJECT\tDETAIL" line, as the Error it was.
+Error parse_error(const std::string& report) {
+  std::vector<std::string> fields;
+  std::istringstream in(report.substr(0, report.find('\n')));
+  for (std::string field; std::getline(in, field, '\t');) {
+    fields.push_back(field);
+  }
+  fields.resize(5);
+  int errnum = 0;
+  std::istringstream(fields[1]) >> errnum;
+  return Error{fields[2], fields[3], errnum, fields[4]};
+}
+
 Result<LaunchedShim> confirm(const std::string& report, const TaskPaths& paths, pid_t pid,
                              UniqueFd shim) {
-  if (report.rfind("error ", 0) == 0) {
-    return Error{"start task", paths.dir, 0, report.substr(6, report.size() - 7)};
+  if (report.rfind("error\t", 0) == 0) {
+    return parse_error(report);
   }
   if (report != "ok\n") {
-    return Error{"start task", paths.dir, 0, "the shim ended without a report (see shim.log)"};
+    return Error{"read report of", "task shim", 0, "it ended without one (see shim.log)"};
   }
   SHOAL_ASSIGN_OR_RETURN(const std::string text, read_file(paths.pid()));
   SHOAL_ASSIGN_OR_RETURN(const PidRecord pids, decode_pids(text));
   if (pids.shim.pid != pid) {
-    return Error{"start task", paths.dir, 0, "the pid file names another shim"};
+    return Error{"read", paths.pid(), 0, "it names another shim"};
   }
   return LaunchedShim{pids, std::move(shim)};
 }
@@ -116,7 +131,7 @@ Result<LaunchedShim> launch_shim(const std::string& shim_path, const TaskPaths& 
   char* envp[] = {nullptr};
   pid_t pid = 0;
   if (int err = ::posix_spawn(&pid, path.c_str(), &setup.actions, &setup.attr, argv, envp)) {
-    return sys_error("start task shim", shim_path, err);
+    return sys_error("spawn", shim_path, err);
   }
   write_end.reset();
   // Our child cannot be reused before we reap it, so this pidfd surely names the shim.

@@ -300,7 +300,7 @@ Result<TaskStatus> Runtime::start(const TaskSpec& spec) {
   auto launched = launch_shim(state_->config.shim_path, task->paths, state_->config.start_timeout);
   if (!launched.ok()) {
     Error error = std::move(launched).error();
-    error.object = spec.id;
+    error.op = "start task " + spec.id + ": " + error.op;
     return error;
   }
   guard.dismiss();

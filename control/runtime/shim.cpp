@@ -43,12 +43,21 @@ struct Launch {
 };
 
 void report(int fd, std::string line) {
-  for (char& c : line) {
-    c = c == '\n' ? ' ' : c;
-  }
   line += "\n";
   // Best effort: a runtime that went away no longer needs to know.
   [[maybe_unused]] ssize_t n = ::write(fd, line.data(), line.size());
+}
+
+// "error\tERRNO\tOP\tOBJECT\tDETAIL": the fields of the Error, so that start() returns it whole.
+void report_error(int fd, const Error& error) {
+  std::string line = "error\t" + std::to_string(error.errnum);
+  for (std::string field : {error.op, error.object, error.detail}) {
+    for (char& c : field) {
+      c = c == '\n' || c == '\t' ? ' ' : c;
+    }
+    line += "\t" + field;
+  }
+  report(fd, line);
 }
 
 Status enter_netns(const std::string& path) {
@@ -284,13 +293,13 @@ int run_shim(const std::string& task_dir, int report_fd) {
   const TaskPaths paths{task_dir};
   Result<Started> task = start_task(paths);
   if (!task.ok()) {
-    report(report_fd, "error " + task.error().message());
+    report_error(report_fd, task.error());
     return 1;
   }
   const ProcessId task_id{task->pid, process_start_time(task->pid).value_or(0)};
   if (Status written = write_file_atomic(paths.pid(), encode_pids({self_process_id(), task_id}));
       !written.ok()) {
-    report(report_fd, "error " + written.error().message());
+    report_error(report_fd, written.error());
     ::kill(task->pid, SIGKILL);
     wait_for_task(task->pid, task->task_cgroup);
     return 1;
