@@ -1,5 +1,7 @@
 #include "gossip/networkdb/network_db.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace shoal::gossip::networkdb {
@@ -44,6 +46,65 @@ void NetworkDb::attach(std::shared_ptr<Memberlist> list) {
   every(config_.gossip_interval, &NetworkDb::gossip_tick);
   every(config_.sync_interval, &NetworkDb::sync_tick);
   every(config_.reap_interval, &NetworkDb::reap_tick);
+  // Queued now, it rides on the first gossip after memberlist joined.
+  announce_join();
+}
+
+void NetworkDb::announce_join() {
+  if (list_)
+    list_->queue_user_broadcast(
+        wrap(GossipType::kNodeEvent, store_.node_event(NodeEventType::kJoin)));
+}
+
+void NetworkDb::leave(Duration timeout, std::function<void()> done) {
+  if (!list_) {
+    done();
+    return;
+  }
+  auto list = list_;
+  auto started = std::make_shared<bool>(false);
+  auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+  // Runs once: when the LEAVE went out, or when waiting for it timed out.
+  auto memberlist_leave = [list, timeout, started, shared_done] {
+    if (*started)
+      return;
+    *started = true;
+    list->leave(timeout, [shared_done] { (*shared_done)(); });
+  };
+  const NodeEvent ev = store_.node_event(NodeEventType::kLeave);
+  if (list->num_alive() <= 1) {
+    memberlist_leave();
+    return;
+  }
+  list->queue_user_broadcast(wrap(GossipType::kNodeEvent, ev), memberlist_leave);
+  clock_.schedule(timeout, memberlist_leave);
+}
+
+bool NetworkDb::in_sync(const std::string& network) const {
+  auto it = networks_.find(network);
+  return it != networks_.end() && it->second.in_sync;
+}
+
+size_t NetworkDb::queued_events(const std::string& network) const {
+  auto it = networks_.find(network);
+  return it == networks_.end() ? 0 : it->second.queue.size();
+}
+
+void NetworkDb::mark_in_sync(const std::string& network) {
+  auto it = networks_.find(network);
+  if (it != networks_.end() && !it->second.in_sync) {
+    it->second.in_sync = true;
+    spdlog::debug("networkdb: {} in sync for {}", self_, network);
+  }
+}
+
+bool NetworkDb::may_rebroadcast(const std::string& network) {
+  auto it = networks_.find(network);
+  if (it == networks_.end())
+    return false;
+  if (!it->second.in_sync && clock_.now() >= it->second.sync_deadline)
+    it->second.in_sync = true;  // best effort, as networkdb: never hold events for good
+  return it->second.in_sync;
 }
 
 std::vector<std::string> NetworkDb::live_peers(const std::string& network) {
@@ -58,29 +119,49 @@ std::vector<std::string> NetworkDb::live_peers(const std::string& network) {
 
 Status NetworkDb::join_network(const std::string& network) {
   const NetworkEvent ev = store_.join_network(network, clock_.now());
-  network_queues_.try_emplace(network, config_.queue_limit);
+  auto [it, fresh] = networks_.try_emplace(network, config_.queue_limit);
+  LocalNetwork& local = it->second;
+  if (fresh) {
+    local.generation = next_generation_++;
+    local.sync_deadline = clock_.now() + config_.initial_sync_timeout;
+  }
   if (list_)
     list_->queue_user_broadcast(wrap(GossipType::kNetworkEvent, ev));
-  // Initial sync with every known member of the network.
-  for (const std::string& peer : live_peers(network))
-    bulk_sync(peer, network, true);
+  if (!fresh)
+    return {};
+  // Initial sync with every known member of the network. We are in sync when the first answer
+  // arrives (handle), or when every request failed; with nobody to ask, at once.
+  const auto peers = live_peers(network);
+  local.syncs_pending = static_cast<int>(peers.size());
+  local.in_sync = peers.empty();
+  std::weak_ptr<bool> token = alive_;
+  for (const std::string& peer : peers) {
+    bulk_sync(peer, network, true, [this, token, network, gen = local.generation](Status s) {
+      auto t = token.lock();
+      if (!t || !*t || s.ok())
+        return;
+      auto n = networks_.find(network);
+      if (n != networks_.end() && n->second.generation == gen && --n->second.syncs_pending <= 0)
+        mark_in_sync(network);
+    });
+  }
   return {};
 }
 
 Status NetworkDb::leave_network(const std::string& network) {
   const NetworkEvent ev = store_.leave_network(network, clock_.now());
-  network_queues_.erase(network);
+  networks_.erase(network);
   if (list_)
     list_->queue_user_broadcast(wrap(GossipType::kNetworkEvent, ev));
   return {};
 }
 
 void NetworkDb::queue_table_event(const TableEvent& ev) {
-  auto it = network_queues_.find(ev.network_id);
-  if (it == network_queues_.end())
+  auto it = networks_.find(ev.network_id);
+  if (it == networks_.end())
     return;
-  it->second.queue(ev.table_name + "/" + ev.network_id + "/" + ev.key,
-                   wrap(GossipType::kTableEvent, ev));
+  it->second.queue.queue(ev.table_name + "/" + ev.network_id + "/" + ev.key,
+                         wrap(GossipType::kTableEvent, ev));
 }
 
 Status NetworkDb::create_entry(const std::string& table, const std::string& network,
@@ -109,7 +190,8 @@ Status NetworkDb::delete_entry(const std::string& table, const std::string& netw
 void NetworkDb::gossip_tick() {
   if (!list_)
     return;
-  for (auto& [network, queue] : network_queues_) {
+  for (auto& [network, local] : networks_) {
+    BroadcastQueue& queue = local.queue;
     if (queue.size() == 0)
       continue;
     auto peers = live_peers(network);
@@ -142,9 +224,13 @@ void NetworkDb::sync_tick() {
   }
 }
 
-void NetworkDb::bulk_sync(const std::string& peer, const std::string& network, bool unsolicited) {
-  if (!list_)
+void NetworkDb::bulk_sync(const std::string& peer, const std::string& network, bool unsolicited,
+                          std::function<void(Status)> done) {
+  if (!list_) {
+    if (done)
+      done(invalid_argument(peer, "not attached to a memberlist"));
     return;
+  }
   CompoundMessage events;
   for (const TableEvent& ev : store_.snapshot(network, clock_.now())) {
     events.messages.push_back(wrap(GossipType::kTableEvent, ev));
@@ -154,10 +240,13 @@ void NetworkDb::bulk_sync(const std::string& peer, const std::string& network, b
                             self_,
                             {network},
                             encode(GossipMessage{GossipType::kCompound, encode(events)})};
-  list_->send_reliable(peer, wrap(GossipType::kBulkSync, msg), [peer](Status s) {
-    if (!s.ok())
-      spdlog::debug("networkdb: bulk sync to {} failed: {}", peer, s.error().message());
-  });
+  list_->send_reliable(
+      peer, wrap(GossipType::kBulkSync, msg), [peer, done = std::move(done)](Status s) {
+        if (!s.ok())
+          spdlog::debug("networkdb: bulk sync to {} failed: {}", peer, s.error().message());
+        if (done)
+          done(std::move(s));
+      });
 }
 
 void NetworkDb::notify_user_message(ByteView payload) {
@@ -174,7 +263,7 @@ void NetworkDb::handle(const GossipMessage& msg, bool from_bulk_sync, int depth)
   switch (msg.type) {
     case GossipType::kTableEvent: {
       auto ev = decode_table_event(msg.data);
-      if (ev.ok() && store_.apply(*ev, now) && !from_bulk_sync)
+      if (ev.ok() && store_.apply(*ev, now) && !from_bulk_sync && may_rebroadcast(ev->network_id))
         queue_table_event(*ev);
       break;
     }
@@ -187,7 +276,10 @@ void NetworkDb::handle(const GossipMessage& msg, bool from_bulk_sync, int depth)
     }
     case GossipType::kNodeEvent: {
       auto ev = decode_node_event(msg.data);
-      if (ev.ok() && store_.apply(*ev, now) && list_) {
+      // networkdb applies node events only about members it knows.
+      if (!ev.ok() || !list_ || !list_->member(ev->node_name))
+        break;
+      if (store_.apply(*ev, now)) {
         list_->queue_user_broadcast(wrap(GossipType::kNodeEvent, *ev));
       }
       break;
@@ -213,7 +305,11 @@ void NetworkDb::handle(const GossipMessage& msg, bool from_bulk_sync, int depth)
       auto payload = decode_gossip_message(bulk->payload);
       if (payload.ok())
         handle(*payload, true, depth + 1);
-      if (bulk->unsolicited) {
+      if (!bulk->unsolicited) {
+        // The answer to one of our bulk syncs: those networks are in sync now.
+        for (const std::string& network : bulk->networks)
+          mark_in_sync(network);
+      } else {
         for (const std::string& network : bulk->networks) {
           if (store_.in_network(network))
             bulk_sync(bulk->node_name, network, false);
@@ -242,9 +338,21 @@ void NetworkDb::merge_remote_state(ByteView state, bool /*join*/) {
     handle(*msg, false, 0);
 }
 
+void NetworkDb::on_join(const Member& m) {
+  if (!store_.node_returned(m.name))
+    return;
+  // Back from a failure (a healed partition): what it missed and what we missed may be more than
+  // gossip still carries, so sync every network we share now, as networkdb's reconnect does.
+  for (const std::string& network : store_.networks()) {
+    const auto peers = store_.peers(network);
+    if (std::find(peers.begin(), peers.end(), m.name) != peers.end())
+      bulk_sync(m.name, network, true);
+  }
+}
+
 void NetworkDb::on_leave(const Member& m) {
   if (m.state == MemberState::kLeft) {
-    store_.node_left(m.name);
+    store_.node_left(m.name, clock_.now());
   } else {
     store_.node_failed(m.name, clock_.now());
   }

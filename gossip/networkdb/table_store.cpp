@@ -142,9 +142,23 @@ void TableStore::delete_owner_entries(const std::string& owner, const std::strin
   }
 }
 
-bool TableStore::apply(const NetworkEvent& ev, TimePoint /*now*/) {
+void TableStore::tombstone_owner_entries(const std::string& owner, const std::string& network,
+                                         TimePoint now) {
+  for (auto& [k, e] : entries_) {
+    if (e.owner != owner || std::get<1>(k) != network || e.deleting)
+      continue;
+    if (!e.hidden)
+      notify(WatchEventType::kDelete, k, e);
+    e.deleting = true;
+    e.reap_at = now + config_.reap_entry_interval;
+  }
+}
+
+bool TableStore::apply(const NetworkEvent& ev, TimePoint now) {
   network_clock_.witness(ev.ltime);
   if (ev.node_name == self_)
+    return false;
+  if (ev.type != NetworkEventType::kJoin && ev.type != NetworkEventType::kLeave)
     return false;
   const AttachmentKey ak{ev.node_name, ev.network_id};
   auto it = attachments_.find(ak);
@@ -155,15 +169,17 @@ bool TableStore::apply(const NetworkEvent& ev, TimePoint /*now*/) {
   Attachment& a = attachments_[ak];
   a.ltime = ev.ltime;
   if (ev.type == NetworkEventType::kLeave) {
-    a.leaving = true;
-    delete_owner_entries(ev.node_name, &ev.network_id);
-  } else if (ev.type == NetworkEventType::kJoin) {
+    mark_leaving(a, now);
+    // Tombstones, not erasure: a bulk sync from a member that has not seen the leave yet must
+    // not bring the entries back.
+    tombstone_owner_entries(ev.node_name, ev.network_id, now);
+  } else {
     a.leaving = false;
   }
   return true;
 }
 
-bool TableStore::apply(const NodeEvent& ev, TimePoint /*now*/) {
+bool TableStore::apply(const NodeEvent& ev, TimePoint now) {
   network_clock_.witness(ev.ltime);
   if (ev.node_name == self_)
     return false;
@@ -172,7 +188,7 @@ bool TableStore::apply(const NodeEvent& ev, TimePoint /*now*/) {
     return false;
   known = ev.ltime;
   if (ev.type == NodeEventType::kLeave) {
-    node_left(ev.node_name);
+    node_left(ev.node_name, now);
   } else if (ev.type == NodeEventType::kJoin) {
     node_returned(ev.node_name);
   }
@@ -186,20 +202,32 @@ NetworkEvent TableStore::join_network(const std::string& network, TimePoint /*no
   return NetworkEvent{NetworkEventType::kJoin, a.ltime, self_, network};
 }
 
-NetworkEvent TableStore::leave_network(const std::string& network, TimePoint /*now*/) {
+NetworkEvent TableStore::leave_network(const std::string& network, TimePoint now) {
   Attachment& a = attachments_[{self_, network}];
   a.ltime = network_clock_.increment();
-  a.leaving = true;
-  // Our view of a network we left is no longer maintained: drop it.
+  mark_leaving(a, now);
+  // Our view of others' entries in a network we left is no longer maintained: drop it, so that
+  // their CREATEs are accepted again if we rejoin. Our own entries become tombstones with a newer
+  // Lamport time: if we rejoin before everyone saw the leave, our bulk sync purges them.
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (std::get<1>(it->first) != network) {
       ++it;
       continue;
     }
-    if (!it->second.deleting && !it->second.hidden) {
-      notify(WatchEventType::kDelete, it->first, it->second);
+    TableEntry& e = it->second;
+    if (!e.deleting && !e.hidden) {
+      notify(WatchEventType::kDelete, it->first, e);
     }
-    it = entries_.erase(it);
+    if (e.owner != self_) {
+      it = entries_.erase(it);
+      continue;
+    }
+    if (!e.deleting) {
+      e.deleting = true;
+      e.ltime = table_clock_.increment();
+      e.reap_at = now + config_.reap_entry_interval;
+    }
+    ++it;
   }
   return NetworkEvent{NetworkEventType::kLeave, a.ltime, self_, network};
 }
@@ -256,9 +284,20 @@ void TableStore::node_failed(const std::string& node, TimePoint now) {
   }
 }
 
-void TableStore::node_returned(const std::string& node) {
+NodeEvent TableStore::node_event(NodeEventType type) {
+  return NodeEvent{type, network_clock_.increment(), self_};
+}
+
+std::optional<uint64_t> TableStore::node_event_time(const std::string& node) const {
+  auto it = node_ltimes_.find(node);
+  if (it == node_ltimes_.end())
+    return std::nullopt;
+  return it->second;
+}
+
+bool TableStore::node_returned(const std::string& node) {
   if (!failed_nodes_.erase(node))
-    return;
+    return false;
   for (auto& [k, e] : entries_) {
     if (e.owner != node || !e.hidden)
       continue;
@@ -266,14 +305,15 @@ void TableStore::node_returned(const std::string& node) {
     if (!e.deleting)
       notify(WatchEventType::kCreate, k, e);
   }
+  return true;
 }
 
-void TableStore::node_left(const std::string& node) {
+void TableStore::node_left(const std::string& node, TimePoint now) {
   failed_nodes_.erase(node);
   delete_owner_entries(node, nullptr);
   for (auto& [key, a] : attachments_) {
-    if (key.first == node)
-      a.leaving = true;
+    if (key.first == node && !a.leaving)
+      mark_leaving(a, now);
   }
 }
 
@@ -285,6 +325,8 @@ void TableStore::reap(TimePoint now) {
       ++it;
     }
   }
+  std::erase_if(attachments_,
+                [&](const auto& kv) { return kv.second.leaving && now >= kv.second.reap_at; });
   for (auto it = failed_nodes_.begin(); it != failed_nodes_.end();) {
     if (now - it->second >= config_.failed_owner_reap) {
       const std::string node = it->first;

@@ -7,8 +7,12 @@
 // against a late create) that is reaped after a timeout. Events are only accepted for networks
 // this node has joined and from owners attached to that network. Entries of an owner that fails
 // are hidden at once and deleted after `failed_owner_reap` unless the owner comes back; entries of
-// an owner that leaves the network or the cluster are deleted at once. Watchers see the visible
-// state change: create, update, delete.
+// an owner that leaves the cluster are deleted at once. An owner that leaves a network turns its
+// entries there into tombstones, and the leaving attachment itself is kept (so that a late JOIN
+// with an older Lamport time cannot revive it) until `reap_network_interval` has passed, as
+// networkdb does. When we leave a network, our own entries become tombstones (a newer Lamport
+// time, so that a rejoin purges stale copies elsewhere) and everyone else's are dropped. Watchers
+// see the visible state change: create, update, delete.
 #pragma once
 
 #include <functional>
@@ -60,6 +64,9 @@ struct WatchEvent {
 struct TableStoreConfig {
   Duration reap_entry_interval = std::chrono::minutes(30);  // tombstone lifetime
   Duration failed_owner_reap = std::chrono::hours(24);      // hidden entries of failed owners
+  // Leaving network attachments; networkdb uses reapEntryInterval + 25 s, so that a leave
+  // outlives the tombstones it made.
+  Duration reap_network_interval = std::chrono::minutes(30) + std::chrono::seconds(25);
   size_t max_entries = 1 << 20;
 };
 
@@ -94,11 +101,17 @@ class TableStore {
   void merge_network_state(const NetworkPushPull& state, TimePoint now);
 
   // ---- membership ----
+  // A NodeEvent about ourselves, with a fresh network-clock time.
+  NodeEvent node_event(NodeEventType type);
+  // The Lamport time of the newest NodeEvent accepted from `node`.
+  std::optional<uint64_t> node_event_time(const std::string& node) const;
   void node_failed(const std::string& node, TimePoint now);
-  void node_returned(const std::string& node);
-  void node_left(const std::string& node);
+  // True when `node` had failed (its hidden entries are visible again).
+  bool node_returned(const std::string& node);
+  void node_left(const std::string& node, TimePoint now);
 
-  // Drops expired tombstones and the entries of owners failed for too long.
+  // Drops expired tombstones, leaving attachments past their reap time, and the entries of
+  // owners failed for too long.
   void reap(TimePoint now);
 
   // Every entry of a network, tombstones included, as events for a bulk sync.
@@ -122,12 +135,18 @@ class TableStore {
   struct Attachment {
     uint64_t ltime = 0;
     bool leaving = false;
+    TimePoint reap_at{};  // when leaving
   };
   using AttachmentKey = std::pair<std::string, std::string>;  // node, network
 
   bool attached(const std::string& node, const std::string& network) const;
   void notify(WatchEventType type, const Key& k, const TableEntry& e);
   void delete_owner_entries(const std::string& owner, const std::string* network);
+  void tombstone_owner_entries(const std::string& owner, const std::string& network, TimePoint now);
+  void mark_leaving(Attachment& a, TimePoint now) {
+    a.leaving = true;
+    a.reap_at = now + config_.reap_network_interval;
+  }
   Result<TableEvent> local_write(TableEventType type, const std::string& table,
                                  const std::string& network, const std::string& key, Bytes value,
                                  TimePoint now);

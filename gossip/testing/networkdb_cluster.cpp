@@ -17,10 +17,9 @@ std::optional<Bytes> NetworkDbTestCluster::Proxy::on_stream(const NodeAddress& f
 ClusterNode& NetworkDbTestCluster::add(const std::string& name) {
   auto node = std::make_unique<ClusterNode>();
   node->addr = NodeAddress{Ipv4(0x7f000101 + static_cast<uint32_t>(nodes_.size())), 7946};
-  networkdb::NetworkDbConfig db_config;
-  db_config.sync_interval = std::chrono::seconds(5);
-  db_config.random_seed = 77 + nodes_.size();
-  node->db = std::make_unique<networkdb::NetworkDb>(name, clock, db_config);
+  networkdb::NetworkDbConfig config_for_node = db_config;
+  config_for_node.random_seed = 77 + nodes_.size();
+  node->db = std::make_unique<networkdb::NetworkDb>(name, clock, config_for_node);
   node->transport = net.attach(node->addr, &proxies_.emplace_back());
   Config config = Config::lan(name, node->addr);
   config.random_seed = 500 + nodes_.size();

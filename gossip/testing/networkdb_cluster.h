@@ -32,8 +32,15 @@ class NetworkDbTestCluster {
 
   FakeClock clock;
   InMemoryNetwork net{clock, 3};
+  // For nodes added from now on (the random seed is set per node).
+  networkdb::NetworkDbConfig db_config = default_db_config();
 
  private:
+  static networkdb::NetworkDbConfig default_db_config() {
+    networkdb::NetworkDbConfig c;
+    c.sync_interval = std::chrono::seconds(5);
+    return c;
+  }
   // Lets the network hold its handler before the memberlist exists.
   struct Proxy : TransportHandler {
     std::weak_ptr<Memberlist> target;

@@ -1,6 +1,7 @@
 // Replicated tables over a whole in-memory cluster (fake clock): entries reach every member of
 // their network and only them, survive heavy packet loss thanks to periodic bulk sync, and are
-// hidden while their owner is down and restored when it comes back.
+// hidden while their owner is down and restored when it comes back. A joiner holds re-gossip until
+// its first bulk sync; left networks are reaped; node JOIN/LEAVE events.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@ namespace shoal::gossip::networkdb {
 namespace {
 
 using gossip::testing::FakeClock;
+using namespace std::chrono_literals;
 using gossip::testing::InMemoryNetwork;
 
 Bytes str(std::string_view s) {
@@ -29,6 +31,7 @@ class NetworkDbCluster : public ::testing::Test {
   NetworkDbCluster() { spdlog::set_level(spdlog::level::warn); }
 
   Node& add(const std::string& name) { return cluster_.add(name); }
+  NetworkDbConfig& db_config() { return cluster_.db_config; }
 
   std::map<std::string, Bytes> peers_table(Node& n, const std::string& network) {
     return n.db->store().entries("peers", network);
@@ -143,6 +146,160 @@ TEST_F(NetworkDbCluster, FailedOwnerIsHiddenAndRestoredWhenItReturns) {
   clock.advance(std::chrono::seconds(5));
   EXPECT_EQ(b.list->member("a")->state, MemberState::kAlive);
   EXPECT_EQ(peers_table(b, "net-1").size(), 1u);
+}
+
+TEST_F(NetworkDbCluster, JoinerDoesNotRegossipUntilItsFirstBulkSyncAnswered) {
+  Node& a = add("a");
+  Node& b = add("b");
+  Node& c = add("c");
+  clock.advance(2s);
+  ASSERT_TRUE(a.db->join_network("net-1").ok());
+  ASSERT_TRUE(b.db->join_network("net-1").ok());
+  EXPECT_TRUE(a.db->in_sync("net-1"));  // nobody to sync with: in sync at once
+  clock.advance(2s);
+  ASSERT_EQ(c.db->store().peers("net-1").size(), 2u);
+
+  ASSERT_TRUE(c.db->join_network("net-1").ok());
+  EXPECT_FALSE(c.db->in_sync("net-1"));
+  // An event of a's reaching c before any bulk sync answer: applied, not re-gossiped.
+  auto event_of_a = [](const std::string& key, uint64_t ltime) {
+    return wrap(GossipType::kTableEvent, TableEvent{TableEventType::kCreate, ltime, "a", "net-1",
+                                                    "peers", key, str("v"), 0});
+  };
+  c.db->notify_user_message(event_of_a("early", 1000));
+  EXPECT_EQ(peers_table(c, "net-1").count("early"), 1u);
+  EXPECT_EQ(c.db->queued_events("net-1"), 0u);
+
+  clock.advance(10ms);  // a and b answer the unsolicited bulk syncs
+  EXPECT_TRUE(c.db->in_sync("net-1"));
+  c.db->notify_user_message(event_of_a("late", 1001));
+  EXPECT_EQ(c.db->queued_events("net-1"), 1u);
+}
+
+TEST_F(NetworkDbCluster, JoinerWhoseBulkSyncsAllFailIsInSyncAnyway) {
+  Node& a = add("a");
+  Node& b = add("b");
+  Node& c = add("c");
+  clock.advance(2s);
+  ASSERT_TRUE(a.db->join_network("net-1").ok());
+  ASSERT_TRUE(b.db->join_network("net-1").ok());
+  clock.advance(2s);
+  net.isolate(a.addr, true);
+  net.isolate(b.addr, true);
+  ASSERT_TRUE(c.db->join_network("net-1").ok());
+  EXPECT_FALSE(c.db->in_sync("net-1"));
+  clock.advance(10ms);  // both connections refused
+  EXPECT_TRUE(c.db->in_sync("net-1"));
+}
+
+TEST_F(NetworkDbCluster, LeftNetworkIsKeptAsTombstonesThenReaped) {
+  db_config().store.reap_entry_interval = 20s;
+  db_config().store.reap_network_interval = 45s;
+  Node& a = add("a");
+  Node& b = add("b");
+  Node& c = add("c");
+  clock.advance(2s);
+  for (Node* n : {&a, &b, &c})
+    ASSERT_TRUE(n->db->join_network("net-1").ok());
+  clock.advance(1s);
+  ASSERT_TRUE(a.db->create_entry("peers", "net-1", "ep-a", str("a")).ok());
+  ASSERT_TRUE(b.db->create_entry("peers", "net-1", "ep-b", str("b")).ok());
+  clock.advance(2s);
+  ASSERT_EQ(peers_table(a, "net-1").size(), 2u);
+
+  ASSERT_TRUE(b.db->leave_network("net-1").ok());
+  clock.advance(2s);
+  auto attachment = [](Node& n, const std::string& node) {
+    for (const NetworkEntry& e : n.db->store().network_state().networks) {
+      if (e.node_name == node && e.network_id == "net-1")
+        return std::optional<bool>(e.leaving);
+    }
+    return std::optional<bool>();
+  };
+  for (Node* n : {&a, &c}) {
+    EXPECT_EQ(peers_table(*n, "net-1"), (std::map<std::string, Bytes>{{"ep-a", str("a")}}));
+    ASSERT_TRUE(n->db->store().get("peers", "net-1", "ep-b").has_value());
+    EXPECT_TRUE(n->db->store().get("peers", "net-1", "ep-b")->deleting);
+    EXPECT_EQ(attachment(*n, "b"), true);
+  }
+  EXPECT_FALSE(b.db->store().get("peers", "net-1", "ep-a").has_value());
+  EXPECT_TRUE(b.db->store().get("peers", "net-1", "ep-b")->deleting);
+  EXPECT_EQ(attachment(b, "b"), true);
+
+  clock.advance(25s);  // past the tombstones' 20 s, before the network's 45 s
+  for (Node* n : {&a, &b, &c}) {
+    EXPECT_FALSE(n->db->store().get("peers", "net-1", "ep-b").has_value());
+    EXPECT_EQ(attachment(*n, "b"), true);
+  }
+  clock.advance(25s);
+  for (Node* n : {&a, &b, &c})
+    EXPECT_EQ(attachment(*n, "b"), std::nullopt);
+
+  // b comes back to the network and takes part again.
+  ASSERT_TRUE(b.db->join_network("net-1").ok());
+  clock.advance(1s);
+  EXPECT_EQ(peers_table(b, "net-1").size(), 1u);
+  ASSERT_TRUE(b.db->create_entry("peers", "net-1", "ep-b2", str("b2")).ok());
+  clock.advance(2s);
+  EXPECT_EQ(peers_table(a, "net-1").count("ep-b2"), 1u);
+}
+
+TEST_F(NetworkDbCluster, NodeJoinIsAnnouncedAndNodeLeaveRemovesEntriesBeforeMemberlistLeaves) {
+  Node& a = add("a");
+  Node& b = add("b");
+  Node& c = add("c");
+  clock.advance(2s);
+  for (Node* n : {&a, &b, &c}) {
+    for (const char* other : {"a", "b", "c"}) {
+      if (n->db->store().self() != other) {
+        EXPECT_TRUE(n->db->store().node_event_time(other).has_value())
+            << n->db->store().self() << " never heard " << other << "'s JOIN";
+      }
+    }
+    ASSERT_TRUE(n->db->join_network("net-1").ok());
+  }
+  clock.advance(1s);
+  ASSERT_TRUE(a.db->create_entry("peers", "net-1", "ep-a", str("v")).ok());
+  clock.advance(2s);
+  ASSERT_EQ(peers_table(b, "net-1").size(), 1u);
+
+  std::optional<MemberState> a_state_at_delete;
+  b.db->watch("peers", [&](const WatchEvent& e) {
+    if (e.type == WatchEventType::kDelete && e.key == "ep-a")
+      a_state_at_delete = b.list->member("a")->state;
+  });
+  bool left = false;
+  a.db->leave(5s, [&] { left = true; });
+  clock.advance(3s);
+  // The NodeEvent LEAVE removed the entry while memberlist still had a alive.
+  ASSERT_TRUE(a_state_at_delete.has_value());
+  EXPECT_EQ(*a_state_at_delete, MemberState::kAlive);
+  EXPECT_TRUE(peers_table(c, "net-1").empty());
+  EXPECT_TRUE(left);
+  EXPECT_EQ(b.list->member("a")->state, MemberState::kLeft);
+  EXPECT_EQ(c.list->member("a")->state, MemberState::kLeft);
+}
+
+TEST_F(NetworkDbCluster, MemberBackFromAPartitionIsBulkSyncedAtOnce) {
+  db_config().sync_interval = 1h;  // no periodic anti-entropy: only the reconnect sync can help
+  Node& a = add("a");
+  Node& b = add("b");
+  Node& c = add("c");
+  clock.advance(2s);
+  for (Node* n : {&a, &b, &c})
+    ASSERT_TRUE(n->db->join_network("net-1").ok());
+  clock.advance(1s);
+  net.isolate(b.addr, true);
+  clock.advance(15s);
+  ASSERT_EQ(a.list->member("b")->state, MemberState::kDead);
+  ASSERT_TRUE(a.db->create_entry("peers", "net-1", "made-while-apart", str("v")).ok());
+  clock.advance(3s);  // gossip reaches c and is done
+  ASSERT_EQ(peers_table(c, "net-1").count("made-while-apart"), 1u);
+  ASSERT_EQ(a.db->queued_events("net-1") + c.db->queued_events("net-1"), 0u);
+  net.isolate(b.addr, false);
+  clock.advance(5s);
+  ASSERT_EQ(a.list->member("b")->state, MemberState::kAlive);
+  EXPECT_EQ(peers_table(b, "net-1").count("made-while-apart"), 1u);
 }
 
 }  // namespace

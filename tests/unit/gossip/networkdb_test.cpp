@@ -150,12 +150,79 @@ TEST_F(TableStoreTest, OwnerLeavingNetworkRemovesItsEntries) {
   EXPECT_EQ(b.peers("net-1"), std::vector<std::string>{});
 }
 
+TEST_F(TableStoreTest, OwnerLeavingNetworkLeavesTombstonesAndAttachmentUntilReaped) {
+  auto create = a.create("peers", "net-1", "ep1", str("v"), t0);
+  ASSERT_TRUE(b.apply(*create, t0));
+  ASSERT_TRUE(b.apply(a.leave_network("net-1", t0), t0));
+  ASSERT_TRUE(b.get("peers", "net-1", "ep1").has_value());
+  EXPECT_TRUE(b.get("peers", "net-1", "ep1")->deleting);
+  // A bulk sync from a member that missed the leave cannot bring the entry back.
+  EXPECT_FALSE(b.apply(*create, t0));
+  auto leaving = [](TableStore& s, const std::string& node) {
+    for (const NetworkEntry& n : s.network_state().networks) {
+      if (n.node_name == node && n.network_id == "net-1")
+        return std::optional<bool>(n.leaving);
+    }
+    return std::optional<bool>();
+  };
+  EXPECT_EQ(leaving(b, "a"), true);
+  EXPECT_EQ(leaving(a, "a"), true);
+  // Tombstones go after 30 min, the attachment 25 s later.
+  b.reap(t0 + std::chrono::minutes(30) + std::chrono::seconds(10));
+  EXPECT_FALSE(b.get("peers", "net-1", "ep1").has_value());
+  EXPECT_EQ(leaving(b, "a"), true);
+  b.reap(t0 + std::chrono::minutes(30) + std::chrono::seconds(25));
+  EXPECT_EQ(leaving(b, "a"), std::nullopt);
+  a.reap(t0 + std::chrono::minutes(31));
+  EXPECT_EQ(leaving(a, "a"), std::nullopt);
+  // A late JOIN older than the reaped leave would be accepted; a fresh one certainly is.
+  EXPECT_TRUE(b.apply(a.join_network("net-1", t0), t0));
+  EXPECT_EQ(b.peers("net-1"), std::vector<std::string>{"a"});
+}
+
+TEST_F(TableStoreTest, LeavingANetworkTombstonesOwnEntriesAndDropsOthers) {
+  auto theirs = b.create("peers", "net-1", "theirs", str("b"), t0);
+  ASSERT_TRUE(a.apply(*theirs, t0));
+  auto mine = a.create("peers", "net-1", "mine", str("a"), t0);
+  ASSERT_TRUE(b.apply(*mine, t0));
+  a.leave_network("net-1", t0);
+  EXPECT_FALSE(a.get("peers", "net-1", "theirs").has_value());
+  ASSERT_TRUE(a.get("peers", "net-1", "mine").has_value());
+  EXPECT_TRUE(a.get("peers", "net-1", "mine")->deleting);
+  EXPECT_GT(a.get("peers", "net-1", "mine")->ltime, mine->ltime);
+  // Rejoining before b saw the leave: the bulk sync's tombstone purges b's stale copy, and b's
+  // entry is accepted again.
+  b.apply(a.join_network("net-1", t0), t0);
+  for (const TableEvent& ev : a.snapshot("net-1", t0))
+    b.apply(ev, t0);
+  EXPECT_EQ(b.entries("peers", "net-1").count("mine"), 0u);
+  EXPECT_TRUE(a.apply(*theirs, t0));
+  EXPECT_EQ(a.entries("peers", "net-1").count("theirs"), 1u);
+}
+
+TEST_F(TableStoreTest, NodeLeaveRemovesEntriesAndStaleNodeEventsAreIgnored) {
+  ASSERT_TRUE(b.apply(*a.create("peers", "net-1", "ep1", str("v"), t0), t0));
+  const NodeEvent join = a.node_event(NodeEventType::kJoin);
+  const NodeEvent leave = a.node_event(NodeEventType::kLeave);
+  EXPECT_GT(leave.ltime, join.ltime);
+  EXPECT_TRUE(b.apply(leave, t0));
+  EXPECT_TRUE(b.entries("peers", "net-1").empty());
+  EXPECT_FALSE(b.get("peers", "net-1", "ep1").has_value());
+  EXPECT_EQ(seen.back().type, WatchEventType::kDelete);
+  EXPECT_TRUE(b.peers("net-1").empty());
+  EXPECT_FALSE(b.apply(join, t0));   // older than the leave
+  EXPECT_FALSE(b.apply(leave, t0));  // duplicate
+  EXPECT_EQ(b.node_event_time("a"), leave.ltime);
+  EXPECT_FALSE(a.apply(leave, t0));  // about ourselves
+}
+
 TEST_F(TableStoreTest, FailedOwnerIsHiddenThenRestoredOrReaped) {
   ASSERT_TRUE(b.apply(*a.create("peers", "net-1", "ep1", str("v"), t0), t0));
   b.node_failed("a", t0);
   EXPECT_TRUE(b.entries("peers", "net-1").empty());
   EXPECT_EQ(seen.back().type, WatchEventType::kDelete);
-  b.node_returned("a");
+  EXPECT_TRUE(b.node_returned("a"));
+  EXPECT_FALSE(b.node_returned("a"));  // already back
   EXPECT_EQ(b.entries("peers", "net-1").at("ep1"), str("v"));
   EXPECT_EQ(seen.back().type, WatchEventType::kCreate);
   b.node_failed("a", t0);
