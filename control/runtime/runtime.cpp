@@ -271,7 +271,19 @@ Result<Runtime> Runtime::open(RuntimeConfig config) {
 Runtime::Runtime(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Runtime::Runtime(Runtime&&) noexcept = default;
 Runtime& Runtime::operator=(Runtime&&) noexcept = default;
-Runtime::~Runtime() = default;
+Runtime::~Runtime() {
+  if (state_ == nullptr) {
+    return;  // moved from
+  }
+  // Shims that have exited are reaped; running ones stay our children until a new Runtime in
+  // this process reaps them, or become init's when the process ends.
+  std::lock_guard lock(state_->mu);
+  for (auto& [id, task] : state_->tasks) {
+    if (task->shim.valid()) {
+      reap_if_child(task->shim.get());
+    }
+  }
+}
 
 Result<TaskStatus> Runtime::start(const TaskSpec& spec) {
   SHOAL_TRY(validate(spec));
@@ -343,6 +355,10 @@ Status Runtime::remove(const std::string& id) {
     return sys_error("remove task", id, EBUSY, "still running; stop it first");
   }
   SHOAL_TRY(discard(task->paths, task->cgroup));
+  // The shim exits just after writing the exit file: reap it now, as nobody will later.
+  if (task->shim.valid() && wait_exit(task->shim.get(), kKillTimeout)) {
+    reap_if_child(task->shim.get());
+  }
   state_->tasks.erase(id);
   return {};
 }

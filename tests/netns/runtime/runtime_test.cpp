@@ -248,7 +248,8 @@ TEST_F(RuntimeTest, TaskRunsInItsNetnsMountNamespaceAndCgroup) {
   ASSERT_OK(started);
   ASSERT_TRUE(wait_output("ns", "ready"));
   const std::string proc = "/proc/" + std::to_string(started->pid);
-  EXPECT_EQ(task_processes(), std::vector<int>{started->pid});
+  // (environ reads empty while the shell execs sleep: ask until it has.)
+  EXPECT_TRUE(eventually([&] { return task_processes() == std::vector<int>{started->pid}; }));
 
   auto netns = dataplane::Netns::open_named(netns_.name());
   ASSERT_OK(netns);
