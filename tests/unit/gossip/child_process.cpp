@@ -14,13 +14,14 @@ namespace shoal::gossip::testing {
 using Clock = std::chrono::steady_clock;
 
 ChildProcess::ChildProcess(std::vector<std::string> argv) {
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
     std::abort();
   pid_ = fork();
   if (pid_ < 0)
     std::abort();
   if (pid_ == 0) {
+    dup2(in[0], STDIN_FILENO);
     dup2(out[1], STDOUT_FILENO);
     dup2(err[1], STDERR_FILENO);
     std::vector<char*> args;
@@ -30,8 +31,10 @@ ChildProcess::ChildProcess(std::vector<std::string> argv) {
     execv(args[0], args.data());
     _exit(127);
   }
+  close(in[0]);
   close(out[1]);
   close(err[1]);
+  in_fd_ = in[1];
   out_fd_ = out[0];
   err_fd_ = err[0];
   fcntl(out_fd_, F_SETFL, O_NONBLOCK);
@@ -44,8 +47,24 @@ ChildProcess::~ChildProcess() {
     int status = 0;
     waitpid(pid_, &status, 0);
   }
+  close(in_fd_);
   close(out_fd_);
   close(err_fd_);
+}
+
+bool ChildProcess::write_line(const std::string& line) {
+  // A child that died must fail the write, not kill the test with SIGPIPE.
+  static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
+  (void)sigpipe_ignored;
+  const std::string data = line + "\n";
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = write(in_fd_, data.data() + done, data.size() - done);
+    if (n <= 0)
+      return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 void ChildProcess::signal(int sig) {
@@ -87,9 +106,10 @@ std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
 }
 
 std::optional<std::string> ChildProcess::wait_for_line(
-    const std::function<bool(const std::string&)>& match, std::chrono::milliseconds timeout) {
+    const std::function<bool(const std::string&)>& match, std::chrono::milliseconds timeout,
+    size_t from) {
   const auto deadline = Clock::now() + timeout;
-  size_t checked = 0;
+  size_t checked = from;
   for (;;) {
     for (; checked < lines_.size(); ++checked) {
       if (match(lines_[checked]))
