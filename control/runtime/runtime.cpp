@@ -143,6 +143,16 @@ struct Runtime::State {
   std::mutex mu;
   std::map<std::string, std::shared_ptr<Task>> tasks;
 
+  // Shims that have exited are reaped; running ones stay this process's children until a new
+  // Runtime here reaps them, or become init's when the process ends. The tasks run on.
+  ~State() {
+    for (auto& [id, task] : tasks) {
+      if (task->shim.valid()) {
+        reap_if_child(task->shim.get());
+      }
+    }
+  }
+
   TaskPaths paths_of(const std::string& id) const { return {tasks_dir + "/" + id}; }
   TaskCgroup cgroup_of(const std::string& id) const { return {node_cgroup + "/" + id}; }
 
@@ -271,19 +281,7 @@ Result<Runtime> Runtime::open(RuntimeConfig config) {
 Runtime::Runtime(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Runtime::Runtime(Runtime&&) noexcept = default;
 Runtime& Runtime::operator=(Runtime&&) noexcept = default;
-Runtime::~Runtime() {
-  if (state_ == nullptr) {
-    return;  // moved from
-  }
-  // Shims that have exited are reaped; running ones stay our children until a new Runtime in
-  // this process reaps them, or become init's when the process ends.
-  std::lock_guard lock(state_->mu);
-  for (auto& [id, task] : state_->tasks) {
-    if (task->shim.valid()) {
-      reap_if_child(task->shim.get());
-    }
-  }
-}
+Runtime::~Runtime() = default;
 
 Result<TaskStatus> Runtime::start(const TaskSpec& spec) {
   SHOAL_TRY(validate(spec));

@@ -168,8 +168,7 @@ class RuntimeTest : public ::testing::Test {
   }
 
   RuntimeConfig config() const {
-    return RuntimeConfig{node_, state_.path(),
-                         testing::build_path("control/runtime/shoal-task-shim"), cgroup_root_};
+    return RuntimeConfig{node_, state_.path(), SHOAL_TASK_SHIM, cgroup_root_};
   }
 
   std::optional<Runtime> open_runtime() {
