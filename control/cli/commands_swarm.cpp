@@ -1,0 +1,139 @@
+// swarm init | join | join-token | leave
+#include <iostream>
+
+#include "control/cli/commands.h"
+#include "control/cli/duration.h"
+
+namespace shoal::cli {
+namespace {
+
+struct InitOptions {
+  std::string advertise_addr;
+  std::string listen_addr;
+  std::string default_addr_pool;
+  std::string dispatcher_heartbeat;
+};
+
+Status swarm_init(Context& ctx, const InitOptions& o) {
+  api::InitRequest request;
+  request.set_advertise_addr(o.advertise_addr);
+  request.set_listen_addr(o.listen_addr);
+  request.set_default_addr_pool(o.default_addr_pool);
+  if (!o.dispatcher_heartbeat.empty()) {
+    auto heartbeat = parse_duration(o.dispatcher_heartbeat);
+    if (!heartbeat.ok()) {
+      return usage_error("--dispatcher-heartbeat: " + heartbeat.error().message());
+    }
+    request.set_heartbeat_ms(static_cast<uint64_t>(heartbeat->count()));
+  }
+  SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
+  SHOAL_ASSIGN_OR_RETURN(auto response, client->local(&api::Local::Stub::Init, request));
+  std::cout << "Swarm initialized: current node (" << response.node_id()
+            << ") is now a manager.\n\n"
+            << "To add a worker to this swarm, run the following command:\n\n"
+            << "    shoal swarm join --token " << response.worker_token() << " "
+            << response.manager_addr() << "\n\n"
+            << "To add a manager to this swarm, run 'shoal swarm join-token manager' and follow "
+               "the instructions.\n\n";
+  return Status();
+}
+
+struct JoinOptions {
+  std::string token;
+  std::string advertise_addr;
+  std::string listen_addr;
+  std::string remote;
+};
+
+Status swarm_join(Context& ctx, const JoinOptions& o) {
+  api::JoinRequest request;
+  request.set_token(o.token);
+  request.set_remote_addr(o.remote);
+  request.set_advertise_addr(o.advertise_addr);
+  request.set_listen_addr(o.listen_addr);
+  SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
+  SHOAL_ASSIGN_OR_RETURN(auto response, client->local(&api::Local::Stub::Join, request));
+  std::string role = response.role().empty() ? "worker" : response.role();
+  std::cout << "This node joined a swarm as a " << role << ".\n";
+  return Status();
+}
+
+struct JoinTokenOptions {
+  bool quiet = false;
+  bool rotate = false;
+  std::string role;
+};
+
+Status swarm_join_token(Context& ctx, const JoinTokenOptions& o) {
+  SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
+  api::JoinTokens tokens;
+  if (o.rotate) {
+    api::RotateJoinTokenRequest request;
+    request.set_role(o.role);
+    SHOAL_ASSIGN_OR_RETURN(tokens, client->control(&api::Control::Stub::RotateJoinToken, request));
+    if (!o.quiet) {
+      std::cout << "Successfully rotated " << o.role << " join token.\n\n";
+    }
+  } else {
+    SHOAL_ASSIGN_OR_RETURN(tokens, client->control(&api::Control::Stub::GetJoinTokens, {}));
+  }
+  const std::string& token = o.role == "manager" ? tokens.manager() : tokens.worker();
+  if (o.quiet) {
+    std::cout << token << "\n";
+    return Status();
+  }
+  SHOAL_ASSIGN_OR_RETURN(auto info, client->local(&api::Local::Stub::Info, {}));
+  std::cout << "To add a " << o.role << " to this swarm, run the following command:\n\n"
+            << "    shoal swarm join --token " << token << " " << info.manager_addr() << "\n\n";
+  return Status();
+}
+
+Status swarm_leave(Context& ctx, bool force) {
+  api::LeaveRequest request;
+  request.set_force(force);
+  SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
+  SHOAL_TRY(client->local(&api::Local::Stub::Leave, request));
+  std::cout << "Node left the swarm.\n";
+  return Status();
+}
+
+}  // namespace
+
+void add_swarm_commands(CLI::App& app, Context& ctx) {
+  auto* swarm = app.add_subcommand("swarm", "Manage the swarm");
+  swarm->require_subcommand(1);
+
+  auto init = std::make_shared<InitOptions>();
+  auto* init_cmd = swarm->add_subcommand("init", "Initialize a swarm");
+  init_cmd->add_option("--advertise-addr", init->advertise_addr, "Advertised address (IP)");
+  init_cmd->add_option("--listen-addr", init->listen_addr, "Listen address (IP:PORT)");
+  init_cmd->add_option("--default-addr-pool", init->default_addr_pool,
+                       "Address pool for networks (CIDR)");
+  init_cmd->add_option("--dispatcher-heartbeat", init->dispatcher_heartbeat,
+                       "Dispatcher heartbeat period (e.g. 5s)");
+  on_parsed(init_cmd, ctx, [&ctx, init] { return swarm_init(ctx, *init); });
+
+  auto join = std::make_shared<JoinOptions>();
+  auto* join_cmd = swarm->add_subcommand("join", "Join a swarm as a node and/or manager");
+  join_cmd->add_option("--token", join->token, "Token for entry into the swarm")->required();
+  join_cmd->add_option("--advertise-addr", join->advertise_addr, "Advertised address (IP)");
+  join_cmd->add_option("--listen-addr", join->listen_addr, "Listen address (IP:PORT)");
+  join_cmd->add_option("HOST:PORT", join->remote, "A manager of the swarm")->required();
+  on_parsed(join_cmd, ctx, [&ctx, join] { return swarm_join(ctx, *join); });
+
+  auto token = std::make_shared<JoinTokenOptions>();
+  auto* token_cmd = swarm->add_subcommand("join-token", "Manage join tokens");
+  token_cmd->add_flag("-q,--quiet", token->quiet, "Only display token");
+  token_cmd->add_flag("--rotate", token->rotate, "Rotate join token");
+  token_cmd->add_option("ROLE", token->role, "worker or manager")
+      ->required()
+      ->check(CLI::IsMember({"worker", "manager"}));
+  on_parsed(token_cmd, ctx, [&ctx, token] { return swarm_join_token(ctx, *token); });
+
+  auto force = std::make_shared<bool>(false);
+  auto* leave_cmd = swarm->add_subcommand("leave", "Leave the swarm");
+  leave_cmd->add_flag("-f,--force", *force, "Force this node to leave the swarm");
+  on_parsed(leave_cmd, ctx, [&ctx, force] { return swarm_leave(ctx, *force); });
+}
+
+}  // namespace shoal::cli
