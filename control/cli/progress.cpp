@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "control/cli/views.h"
@@ -109,6 +110,16 @@ ProgressView compute_progress(const api::Service& service, const std::vector<api
       }
     }
   }
+  ProgressView view;
+  auto note_failures = [&](const std::string& label, const api::Task* shown_task, auto matches) {
+    for (const auto& task : tasks) {
+      if (task.service_id() == service.id() && task.spec_version() == service.spec_version() &&
+          (task.state() == "failed" || task.state() == "rejected") && matches(task)) {
+        view.failures.push_back({task.id(), trim_right(label + ": " + state_text(&task)),
+                                 task.updated_unix_ms(), &task == shown_task});
+      }
+    }
+  };
   auto counts = [&](const api::Task* task) {
     return task != nullptr && task->spec_version() == service.spec_version() &&
            task->state() == "running";
@@ -122,6 +133,8 @@ ProgressView compute_progress(const api::Service& service, const std::vector<api
       const api::Task* task = shown[node];
       done += counts(task) ? 1 : 0;
       slot_lines.push_back(trim_right(short_id(node) + ": " + state_text(task)));
+      note_failures(short_id(node), task,
+                    [&node = node](const api::Task& t) { return t.node_id() == node; });
     }
   } else {
     total = service.spec().replicas();
@@ -129,11 +142,11 @@ ProgressView compute_progress(const api::Service& service, const std::vector<api
       auto it = by_slot.find(slot);
       const api::Task* task = it == by_slot.end() ? nullptr : it->second;
       done += counts(task) ? 1 : 0;
-      slot_lines.push_back(
-          trim_right(std::to_string(slot) + "/" + std::to_string(total) + ": " + state_text(task)));
+      std::string label = std::to_string(slot) + "/" + std::to_string(total);
+      slot_lines.push_back(trim_right(label + ": " + state_text(task)));
+      note_failures(label, task, [slot](const api::Task& t) { return t.slot() == slot; });
     }
   }
-  ProgressView view;
   view.lines.push_back("overall progress: " + std::to_string(done) + " out of " +
                        std::to_string(total) + " tasks");
   view.lines.insert(view.lines.end(), slot_lines.begin(), slot_lines.end());
@@ -164,10 +177,28 @@ void ProgressPrinter::show(const std::vector<std::string>& lines) {
   last_ = lines;
 }
 
+void ProgressPrinter::note(const std::string& line) {
+  if (tty_ && !last_.empty()) {
+    out_ << "\x1b[" << last_.size() << "A\x1b[J" << line << "\n";
+    for (const auto& l : last_) {
+      out_ << l << "\n";
+    }
+  } else {
+    out_ << line << "\n";
+  }
+  out_.flush();
+}
+
 Status watch_progress(Client& client, const std::string& service_id, std::ostream& out, bool tty) {
   SigintGuard guard;
   ProgressPrinter printer(out, tty);
   std::optional<Clock::time_point> stable_since;
+  std::set<std::string> reported;  // failed tasks already on screen
+  // Failures from before this command are history (`service ps` shows them), not progress.
+  const int64_t start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count() -
+                           1000;
   api::IdRequest get;
   get.set_id(service_id);
   api::ListTasksRequest list;
@@ -179,6 +210,14 @@ Status watch_progress(Client& client, const std::string& service_id, std::ostrea
                            client.control(&api::Control::Stub::ListTasks, list, kPollTimeout));
     ProgressView view = compute_progress(
         service, std::vector<api::Task>(tasks.tasks().begin(), tasks.tasks().end()));
+    for (const auto& failure : view.failures) {
+      if (failure.updated_unix_ms < start_ms || !reported.insert(failure.task_id).second) {
+        continue;
+      }
+      if (!failure.shown) {
+        printer.note(failure.line);
+      }
+    }
     if (view.converged) {
       if (!stable_since) {
         stable_since = Clock::now();

@@ -20,8 +20,18 @@
 
 namespace shoal::cli {
 
+// A failed or rejected task of the current spec. Its replacement may already hide it from
+// the slot lines by the next poll, so the watch prints it once as a note of its own.
+struct ProgressFailure {
+  std::string task_id;
+  std::string line;  // "2/3: failed: task: non-zero exit (1)"
+  int64_t updated_unix_ms = 0;
+  bool shown = false;  // it is its slot's line right now
+};
+
 struct ProgressView {
   std::vector<std::string> lines;  // the overall line, then one per slot
+  std::vector<ProgressFailure> failures;
   bool converged = false;
 };
 
@@ -34,6 +44,8 @@ class ProgressPrinter {
  public:
   ProgressPrinter(std::ostream& out, bool tty) : out_(out), tty_(tty) {}
   void show(const std::vector<std::string>& lines);
+  // A line that stays: printed above the block on a terminal.
+  void note(const std::string& line);
 
  private:
   std::ostream& out_;
