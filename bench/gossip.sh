@@ -10,7 +10,7 @@
 #   converge  seconds from launching N-1 joiners (seed already up) until every member lists all N
 #             (Shoal: member-join lines on stdout; Serf: EventMemberJoin lines of its log);
 #   bytes     idle gossip bytes per second per member (IP bytes, nftables counters), over
-#             IDLE_SECONDS after a 10 s settle;
+#             IDLE_SECONDS (default 90: push/pull runs every 30 s) after a 10 s settle;
 #   false     members reported failed while `stress-ng --cpu 1` saturates one core for
 #             STRESS_SECONDS (nobody is killed: every report is false);
 #   detect    seconds from SIGKILL of one member (of each cluster, at the same moment) until
@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-idle=${1:-30}
+idle=${1:-90}
 stress=${2:-60}
 shift $(($# >= 2 ? 2 : $#))
 sizes=("$@")
@@ -149,10 +149,16 @@ table_propagation() {  # n: prints "p50_ms p99_ms missing"
       --network net-1 </dev/null >"$work/table$i.out" 2>"$work/table$i.err" &
     pids+=($!)
   done
-  local files=() deadline=$(($(now_ns) + 60 * 1000000000))
+  local files=() deadline=$(($(now_ns) + 120 * 1000000000))
   for ((i = 1; i <= n; i++)); do files+=("$work/table$i.out"); done
-  until (($(count_ready $((n - 1)) shoal "${files[@]}") >= n)); do
-    (($(now_ns) < deadline)) || { echo "gossip.sh: table agents did not converge" >&2; break; }
+  local ready=0
+  until ((ready >= n)); do
+    ready=$(count_ready $((n - 1)) shoal "${files[@]}")
+    if (($(now_ns) >= deadline)); then
+      echo "gossip.sh: only $ready of $n table agents converged" >&2
+      cat "$work"/table*.err >&2
+      break
+    fi
     sleep 0.2
   done
   # Everyone must know everyone's attachment to net-1 before writes count.
