@@ -19,7 +19,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-class CliTest : public ::testing::Test {
+class CliFakeDaemon : public ::testing::Test {
  protected:
   RunResult shoal(std::vector<std::string> args) {
     args.insert(args.begin(), {"-H", daemon_.host()});
@@ -40,13 +40,13 @@ class CliTest : public ::testing::Test {
   FakeDaemon daemon_;
 };
 
-TEST_F(CliTest, VersionNeedsNoDaemon) {
+TEST_F(CliFakeDaemon, VersionNeedsNoDaemon) {
   auto r = run_shoal({"version"}, daemon_.dir());
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, "shoal 0.1.0\n");
 }
 
-TEST_F(CliTest, NodeLsSortsByHostnameAndStarsThisNode) {
+TEST_F(CliFakeDaemon, NodeLsSortsByHostnameAndStarsThisNode) {
   auto r = shoal({"node", "ls"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
@@ -61,14 +61,14 @@ TEST_F(CliTest, NodeLsSortsByHostnameAndStarsThisNode) {
   EXPECT_EQ(r.err, "");
 }
 
-TEST_F(CliTest, NodeLsQuietPrintsFullIds) {
+TEST_F(CliFakeDaemon, NodeLsQuietPrintsFullIds) {
   auto r = shoal({"node", "ls", "-q"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "alpha0000000000000000000a\nbeta00000000000000000000b\ngamma0000000000000000000c\n");
 }
 
-TEST_F(CliTest, NodeLsFormatJsonIsOneObjectPerLine) {
+TEST_F(CliFakeDaemon, NodeLsFormatJsonIsOneObjectPerLine) {
   auto r = shoal({"node", "ls", "--format", "json"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto rows = lines(r.out);
@@ -84,14 +84,14 @@ TEST_F(CliTest, NodeLsFormatJsonIsOneObjectPerLine) {
   EXPECT_EQ(nlohmann::json::parse(rows[0])["Self"], false);
 }
 
-TEST_F(CliTest, BadFormatIsAUsageError) {
+TEST_F(CliFakeDaemon, BadFormatIsAUsageError) {
   auto r = shoal({"node", "ls", "--format", "{{.ID}}"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "Error: unsupported --format \"{{.ID}}\": use json or table\n");
   EXPECT_THAT(calls(), IsEmpty());
 }
 
-TEST_F(CliTest, NodeInspectPrintsAnArrayAndReportsMissingOnes) {
+TEST_F(CliFakeDaemon, NodeInspectPrintsAnArrayAndReportsMissingOnes) {
   auto r = shoal({"node", "inspect", "alpha", "nope"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "Error response from daemon: No such node: nope\n");
@@ -102,7 +102,7 @@ TEST_F(CliTest, NodeInspectPrintsAnArrayAndReportsMissingOnes) {
   EXPECT_THAT(r.out, HasSubstr("\n    {\n        \""));  // docker's 4-space indent
 }
 
-TEST_F(CliTest, NodeUpdateSendsLabelsAndRole) {
+TEST_F(CliFakeDaemon, NodeUpdateSendsLabelsAndRole) {
   auto r = shoal({"node", "update", "--availability", "drain", "--label-add", "zone=a",
                   "--label-add", "ssd", "--label-rm", "old", "--role", "manager", "alpha"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -117,14 +117,14 @@ TEST_F(CliTest, NodeUpdateSendsLabelsAndRole) {
               ElementsAre("old"));
 }
 
-TEST_F(CliTest, NodeUpdateRefusesUnknownAvailability) {
+TEST_F(CliFakeDaemon, NodeUpdateRefusesUnknownAvailability) {
   auto r = shoal({"node", "update", "--availability", "sleepy", "alpha"});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("Error: "));
   EXPECT_THAT(calls(), IsEmpty());
 }
 
-TEST_F(CliTest, ServiceCreateSendsTheSpec) {
+TEST_F(CliFakeDaemon, ServiceCreateSendsTheSpec) {
   auto r = shoal({"service",
                   "create",
                   "--detach",
@@ -196,7 +196,7 @@ TEST_F(CliTest, ServiceCreateSendsTheSpec) {
   EXPECT_THAT(calls(), ElementsAre("Control.CreateService"));
 }
 
-TEST_F(CliTest, ServiceCreateDefaults) {
+TEST_F(CliFakeDaemon, ServiceCreateDefaults) {
   auto r = shoal({"service", "create", "-d", "--name", "web", "--", "sleep", "100"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto spec = daemon_.with([](FakeState& s) { return s.last_create; });
@@ -209,7 +209,7 @@ TEST_F(CliTest, ServiceCreateDefaults) {
   EXPECT_EQ(spec.endpoint_mode(), "vip");
 }
 
-TEST_F(CliTest, CommandWithoutDoubleDashKeepsItsOwnFlags) {
+TEST_F(CliFakeDaemon, CommandWithoutDoubleDashKeepsItsOwnFlags) {
   auto r = shoal({"service", "create", "-d", "--name", "web", "sh", "-c", "echo --name"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto spec = daemon_.with([](FakeState& s) { return s.last_create; });
@@ -218,7 +218,7 @@ TEST_F(CliTest, CommandWithoutDoubleDashKeepsItsOwnFlags) {
               ElementsAre("-c", "echo --name"));
 }
 
-TEST_F(CliTest, DaemonErrorIsReportedWithExit1) {
+TEST_F(CliFakeDaemon, DaemonErrorIsReportedWithExit1) {
   daemon_.with([](FakeState& s) { s.fail_with = "name conflicts with an existing object"; });
   auto r = shoal({"service", "create", "-d", "--name", "web", "--", "true"});
   EXPECT_EQ(r.code, 1);
@@ -226,14 +226,14 @@ TEST_F(CliTest, DaemonErrorIsReportedWithExit1) {
   EXPECT_EQ(r.err, "Error response from daemon: name conflicts with an existing object\n");
 }
 
-TEST_F(CliTest, NegativeReplicasFailBeforeAnyCall) {
+TEST_F(CliFakeDaemon, NegativeReplicasFailBeforeAnyCall) {
   auto r = shoal({"service", "create", "--name", "web", "--replicas", "-1", "--", "true"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "Error: invalid --replicas \"-1\": must be a non-negative integer\n");
   EXPECT_THAT(calls(), IsEmpty());
 }
 
-TEST_F(CliTest, BadDurationFailsBeforeAnyCall) {
+TEST_F(CliFakeDaemon, BadDurationFailsBeforeAnyCall) {
   auto r = shoal({"service", "create", "--name", "web", "--restart-delay", "10", "--", "true"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err,
@@ -242,7 +242,7 @@ TEST_F(CliTest, BadDurationFailsBeforeAnyCall) {
   EXPECT_THAT(calls(), IsEmpty());
 }
 
-TEST_F(CliTest, UnknownFlagExits1WithOneLine) {
+TEST_F(CliFakeDaemon, UnknownFlagExits1WithOneLine) {
   auto r = shoal({"service", "ls", "--bogus"});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("--bogus"));
@@ -250,14 +250,14 @@ TEST_F(CliTest, UnknownFlagExits1WithOneLine) {
   EXPECT_THAT(calls(), IsEmpty());
 }
 
-TEST_F(CliTest, MissingArgumentExits1) {
+TEST_F(CliFakeDaemon, MissingArgumentExits1) {
   auto r = shoal({"service", "create", "--name", "web"});
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.err, HasSubstr("Error: "));
   EXPECT_THAT(calls(), IsEmpty());
 }
 
-TEST_F(CliTest, NoDaemonSaysSo) {
+TEST_F(CliFakeDaemon, NoDaemonSaysSo) {
   std::string host = "unix://" + daemon_.dir() + "/missing.sock";
   auto r = run_shoal({"-H", host, "node", "ls"}, daemon_.dir());
   EXPECT_EQ(r.code, 1);
@@ -265,13 +265,13 @@ TEST_F(CliTest, NoDaemonSaysSo) {
   EXPECT_EQ(r.out, "");
 }
 
-TEST_F(CliTest, HostComesFromShoalHost) {
+TEST_F(CliFakeDaemon, HostComesFromShoalHost) {
   auto r = run_shoal({"node", "ls", "-q"}, daemon_.dir(), {{"SHOAL_HOST", daemon_.host()}});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(lines(r.out).size(), 3u);
 }
 
-TEST_F(CliTest, ServiceCreateShowsProgressUntilConverged) {
+TEST_F(CliFakeDaemon, ServiceCreateShowsProgressUntilConverged) {
   auto r = shoal({"service", "create", "--name", "web", "--replicas", "2", "--", "sleep", "9"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto out = lines(r.out);
@@ -285,7 +285,7 @@ TEST_F(CliTest, ServiceCreateShowsProgressUntilConverged) {
   EXPECT_EQ(r.out.find("\x1b"), std::string::npos);  // not a terminal: no redraw codes
 }
 
-TEST_F(CliTest, ProgressShowsAFailedTaskAndGoesOn) {
+TEST_F(CliFakeDaemon, ProgressShowsAFailedTaskAndGoesOn) {
   daemon_.with([](FakeState& s) { s.first_task_fails = true; });
   auto r = shoal({"service", "create", "--name", "web", "--", "false"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -293,7 +293,7 @@ TEST_F(CliTest, ProgressShowsAFailedTaskAndGoesOn) {
   EXPECT_EQ(lines(r.out).back(), "verify: Service converged");
 }
 
-TEST_F(CliTest, InterruptStopsWatchingWithSuccess) {
+TEST_F(CliFakeDaemon, InterruptStopsWatchingWithSuccess) {
   daemon_.with([](FakeState& s) { s.advance_tasks = false; });
   ShoalProcess process({"-H", daemon_.host(), "service", "create", "--name", "web", "--", "true"},
                        {}, daemon_.dir());
@@ -307,7 +307,7 @@ TEST_F(CliTest, InterruptStopsWatchingWithSuccess) {
   EXPECT_THAT(r.err, HasSubstr("Operation continuing in background"));
 }
 
-TEST_F(CliTest, ServiceLsShowsReplicasCommandAndPorts) {
+TEST_F(CliFakeDaemon, ServiceLsShowsReplicasCommandAndPorts) {
   std::string id = daemon_.add_service("web", 3);
   daemon_.add_service("agent", 0, "global");
   daemon_.with([&](FakeState& s) {
@@ -337,7 +337,7 @@ TEST_F(CliTest, ServiceLsShowsReplicasCommandAndPorts) {
   EXPECT_EQ(web["Command"], "sleep 1000");
 }
 
-TEST_F(CliTest, ServicePsNamesSlotsShowsHistoryAndHostnames) {
+TEST_F(CliFakeDaemon, ServicePsNamesSlotsShowsHistoryAndHostnames) {
   daemon_.add_service("web", 2);
   daemon_.with([](FakeState& s) {
     // Slot 1's task failed earlier and was replaced.
@@ -369,7 +369,7 @@ TEST_F(CliTest, ServicePsNamesSlotsShowsHistoryAndHostnames) {
   EXPECT_EQ(lines(q.out)[0].size(), 25u);
 }
 
-TEST_F(CliTest, ServiceScaleUpdatesWithTheReadVersion) {
+TEST_F(CliFakeDaemon, ServiceScaleUpdatesWithTheReadVersion) {
   std::string id = daemon_.add_service("web", 1);
   auto r = shoal({"service", "scale", "web=3"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -382,7 +382,7 @@ TEST_F(CliTest, ServiceScaleUpdatesWithTheReadVersion) {
   EXPECT_EQ(lines(r.out).back(), "verify: Service converged");
 }
 
-TEST_F(CliTest, ServiceScaleRefusesGlobalServicesAndBadSpecifiers) {
+TEST_F(CliFakeDaemon, ServiceScaleRefusesGlobalServicesAndBadSpecifiers) {
   daemon_.add_service("agent", 0, "global");
   auto r = shoal({"service", "scale", "--detach", "agent=2"});
   EXPECT_EQ(r.code, 1);
@@ -394,7 +394,7 @@ TEST_F(CliTest, ServiceScaleRefusesGlobalServicesAndBadSpecifiers) {
   EXPECT_EQ(std::count(calls_now.begin(), calls_now.end(), "Control.UpdateService"), 0);
 }
 
-TEST_F(CliTest, ServiceUpdateEditsEnvAndForces) {
+TEST_F(CliFakeDaemon, ServiceUpdateEditsEnvAndForces) {
   daemon_.add_service("web", 1);
   daemon_.with([](FakeState& s) {
     s.services[0].mutable_spec()->add_env("A=1");
@@ -412,7 +412,7 @@ TEST_F(CliTest, ServiceUpdateEditsEnvAndForces) {
   EXPECT_EQ(update.version(), 5u);
 }
 
-TEST_F(CliTest, ServiceUpdateWaitsForTheNewSpec) {
+TEST_F(CliFakeDaemon, ServiceUpdateWaitsForTheNewSpec) {
   daemon_.add_service("web", 2);
   auto r = shoal({"service", "update", "--force", "web"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -420,7 +420,7 @@ TEST_F(CliTest, ServiceUpdateWaitsForTheNewSpec) {
   EXPECT_EQ(lines(r.out).back(), "verify: Service converged");
 }
 
-TEST_F(CliTest, ServiceInspectRmAndLogs) {
+TEST_F(CliFakeDaemon, ServiceInspectRmAndLogs) {
   daemon_.add_service("web", 2);
   auto inspect = shoal({"service", "inspect", "web"});
   ASSERT_EQ(inspect.code, 0) << inspect.err;
@@ -444,7 +444,7 @@ TEST_F(CliTest, ServiceInspectRmAndLogs) {
   EXPECT_EQ(rm.err, "Error response from daemon: No such service: ghost\n");
 }
 
-TEST_F(CliTest, NetworkCreateLsInspectRm) {
+TEST_F(CliFakeDaemon, NetworkCreateLsInspectRm) {
   auto create = shoal({"network", "create", "-d", "overlay", "--attachable", "--subnet",
                        "10.0.9.0/24", "--gateway", "10.0.9.1", "appnet"});
   ASSERT_EQ(create.code, 0) << create.err;
@@ -475,7 +475,7 @@ TEST_F(CliTest, NetworkCreateLsInspectRm) {
             "Error: invalid --subnet \"10.0.9.0/33\": expected a CIDR, e.g. 10.0.9.0/24\n");
 }
 
-TEST_F(CliTest, SwarmInitJoinTokenLeave) {
+TEST_F(CliFakeDaemon, SwarmInitJoinTokenLeave) {
   auto init =
       shoal({"swarm", "init", "--advertise-addr", "192.168.1.10", "--listen-addr", "0.0.0.0:2377",
              "--default-addr-pool", "10.20.0.0/16", "--dispatcher-heartbeat", "10s"});

@@ -7,7 +7,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-TEST(Duration, ParsesDockerForms) {
+TEST(CliDuration, ParsesDockerForms) {
   EXPECT_EQ(*parse_duration("10s"), milliseconds(10'000));
   EXPECT_EQ(*parse_duration("1m30s"), milliseconds(90'000));
   EXPECT_EQ(*parse_duration("500ms"), milliseconds(500));
@@ -18,7 +18,7 @@ TEST(Duration, ParsesDockerForms) {
   EXPECT_EQ(*parse_duration("0"), milliseconds(0));
 }
 
-TEST(Duration, RefusesNumbersWithoutUnitAndJunk) {
+TEST(CliDuration, RefusesNumbersWithoutUnitAndJunk) {
   auto bare = parse_duration("10");
   ASSERT_FALSE(bare.ok());
   EXPECT_EQ(bare.error().message(),
@@ -32,7 +32,7 @@ TEST(Duration, RefusesNumbersWithoutUnitAndJunk) {
   EXPECT_NE(parse_duration("10d").error().message().find("unknown unit \"d\""), std::string::npos);
 }
 
-TEST(Duration, FormatsLikeGo) {
+TEST(CliDuration, FormatsLikeGo) {
   EXPECT_EQ(format_duration(milliseconds(0)), "0s");
   EXPECT_EQ(format_duration(milliseconds(500)), "500ms");
   EXPECT_EQ(format_duration(milliseconds(5'000)), "5s");

@@ -32,7 +32,7 @@ api::Task task(uint64_t slot, const std::string& state, uint64_t spec_version, i
   return t;
 }
 
-TEST(Progress, CountsSlotsRunningTheCurrentSpec) {
+TEST(CliProgress, CountsSlotsRunningTheCurrentSpec) {
   auto view = compute_progress(service(3, 2), {task(1, "running", 2, 5), task(2, "running", 1, 5),
                                                task(3, "preparing", 2, 5)});
   EXPECT_FALSE(view.converged);
@@ -41,7 +41,7 @@ TEST(Progress, CountsSlotsRunningTheCurrentSpec) {
                                       "2/3: running", "3/3: preparing"}));
 }
 
-TEST(Progress, NewestTaskOfTheSlotIsShownAndFailuresSayWhy) {
+TEST(CliProgress, NewestTaskOfTheSlotIsShownAndFailuresSayWhy) {
   auto failed = task(1, "failed", 1, 10);
   failed.set_message("task: non-zero exit (1)");
   auto view = compute_progress(service(2, 1), {failed});
@@ -58,13 +58,13 @@ TEST(Progress, NewestTaskOfTheSlotIsShownAndFailuresSayWhy) {
   EXPECT_EQ(replaced.failures[0].line, "1/1: failed: task: non-zero exit (1)");
 }
 
-TEST(Progress, ConvergedWhenEverySlotRunsAndZeroReplicasAtOnce) {
+TEST(CliProgress, ConvergedWhenEverySlotRunsAndZeroReplicasAtOnce) {
   EXPECT_TRUE(compute_progress(service(2, 1), {task(1, "running", 1, 1), task(2, "running", 1, 1)})
                   .converged);
   EXPECT_TRUE(compute_progress(service(0, 1), {}).converged);
 }
 
-TEST(Progress, GlobalHasALinePerNodeThatShouldRunATask) {
+TEST(CliProgress, GlobalHasALinePerNodeThatShouldRunATask) {
   auto view = compute_progress(service(0, 1, "global"),
                                {task(0, "running", 1, 1, "running", "nodeAAAAAAAAAAAAAA"),
                                 task(0, "starting", 1, 1, "running", "nodeBBBBBBBBBBBBBB"),
@@ -74,7 +74,7 @@ TEST(Progress, GlobalHasALinePerNodeThatShouldRunATask) {
                                       "nodeBBBBBBBB: starting"}));
 }
 
-TEST(Progress, PrinterOutsideATerminalPrintsOnlyChanges) {
+TEST(CliProgress, PrinterOutsideATerminalPrintsOnlyChanges) {
   std::ostringstream out;
   ProgressPrinter printer(out, false);
   printer.show({"overall progress: 0 out of 1 tasks", "1/1: new"});
@@ -83,7 +83,7 @@ TEST(Progress, PrinterOutsideATerminalPrintsOnlyChanges) {
   EXPECT_EQ(out.str(), "overall progress: 0 out of 1 tasks\n1/1: new\n1/1: running\n");
 }
 
-TEST(Progress, NotesGoAboveTheBlockOnATerminal) {
+TEST(CliProgress, NotesGoAboveTheBlockOnATerminal) {
   std::ostringstream out;
   ProgressPrinter printer(out, true);
   printer.show({"a"});
@@ -91,7 +91,7 @@ TEST(Progress, NotesGoAboveTheBlockOnATerminal) {
   EXPECT_EQ(out.str(), "\x1b[2Ka\n\x1b[J\x1b[1A\x1b[Jn\na\n");
 }
 
-TEST(Progress, PrinterOnATerminalRedrawsInPlace) {
+TEST(CliProgress, PrinterOnATerminalRedrawsInPlace) {
   std::ostringstream out;
   ProgressPrinter printer(out, true);
   printer.show({"a", "b"});

@@ -21,21 +21,21 @@ std::string error_of(const std::string& text) {
   return port.ok() ? "" : port.error().message();
 }
 
-TEST(Publish, ShortForm) {
+TEST(CliPublish, ShortForm) {
   expect_port("8080:80", 8080, 80, "tcp", "ingress");
   expect_port("53:53/udp", 53, 53, "udp", "ingress");
   expect_port("80", 0, 80, "tcp", "ingress");
   expect_port("9000:9000/sctp", 9000, 9000, "sctp", "ingress");
 }
 
-TEST(Publish, LongForm) {
+TEST(CliPublish, LongForm) {
   expect_port("published=8080,target=80", 8080, 80, "tcp", "ingress");
   expect_port("published=53,target=53,protocol=udp,mode=host", 53, 53, "udp", "host");
   expect_port("target=80", 0, 80, "tcp", "ingress");
   expect_port("mode=host,target=443,published=8443", 8443, 443, "tcp", "host");
 }
 
-TEST(Publish, BadOnesSayWhy) {
+TEST(CliPublish, BadOnesSayWhy) {
   EXPECT_EQ(error_of("80:80x"), "invalid publish \"80:80x\": target port \"80x\" is not 1-65535");
   EXPECT_EQ(error_of("70000:80"),
             "invalid publish \"70000:80\": published port \"70000\" is not 1-65535");

@@ -6,7 +6,7 @@ namespace shoal::cli {
 namespace {
 
 // Docker's tabwriter: padding 3, minwidth 10, last column unpadded.
-TEST(Table, ColumnsAreWidestCellPlusThreeAtLeastTen) {
+TEST(CliTable, ColumnsAreWidestCellPlusThreeAtLeastTen) {
   std::string out = render_table({"ID", "NAME", "DRIVER", "SCOPE"},
                                  {{"abcdef123456", "ingress", "overlay", "swarm"},
                                   {"0123456789ab", "a-much-longer-name", "overlay", "swarm"}});
@@ -16,12 +16,12 @@ TEST(Table, ColumnsAreWidestCellPlusThreeAtLeastTen) {
             "0123456789ab   a-much-longer-name   overlay   swarm\n");
 }
 
-TEST(Table, EmptyTrailingCellsLeaveNoBlanksAndEmptyTableIsHeader) {
+TEST(CliTable, EmptyTrailingCellsLeaveNoBlanksAndEmptyTableIsHeader) {
   EXPECT_EQ(render_table({"A", "B"}, {{"x", ""}}), "A         B\nx\n");
   EXPECT_EQ(render_table({"ID", "NAME"}, {}), "ID        NAME\n");
 }
 
-TEST(Table, WideCharactersCountOnce) {
+TEST(CliTable, WideCharactersCountOnce) {
   EXPECT_EQ(render_table({"A", "B"}, {{"\xE2\x80\xA6", "y"}}),
             "A         B\n\xE2\x80\xA6         y\n");
 }

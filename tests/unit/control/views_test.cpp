@@ -28,7 +28,7 @@ api::Service service(const std::string& mode, uint64_t replicas) {
   return s;
 }
 
-TEST(Views, PsOrdersBySlotNewestFirstWithHistoryBelow) {
+TEST(CliViews, PsOrdersBySlotNewestFirstWithHistoryBelow) {
   std::vector<api::Task> tasks = {
       task("t-old1", 1, 100, "failed", "shutdown"),
       task("t-2", 2, 150, "running"),
@@ -50,7 +50,7 @@ TEST(Views, PsOrdersBySlotNewestFirstWithHistoryBelow) {
   EXPECT_EQ(task_name(*rows[0].task, false, true), "web.1.t-new1");
 }
 
-TEST(Views, GlobalTasksAreNamedAndGroupedByNode) {
+TEST(CliViews, GlobalTasksAreNamedAndGroupedByNode) {
   std::vector<api::Task> tasks = {task("a", 0, 10, "running", "running", "nodeB"),
                                   task("b", 0, 20, "running", "running", "nodeA"),
                                   task("c", 0, 5, "shutdown", "shutdown", "nodeB")};
@@ -61,7 +61,7 @@ TEST(Views, GlobalTasksAreNamedAndGroupedByNode) {
   EXPECT_EQ(task_name(*rows[2].task, rows[2].history, false), " \\_ web.nodeB");
 }
 
-TEST(Views, CurrentStateAndError) {
+TEST(CliViews, CurrentStateAndError) {
   auto t = task("x", 1, 1'000'000, "running");
   EXPECT_EQ(current_state_column(t, 1'012'500), "Running 12 seconds ago");
   EXPECT_EQ(current_state_column(t, 1'000'100), "Running less than a second ago");
@@ -78,7 +78,7 @@ TEST(Views, CurrentStateAndError) {
   EXPECT_EQ(error_column(t, true), "\"a message that is much longer than thirty characters\"");
 }
 
-TEST(Views, HumanDurationLikeGoUnits) {
+TEST(CliViews, HumanDurationLikeGoUnits) {
   EXPECT_EQ(human_duration(999), "Less than a second");
   EXPECT_EQ(human_duration(1'000), "1 second");
   EXPECT_EQ(human_duration(59'000), "59 seconds");
@@ -88,7 +88,7 @@ TEST(Views, HumanDurationLikeGoUnits) {
   EXPECT_EQ(human_duration(3 * 24 * 3'600'000LL), "3 days");
 }
 
-TEST(Views, ReplicasCountsRunningTasksOnLiveNodes) {
+TEST(CliViews, ReplicasCountsRunningTasksOnLiveNodes) {
   auto s = service("replicated", 3);
   std::vector<api::Task> tasks = {task("a", 1, 1, "running"), task("b", 2, 1, "starting"),
                                   task("c", 3, 1, "running", "running", "down-node"),
@@ -105,7 +105,7 @@ TEST(Views, ReplicasCountsRunningTasksOnLiveNodes) {
   EXPECT_EQ(replicas_column(g, global, {"n3"}), "1/2");
 }
 
-TEST(Views, PortsShowPublishedModeOnly) {
+TEST(CliViews, PortsShowPublishedModeOnly) {
   auto s = service("replicated", 1);
   auto* p1 = s.mutable_spec()->add_ports();
   p1->set_published(0);
@@ -130,7 +130,7 @@ TEST(Views, PortsShowPublishedModeOnly) {
   EXPECT_EQ(ports_column(s, "ingress"), "*:30001->80/tcp, *:8080->8080/tcp");
 }
 
-TEST(Views, CommandIsJoinedAndCut) {
+TEST(CliViews, CommandIsJoinedAndCut) {
   api::ServiceSpec spec;
   spec.add_command("sh");
   spec.add_args("-c");
@@ -139,7 +139,7 @@ TEST(Views, CommandIsJoinedAndCut) {
   EXPECT_EQ(command_column(spec).size(), 30u);
 }
 
-TEST(Views, ShortIdsCapitalsAndManagerStatus) {
+TEST(CliViews, ShortIdsCapitalsAndManagerStatus) {
   EXPECT_EQ(short_id("abcdefghijklmnopqrstuvwxy"), "abcdefghijkl");
   EXPECT_EQ(short_id("abcdefghijklmnopqrstuvwxy", true), "abcdefghijklmnopqrstuvwxy");
   EXPECT_EQ(capitalise("ready"), "Ready");
