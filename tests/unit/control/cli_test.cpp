@@ -293,6 +293,15 @@ TEST_F(CliFakeDaemon, ProgressShowsAFailedTaskAndGoesOn) {
   EXPECT_EQ(lines(r.out).back(), "verify: Service converged");
 }
 
+TEST_F(CliFakeDaemon, ProgressOnATerminalRedrawsInPlace) {
+  auto r = run_shoal_tty(
+      {"-H", daemon_.host(), "service", "create", "--name", "web", "--", "sleep", "9"},
+      daemon_.dir());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\x1b[2A"));  // back up over "overall progress" and "1/1"
+  EXPECT_THAT(r.out, HasSubstr("\x1b[2Kverify: Service converged\r\n"));
+}
+
 TEST_F(CliFakeDaemon, InterruptStopsWatchingWithSuccess) {
   daemon_.with([](FakeState& s) { s.advance_tasks = false; });
   ShoalProcess process({"-H", daemon_.host(), "service", "create", "--name", "web", "--", "true"},

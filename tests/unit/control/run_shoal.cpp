@@ -1,11 +1,12 @@
 #include "tests/unit/control/run_shoal.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fcntl.h>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -30,7 +31,7 @@ std::atomic<int> g_run_counter{0};
 
 ShoalProcess::ShoalProcess(const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& env,
-                           const std::string& scratch_dir) {
+                           const std::string& scratch_dir, const std::string& stdout_path) {
   int n = ++g_run_counter;
   out_path_ = scratch_dir + "/out." + std::to_string(n);
   err_path_ = scratch_dir + "/err." + std::to_string(n);
@@ -66,8 +67,13 @@ ShoalProcess::ShoalProcess(const std::vector<std::string>& args,
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (stdout_path.empty()) {
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(),
+                                     O_RDWR | O_NOCTTY, 0);
+  }
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path_.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
@@ -118,6 +124,35 @@ RunResult run_shoal(const std::vector<std::string>& args, const std::string& scr
                     const std::map<std::string, std::string>& env) {
   ShoalProcess process(args, env, scratch_dir);
   return process.wait();
+}
+
+}  // namespace shoal::cli::testing
+
+namespace shoal::cli::testing {
+
+RunResult run_shoal_tty(const std::vector<std::string>& args, const std::string& scratch_dir) {
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
+    throw std::runtime_error("no pseudo-terminal");
+  }
+  std::string output;
+  // Drain the terminal while the CLI runs, or it blocks on a full buffer.
+  std::thread reader([&] {
+    char buf[4096];
+    for (ssize_t n; (n = read(master, buf, sizeof buf)) > 0;) {
+      output.append(buf, static_cast<size_t>(n));
+    }
+  });
+  RunResult result;
+  {
+    ShoalProcess process(args, {}, scratch_dir, ptsname(master));
+    result = process.wait();
+  }
+  // With the child gone the slave has no writer left: read() ends with EIO.
+  reader.join();
+  close(master);
+  result.out = output;
+  return result;
 }
 
 }  // namespace shoal::cli::testing

@@ -19,8 +19,9 @@ struct RunResult {
 class ShoalProcess {
  public:
   // `env` entries are added to (or replace) this process's environment.
+  // `stdout_path`, when given, replaces the capture file (a terminal's slave side).
   ShoalProcess(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-               const std::string& scratch_dir);
+               const std::string& scratch_dir, const std::string& stdout_path = "");
   ~ShoalProcess();
 
   pid_t pid() const { return pid_; }
@@ -37,5 +38,8 @@ class ShoalProcess {
 
 RunResult run_shoal(const std::vector<std::string>& args, const std::string& scratch_dir,
                     const std::map<std::string, std::string>& env = {});
+
+// The same with stdout on a pseudo-terminal, as a user at a terminal sees it.
+RunResult run_shoal_tty(const std::vector<std::string>& args, const std::string& scratch_dir);
 
 }  // namespace shoal::cli::testing
