@@ -143,11 +143,14 @@ std::vector<PsEntry> order_tasks(const std::vector<api::Task>& tasks) {
     if (ka != kb) {
       return ka < kb;
     }
-    // Newest first; among equal times, the one still desired running leads.
-    if (a->updated_unix_ms() != b->updated_unix_ms()) {
-      return a->updated_unix_ms() > b->updated_unix_ms();
+    // The task still desired running is the slot's current one, whatever the clocks say (a
+    // replacement can be stamped in the same millisecond as its predecessor's end); then newest.
+    bool a_current = a->desired_state() == "running";
+    bool b_current = b->desired_state() == "running";
+    if (a_current != b_current) {
+      return a_current;
     }
-    return a->desired_state() == "running" && b->desired_state() != "running";
+    return a->updated_unix_ms() > b->updated_unix_ms();
   });
   std::vector<PsEntry> entries;
   for (size_t i = 0; i < sorted.size(); ++i) {

@@ -136,6 +136,11 @@ json to_json(const Task& t) {
     ended = std::chrono::duration_cast<std::chrono::nanoseconds>(t.ended_at->time_since_epoch())
                 .count();
   }
+  json updated = nullptr;
+  if (t.updated_at) {
+    updated = std::chrono::duration_cast<std::chrono::nanoseconds>(t.updated_at->time_since_epoch())
+                  .count();
+  }
   return {{"id", t.id},
           {"service_id", t.service_id},
           {"slot", t.slot},
@@ -147,6 +152,7 @@ json to_json(const Task& t) {
           {"history", history},
           {"attempt", t.attempt},
           {"ended_at", ended},
+          {"updated_at", updated},
           {"runtime",
            {{"command", t.runtime.command},
             {"args", t.runtime.args},
@@ -232,6 +238,10 @@ Object task_from(const json& j) {
   if (!j.at("ended_at").is_null()) {
     t.ended_at = TimePoint(std::chrono::duration_cast<Clock::duration>(
         std::chrono::nanoseconds(j.at("ended_at").get<int64_t>())));
+  }
+  if (j.contains("updated_at") && !j.at("updated_at").is_null()) {
+    t.updated_at = TimePoint(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::nanoseconds(j.at("updated_at").get<int64_t>())));
   }
   const auto& runtime = j.at("runtime");
   t.runtime.command = runtime.at("command").get<std::vector<std::string>>();

@@ -1,5 +1,7 @@
 #include "control/manager/types.h"
 
+#include <initializer_list>
+
 namespace shoal::manager {
 
 bool is_terminal(TaskState state) {
@@ -15,6 +17,7 @@ Status advance(Task& task, TaskState next, std::string message, TimePoint now) {
   task.observed = next;
   task.message = message;
   task.history.push_back(TaskEvent{.state = next, .message = std::move(message)});
+  task.updated_at = now;
   if (is_terminal(next)) {
     task.ended_at = now;
   }
@@ -132,6 +135,54 @@ Result<Protocol> parse_protocol(std::string_view text) {
     }
   }
   return invalid_argument("protocol \"" + std::string(text) + "\"", "expected tcp, udp or sctp");
+}
+
+namespace {
+
+// The word-to-value direction of the to_string() tables, with one clear line on a miss.
+template <typename T>
+Result<T> parse_word(std::string_view text, std::initializer_list<T> values, const char* what,
+                     const char* expected) {
+  for (auto value : values) {
+    if (text == to_string(value)) {
+      return value;
+    }
+  }
+  return invalid_argument(std::string(what) + " \"" + std::string(text) + "\"", expected);
+}
+
+}  // namespace
+
+Result<TaskState> parse_task_state(std::string_view text) {
+  return parse_word(
+      text,
+      {TaskState::kNew, TaskState::kPending, TaskState::kAssigned, TaskState::kAccepted,
+       TaskState::kPreparing, TaskState::kStarting, TaskState::kRunning, TaskState::kComplete,
+       TaskState::kShutdown, TaskState::kFailed, TaskState::kRejected, TaskState::kOrphaned},
+      "task state", "expected one of new ... orphaned");
+}
+
+Result<NodeRole> parse_role(std::string_view text) {
+  return parse_word(text, {NodeRole::kWorker, NodeRole::kManager}, "role",
+                    "expected worker or manager");
+}
+
+std::string_view to_string(PublishMode mode) {
+  return mode == PublishMode::kHost ? "host" : "ingress";
+}
+
+std::string_view to_string(EndpointMode mode) {
+  return mode == EndpointMode::kDnsrr ? "dnsrr" : "vip";
+}
+
+Result<PublishMode> parse_publish_mode(std::string_view text) {
+  return parse_word(text, {PublishMode::kIngress, PublishMode::kHost}, "publish mode",
+                    "expected ingress or host");
+}
+
+Result<EndpointMode> parse_endpoint_mode(std::string_view text) {
+  return parse_word(text, {EndpointMode::kVip, EndpointMode::kDnsrr}, "endpoint mode",
+                    "expected vip or dnsrr");
 }
 
 }  // namespace shoal::manager

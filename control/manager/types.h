@@ -149,6 +149,7 @@ struct Task {
   std::vector<TaskEvent> history;               // every observed state, oldest first
   uint64_t attempt = 0;                         // restarts of this slot before this task
   std::optional<TimePoint> ended_at;            // when it reached a terminal state
+  std::optional<TimePoint> updated_at;          // when the observed state last moved
   TaskRuntime runtime;
   uint64_t spec_version = 0;  // the service's spec_version it was made from
   uint64_t version = 0;
@@ -170,5 +171,11 @@ std::string_view to_string(RestartCondition condition);
 Result<NodeAvailability> parse_availability(std::string_view text);
 Result<RestartCondition> parse_restart_condition(std::string_view text);
 Result<Protocol> parse_protocol(std::string_view text);
+Result<TaskState> parse_task_state(std::string_view text);
+Result<NodeRole> parse_role(std::string_view text);
+std::string_view to_string(PublishMode mode);
+std::string_view to_string(EndpointMode mode);
+Result<PublishMode> parse_publish_mode(std::string_view text);
+Result<EndpointMode> parse_endpoint_mode(std::string_view text);
 
 }  // namespace shoal::manager

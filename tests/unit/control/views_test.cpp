@@ -50,6 +50,17 @@ TEST(CliViews, PsOrdersBySlotNewestFirstWithHistoryBelow) {
   EXPECT_EQ(task_name(*rows[0].task, false, true), "web.1.t-new1");
 }
 
+TEST(CliViews, PsShowsTheTaskDesiredRunningAsCurrentEvenWhenStampedEarlier) {
+  // A drained task's end and its replacement's start can carry the same (or crossed) stamps.
+  std::vector<api::Task> tasks = {task("t-gone", 5, 300, "shutdown", "shutdown"),
+                                  task("t-repl", 5, 299, "running")};
+  auto rows = order_tasks(tasks);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].task->id(), "t-repl");
+  EXPECT_FALSE(rows[0].history);
+  EXPECT_TRUE(rows[1].history);
+}
+
 TEST(CliViews, GlobalTasksAreNamedAndGroupedByNode) {
   std::vector<api::Task> tasks = {task("a", 0, 10, "running", "running", "nodeB"),
                                   task("b", 0, 20, "running", "running", "nodeA"),

@@ -1,0 +1,166 @@
+#include "control/daemon/agent_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include "control/daemon/tls.h"
+
+namespace shoal::daemon {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kRetry = 1s;
+constexpr auto kReportEvery = 100ms;
+constexpr auto kCallDeadline = 5s;
+
+std::unique_ptr<grpc::ClientContext> call_context() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  return context;
+}
+
+}  // namespace
+
+AgentSession::AgentSession(SessionConfig config, Executor& executor)
+    : config_(std::move(config)), executor_(executor) {
+  thread_ = std::thread([this] { run(); });
+}
+
+AgentSession::~AgentSession() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    if (stream_context_ != nullptr)
+      stream_context_->TryCancel();
+  }
+  cv_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void AgentSession::sleep_for(std::chrono::milliseconds duration) {
+  std::unique_lock lock(mutex_);
+  cv_.wait_for(lock, duration, [this] { return stopping_; });
+}
+
+void AgentSession::run() {
+  auto stub = api::Dispatcher::NewStub(node_channel(config_.manager_addr, config_.files));
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_)
+        return;
+    }
+    run_session(*stub);
+    connected_ = false;
+    sleep_for(kRetry);
+  }
+}
+
+void AgentSession::run_session(api::Dispatcher::Stub& stub) {
+  grpc::ClientContext context;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_)
+      return;
+    stream_context_ = &context;
+  }
+  api::SessionRequest request;
+  request.set_hostname(config_.hostname);
+  request.set_addr(config_.advertise_addr);
+  auto stream = stub.Session(&context, request);
+  api::Assignments assignments;
+  std::string session_id;
+  std::atomic<bool> session_over = false;
+  std::thread ticker;
+  while (stream->Read(&assignments)) {
+    if (session_id.empty()) {
+      session_id = assignments.session_id();
+      connected_ = true;
+      spdlog::info("session {} with manager {}", session_id, config_.manager_addr);
+      ticker = std::thread([&, period = assignments.heartbeat_period_ms()] {
+        // Everything this node knows, once: the manager may have missed reports meanwhile.
+        auto reports = executor_.all_reports();
+        auto last_beat = std::chrono::steady_clock::now();
+        while (!session_over) {
+          if (!reports.empty()) {
+            api::UpdateTaskStatusRequest update;
+            update.set_session_id(session_id);
+            for (auto& r : reports)
+              *update.add_updates() = std::move(r);
+            api::Empty empty;
+            auto status = stub.UpdateTaskStatus(call_context().get(), update, &empty);
+            if (!status.ok())
+              spdlog::warn("task reports: {}", status.error_message());
+          }
+          auto now = std::chrono::steady_clock::now();
+          if (now - last_beat >= std::chrono::milliseconds(period) / 2) {
+            api::HeartbeatRequest beat;
+            beat.set_session_id(session_id);
+            api::HeartbeatResponse answer;
+            auto status = stub.Heartbeat(call_context().get(), beat, &answer);
+            if (!status.ok()) {
+              spdlog::warn("heartbeat: {}", status.error_message());
+              context.TryCancel();  // a new session is needed
+            }
+            last_beat = now;
+          }
+          sleep_for(kReportEvery);
+          reports = executor_.take_reports();
+        }
+      });
+    }
+    handle(stub, assignments);
+  }
+  session_over = true;
+  if (ticker.joinable())
+    ticker.join();
+  auto status = stream->Finish();
+  {
+    std::lock_guard lock(mutex_);
+    stream_context_ = nullptr;
+  }
+  if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
+    spdlog::warn("session with manager {}: {}", config_.manager_addr, status.error_message());
+  }
+}
+
+void AgentSession::handle(api::Dispatcher::Stub& stub, const api::Assignments& assignments) {
+  std::vector<api::TaskAssignment> tasks;
+  for (const auto& task : assignments.tasks()) {
+    auto converted = api::assignment_from_proto(task);
+    if (!converted.ok()) {
+      spdlog::warn("assignment of task {}: {}", task.id(), converted.error().message());
+      continue;
+    }
+    tasks.push_back(std::move(converted).value());
+  }
+  std::vector<manager::Network> networks;
+  for (const auto& network : assignments.networks()) {
+    auto converted = api::network_from_proto(network);
+    if (converted.ok())
+      networks.push_back(std::move(converted).value());
+  }
+  std::vector<PeerEntry> peers;
+  for (const auto& peer : assignments.peers()) {
+    auto ip = Ipv4::parse(peer.ip());
+    auto vtep = Ipv4::parse(peer.vtep());
+    if (ip.ok() && vtep.ok())
+      peers.push_back({peer.network_id(), *ip, *vtep});
+  }
+  executor_.assign(std::move(tasks), std::move(networks), std::move(peers));
+  for (const auto& subscription : assignments.log_subscriptions()) {
+    api::PublishLogsRequest publish;
+    publish.set_subscription_id(subscription.id());
+    std::vector<std::string> ids(subscription.task_ids().begin(), subscription.task_ids().end());
+    for (auto& line : executor_.logs(ids, subscription.tail()))
+      *publish.add_lines() = std::move(line);
+    api::Empty empty;
+    auto status = stub.PublishLogs(call_context().get(), publish, &empty);
+    if (!status.ok())
+      spdlog::warn("publish logs: {}", status.error_message());
+  }
+}
+
+}  // namespace shoal::daemon

@@ -1,0 +1,22 @@
+// Who is calling: the node identity in the caller's TLS certificate (issued by our CA, checked
+// by the TLS layer), and the rules that decide what each role may call.
+#pragma once
+
+#include <grpcpp/server_context.h>
+
+#include <optional>
+
+#include "control/pki/identity.h"
+
+namespace shoal::daemon {
+
+// The verified identity of the peer, or nothing for a caller without a certificate (the unix
+// socket, or a node that is still joining).
+std::optional<pki::NodeIdentity> caller_identity(const grpc::ServerContext& context);
+
+// Control methods: manager certificates only (on the TCP port).
+grpc::Status require_manager(const grpc::ServerContext& context);
+// Dispatcher methods: any node certificate; returns the node.
+grpc::Status require_node(const grpc::ServerContext& context, pki::NodeIdentity& who);
+
+}  // namespace shoal::daemon

@@ -1,0 +1,114 @@
+#include "control/daemon/cluster_secrets.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "control/pki/join_token.h"
+#include "control/pki/node_files.h"
+
+namespace shoal::daemon {
+
+namespace {
+
+std::string cluster_file(const std::string& state_dir) {
+  return state_dir + "/manager/cluster.json";
+}
+
+Status write_atomically(const std::string& path, const std::string& content) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  auto temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out)
+      return sys_error("write", temp, errno);
+  }
+  std::filesystem::permissions(
+      temp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+  if (std::rename(temp.c_str(), path.c_str()) != 0)
+    return sys_error("rename", temp, errno);
+  return {};
+}
+
+}  // namespace
+
+ClusterSecrets::ClusterSecrets(pki::CertificateAuthority ca, std::string state_dir,
+                               std::string cluster_id, JoinTokenPair tokens)
+    : ca_(std::move(ca)),
+      state_dir_(std::move(state_dir)),
+      cluster_id_(std::move(cluster_id)),
+      tokens_(std::move(tokens)) {}
+
+Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::create(const std::string& state_dir,
+                                                               const std::string& cluster_id) {
+  SHOAL_ASSIGN_OR_RETURN(auto ca, pki::CertificateAuthority::create());
+  JoinTokenPair tokens{pki::make_join_token(ca), pki::make_join_token(ca)};
+  auto secrets =
+      std::make_unique<ClusterSecrets>(std::move(ca), state_dir, cluster_id, std::move(tokens));
+  SHOAL_TRY(pki::save_ca_key(state_dir, secrets->ca_.key_pem()));
+  SHOAL_TRY(secrets->save());
+  return secrets;
+}
+
+Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::load(const std::string& state_dir) {
+  SHOAL_ASSIGN_OR_RETURN(auto files, pki::load_node_files(state_dir));
+  SHOAL_ASSIGN_OR_RETURN(auto key, pki::load_ca_key(state_dir));
+  SHOAL_ASSIGN_OR_RETURN(auto ca, pki::CertificateAuthority::load(files.ca_cert_pem, key));
+  std::ifstream in(cluster_file(state_dir));
+  if (!in)
+    return sys_error("open", cluster_file(state_dir), errno);
+  auto json = nlohmann::json::parse(in, nullptr, false);
+  if (json.is_discarded() || !json.is_object() || !json.contains("cluster_id")) {
+    return invalid_argument(cluster_file(state_dir), "is not a cluster file");
+  }
+  JoinTokenPair tokens{json.value("worker_token", ""), json.value("manager_token", "")};
+  return std::make_unique<ClusterSecrets>(
+      std::move(ca), state_dir, json.at("cluster_id").get<std::string>(), std::move(tokens));
+}
+
+Status ClusterSecrets::save() const {
+  nlohmann::json json{{"cluster_id", cluster_id_},
+                      {"worker_token", tokens_.worker},
+                      {"manager_token", tokens_.manager}};
+  return write_atomically(cluster_file(state_dir_), json.dump(2) + "\n");
+}
+
+JoinTokenPair ClusterSecrets::tokens() const {
+  std::lock_guard lock(mutex_);
+  return tokens_;
+}
+
+Status ClusterSecrets::rotate(pki::NodeRole role) {
+  std::lock_guard lock(mutex_);
+  auto previous = tokens_;
+  (role == pki::NodeRole::kManager ? tokens_.manager : tokens_.worker) = pki::make_join_token(ca_);
+  if (auto saved = save(); !saved.ok()) {
+    tokens_ = previous;
+    return saved;
+  }
+  return {};
+}
+
+Result<pki::NodeRole> ClusterSecrets::role_for(std::string_view token) const {
+  SHOAL_ASSIGN_OR_RETURN(auto presented, pki::parse_join_token(token));
+  if (!pki::ca_matches(presented, ca_.cert_pem())) {
+    return invalid_argument("join token", "is for a different swarm (its CA digest differs)");
+  }
+  std::lock_guard lock(mutex_);
+  for (auto role : {pki::NodeRole::kWorker, pki::NodeRole::kManager}) {
+    const auto& expected = role == pki::NodeRole::kManager ? tokens_.manager : tokens_.worker;
+    auto mine = pki::parse_join_token(expected);
+    if (mine.ok() && pki::secret_matches(presented.secret, mine->secret)) {
+      return role;
+    }
+  }
+  return invalid_argument("join token",
+                          "is not valid (rotated or mistyped): a valid join token is "
+                          "necessary to join this cluster");
+}
+
+}  // namespace shoal::daemon

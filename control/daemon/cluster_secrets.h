@@ -1,0 +1,48 @@
+// What only managers hold: the root CA (with its key), the cluster id and the two join tokens.
+// Kept in <state-dir>/manager/cluster.json next to the CA key written by pki, so a restarted
+// manager keeps accepting the tokens it printed before.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "control/pki/ca.h"
+#include "control/pki/identity.h"
+
+namespace shoal::daemon {
+
+struct JoinTokenPair {
+  std::string worker;
+  std::string manager;
+};
+
+class ClusterSecrets {
+ public:
+  // A new cluster: a new CA, cluster id and tokens, written to `state_dir`.
+  static Result<std::unique_ptr<ClusterSecrets>> create(const std::string& state_dir,
+                                                        const std::string& cluster_id);
+  static Result<std::unique_ptr<ClusterSecrets>> load(const std::string& state_dir);
+
+  const pki::CertificateAuthority& ca() const { return ca_; }
+  const std::string& cluster_id() const { return cluster_id_; }
+  JoinTokenPair tokens() const;
+  Status rotate(pki::NodeRole role);
+  // The role a presented token grants, or an error saying why it grants none.
+  Result<pki::NodeRole> role_for(std::string_view token) const;
+
+  ClusterSecrets(pki::CertificateAuthority ca, std::string state_dir, std::string cluster_id,
+                 JoinTokenPair tokens);
+
+ private:
+  Status save() const;
+
+  pki::CertificateAuthority ca_;
+  std::string state_dir_;
+  std::string cluster_id_;
+  mutable std::mutex mutex_;
+  JoinTokenPair tokens_;
+};
+
+}  // namespace shoal::daemon

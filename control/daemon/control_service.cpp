@@ -1,0 +1,518 @@
+#include "control/daemon/control_service.h"
+
+#include <set>
+
+#include "control/api/convert.h"
+#include "control/daemon/auth.h"
+#include "control/daemon/grpc_status.h"
+#include "control/daemon/lookup.h"
+#include "control/manager/validation.h"
+
+namespace shoal::daemon {
+
+using manager::ReadTx;
+using manager::WriteTx;
+
+namespace {
+
+grpc::Status write(manager::Store& store, const std::function<Status(WriteTx&)>& writer) {
+  auto written = store.update(writer);
+  if (!written.ok()) {
+    return to_grpc(written.error(), grpc::StatusCode::ABORTED);
+  }
+  return grpc::Status::OK;
+}
+
+// A published port (ingress mode) is the cluster's: two services cannot hold the same one.
+std::optional<std::string> port_holder(const ReadTx& tx, const manager::PortConfig& port,
+                                       const std::string& own_id) {
+  if (port.published == 0 || port.mode != manager::PublishMode::kIngress) {
+    return std::nullopt;
+  }
+  for (const auto& service : tx.services()) {
+    if (service.id == own_id) {
+      continue;
+    }
+    const auto& ports = service.allocated ? service.endpoint.ports : service.spec.ports;
+    for (const auto& held : ports) {
+      if (held.published == port.published && held.protocol == port.protocol &&
+          held.mode == manager::PublishMode::kIngress) {
+        return service.spec.name;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+bool runtime_changed(const manager::ServiceSpec& a, const manager::ServiceSpec& b) {
+  return a.command != b.command || a.args != b.args || a.env != b.env ||
+         a.stop_grace_period != b.stop_grace_period || a.networks != b.networks ||
+         a.ports != b.ports;
+}
+
+}  // namespace
+
+ControlService::Held ControlService::hold(const grpc::ServerContext& context) const {
+  if (require_certificate_) {
+    if (auto status = require_manager(context); !status.ok())
+      return {nullptr, status};
+  }
+  auto held = source_();
+  if (!held || held->manager == nullptr)
+    return {nullptr, failed_precondition(kNotAManager)};
+  return {held, grpc::Status::OK};
+}
+
+// ---- nodes ----
+
+grpc::Status ControlService::ListNodes(grpc::ServerContext* context, const api::Empty*,
+                                       api::ListNodesResponse* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  auto leader = hooks.leader_node_id();
+  manager.store().view([&](const ReadTx& tx) {
+    for (const auto& node : tx.nodes()) {
+      api::to_proto(node, node.id == leader, *response->add_nodes());
+    }
+  });
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::GetNode(grpc::ServerContext* context, const api::IdRequest* request,
+                                     api::Node* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::optional<manager::Node> node;
+  manager.store().view([&](const ReadTx& tx) { node = find_node(tx, request->id()); });
+  if (!node)
+    return not_found("node " + request->id());
+  api::to_proto(*node, node->id == hooks.leader_node_id(), *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::UpdateNode(grpc::ServerContext* context,
+                                        const api::UpdateNodeRequest* request,
+                                        api::Node* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::lock_guard lock(manager.control_mutex());
+  std::optional<manager::Node> node;
+  manager.store().view([&](const ReadTx& tx) { node = find_node(tx, request->id()); });
+  if (!node)
+    return not_found("node " + request->id());
+  if (!request->availability().empty()) {
+    auto availability = manager::parse_availability(request->availability());
+    if (!availability.ok())
+      return to_grpc(availability.error());
+    node->availability = *availability;
+  }
+  if (!request->role().empty()) {
+    auto role = manager::parse_role(request->role());
+    if (!role.ok())
+      return to_grpc(role.error());
+    if (*role != node->role) {
+      return failed_precondition(
+          "changing a node's role (promote/demote) needs several "
+          "managers, which this version does not run yet");
+    }
+  }
+  for (const auto& [key, value] : request->label_add())
+    node->labels[key] = value;
+  for (const auto& key : request->label_rm())
+    node->labels.erase(key);
+  if (auto status = write(manager.store(), [&](WriteTx& tx) { return tx.update(*node); });
+      !status.ok()) {
+    return status;
+  }
+  api::to_proto(*node, node->id == hooks.leader_node_id(), *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::RemoveNode(grpc::ServerContext* context,
+                                        const api::RemoveNodeRequest* request, api::Empty*) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::lock_guard lock(manager.control_mutex());
+  std::optional<manager::Node> node;
+  manager.store().view([&](const ReadTx& tx) { node = find_node(tx, request->id()); });
+  if (!node)
+    return not_found("node " + request->id());
+  if (node->id == hooks.leader_node_id()) {
+    return failed_precondition("node " + node->id + " is the leader manager and cannot be removed");
+  }
+  if (node->status != manager::NodeStatus::kDown && !request->force()) {
+    return failed_precondition("node " + node->id +
+                               " is not down and can't be removed (use --force)");
+  }
+  return write(manager.store(), [&](WriteTx& tx) { return tx.remove_node(node->id); });
+}
+
+// ---- networks ----
+
+grpc::Status ControlService::CreateNetwork(grpc::ServerContext* context,
+                                           const api::CreateNetworkRequest* request,
+                                           api::Network* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  manager::Network network;
+  network.name = request->name();
+  network.driver = request->driver().empty() ? "overlay" : request->driver();
+  network.attachable = request->attachable();
+  if (!request->subnet().empty()) {
+    auto subnet = Ipv4Prefix::parse(request->subnet());
+    if (!subnet.ok())
+      return invalid("invalid subnet " + request->subnet() + ": " + subnet.error().message());
+    if (subnet->addr() != subnet->network()) {
+      return invalid("invalid subnet " + request->subnet() + ": host bits are set (did you mean " +
+                     Ipv4Prefix(subnet->network(), subnet->length()).str() + "?)");
+    }
+    network.subnet = *subnet;
+  }
+  if (!request->gateway().empty()) {
+    auto gateway = Ipv4::parse(request->gateway());
+    if (!gateway.ok())
+      return invalid("invalid gateway " + request->gateway());
+    network.gateway = *gateway;
+  }
+  if (auto valid = manager::validate_network(network); !valid.ok()) {
+    return to_grpc(valid.error());
+  }
+  std::lock_guard lock(manager.control_mutex());
+  grpc::Status conflict = grpc::Status::OK;
+  manager.store().view([&](const ReadTx& tx) {
+    for (const auto& other : tx.networks()) {
+      if (other.name == network.name) {
+        conflict = {grpc::StatusCode::ALREADY_EXISTS,
+                    "network with name " + network.name + " already exists"};
+        return;
+      }
+      if (network.subnet && other.subnet && network.subnet->overlaps(*other.subnet)) {
+        conflict = invalid("subnet " + network.subnet->str() + " overlaps with network " +
+                           other.name + " (" + other.subnet->str() + ")");
+        return;
+      }
+    }
+  });
+  if (!conflict.ok())
+    return conflict;
+  network.id = manager.ids().next();
+  if (auto status = write(manager.store(), [&](WriteTx& tx) { return tx.create(network); });
+      !status.ok()) {
+    return status;
+  }
+  api::to_proto(network, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::ListNetworks(grpc::ServerContext* context, const api::Empty*,
+                                          api::ListNetworksResponse* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  manager.store().view([&](const ReadTx& tx) {
+    for (const auto& network : tx.networks())
+      api::to_proto(network, *response->add_networks());
+  });
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::GetNetwork(grpc::ServerContext* context, const api::IdRequest* request,
+                                        api::Network* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::optional<manager::Network> network;
+  manager.store().view([&](const ReadTx& tx) { network = find_network(tx, request->id()); });
+  if (!network)
+    return not_found("network " + request->id());
+  api::to_proto(*network, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::RemoveNetwork(grpc::ServerContext* context,
+                                           const api::IdRequest* request, api::Empty*) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::lock_guard lock(manager.control_mutex());
+  std::optional<manager::Network> network;
+  std::string user;
+  manager.store().view([&](const ReadTx& tx) {
+    network = find_network(tx, request->id());
+    if (!network)
+      return;
+    for (const auto& service : tx.services()) {
+      for (const auto& id : service.spec.networks) {
+        if (id == network->id)
+          user = service.spec.name;
+      }
+    }
+  });
+  if (!network)
+    return not_found("network " + request->id());
+  if (network->ingress) {
+    return failed_precondition("network " + network->name +
+                               " is the ingress network and cannot be removed");
+  }
+  if (!user.empty()) {
+    return failed_precondition("network " + network->name + " is in use by service " + user);
+  }
+  return write(manager.store(), [&](WriteTx& tx) { return tx.remove_network(network->id); });
+}
+
+// ---- services ----
+
+static grpc::Status checked_spec(ManagerRuntime& manager, const api::ServiceSpec& in,
+                                 const std::string& own_id, manager::ServiceSpec& out) {
+  auto spec = api::from_proto(in);
+  if (!spec.ok())
+    return to_grpc(spec.error());
+  out = std::move(spec).value();
+  grpc::Status status = grpc::Status::OK;
+  manager.store().view([&](const ReadTx& tx) {
+    std::vector<std::string> ids;
+    for (const auto& ref : out.networks) {
+      auto network = find_network(tx, ref);
+      if (!network) {
+        status = not_found("network " + ref);
+        return;
+      }
+      if (network->ingress) {
+        status = invalid("service cannot be explicitly attached to the ingress network " +
+                         network->name);
+        return;
+      }
+      ids.push_back(network->id);
+    }
+    out.networks = std::move(ids);
+    for (const auto& port : out.ports) {
+      if (auto holder = port_holder(tx, port, own_id)) {
+        status = invalid("port " + std::to_string(port.published) +
+                         " is already in use by service " + *holder + " as an ingress port");
+        return;
+      }
+    }
+    if (auto same = tx.service_by_name(out.name); same && same->id != own_id) {
+      status = {grpc::StatusCode::ALREADY_EXISTS, "service " + out.name + " already exists"};
+    }
+  });
+  if (!status.ok())
+    return status;
+  if (auto valid = manager::validate_service_spec(out); !valid.ok()) {
+    return to_grpc(valid.error());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::CreateService(grpc::ServerContext* context,
+                                           const api::ServiceSpec* request,
+                                           api::Service* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::lock_guard lock(manager.control_mutex());
+  manager::Service service;
+  if (auto status = checked_spec(manager, *request, "", service.spec); !status.ok())
+    return status;
+  service.id = manager.ids().next();
+  service.spec_version = 1;
+  if (auto status = write(manager.store(), [&](WriteTx& tx) { return tx.create(service); });
+      !status.ok()) {
+    return status;
+  }
+  api::to_proto(service, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::ListServices(grpc::ServerContext* context, const api::Empty*,
+                                          api::ListServicesResponse* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  manager.store().view([&](const ReadTx& tx) {
+    for (const auto& service : tx.services())
+      api::to_proto(service, *response->add_services());
+  });
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::GetService(grpc::ServerContext* context, const api::IdRequest* request,
+                                        api::Service* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::optional<manager::Service> service;
+  manager.store().view([&](const ReadTx& tx) { service = find_service(tx, request->id()); });
+  if (!service)
+    return not_found("service " + request->id());
+  api::to_proto(*service, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::UpdateService(grpc::ServerContext* context,
+                                           const api::UpdateServiceRequest* request,
+                                           api::Service* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::lock_guard lock(manager.control_mutex());
+  std::optional<manager::Service> service;
+  manager.store().view([&](const ReadTx& tx) { service = find_service(tx, request->id()); });
+  if (!service)
+    return not_found("service " + request->id());
+  if (request->version() != 0 && request->version() != service->version) {
+    return {grpc::StatusCode::ABORTED,
+            "update out of sequence: service " + service->spec.name + " changed since it was read"};
+  }
+  manager::ServiceSpec spec;
+  if (auto status = checked_spec(manager, request->spec(), service->id, spec); !status.ok()) {
+    return status;
+  }
+  if (spec.name != service->spec.name) {
+    return invalid("renaming services is not supported");
+  }
+  if (spec.global != service->spec.global) {
+    return invalid("service mode cannot be changed (replicated/global)");
+  }
+  if (request->force() || runtime_changed(service->spec, spec)) {
+    ++service->spec_version;  // the orchestrator replaces tasks of older versions one by one
+  }
+  if (spec.ports != service->spec.ports || spec.networks != service->spec.networks) {
+    // Would need the allocator to release and give VIPs and ports again (the ports issue).
+    return failed_precondition("changing the networks or published ports of service " + spec.name +
+                               " is not supported yet: remove and create it");
+  }
+  service->spec = std::move(spec);
+  if (auto status = write(manager.store(), [&](WriteTx& tx) { return tx.update(*service); });
+      !status.ok()) {
+    return status;
+  }
+  manager.store().view([&](const ReadTx& tx) { service = tx.get_service(service->id); });
+  api::to_proto(*service, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::RemoveService(grpc::ServerContext* context,
+                                           const api::IdRequest* request, api::Empty*) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::lock_guard lock(manager.control_mutex());
+  std::optional<manager::Service> service;
+  manager.store().view([&](const ReadTx& tx) { service = find_service(tx, request->id()); });
+  if (!service)
+    return not_found("service " + request->id());
+  return write(manager.store(), [&](WriteTx& tx) { return tx.remove_service(service->id); });
+}
+
+grpc::Status ControlService::ListTasks(grpc::ServerContext* context,
+                                       const api::ListTasksRequest* request,
+                                       api::ListTasksResponse* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  grpc::Status status = grpc::Status::OK;
+  manager.store().view([&](const ReadTx& tx) {
+    std::optional<manager::Service> service;
+    std::optional<manager::Node> node;
+    if (!request->service().empty() && !(service = find_service(tx, request->service()))) {
+      status = not_found("service " + request->service());
+      return;
+    }
+    if (!request->node().empty() && !(node = find_node(tx, request->node()))) {
+      status = not_found("node " + request->node());
+      return;
+    }
+    std::map<std::string, std::string> names;
+    for (const auto& s : tx.services())
+      names[s.id] = s.spec.name;
+    for (const auto& task : tx.tasks()) {
+      if ((service && task.service_id != service->id) || (node && task.node_id != node->id)) {
+        continue;
+      }
+      api::to_proto(task, names[task.service_id], *response->add_tasks());
+    }
+  });
+  return status;
+}
+
+grpc::Status ControlService::ServiceLogs(grpc::ServerContext* context,
+                                         const api::LogsRequest* request,
+                                         api::LogsResponse* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::optional<manager::Service> service;
+  std::vector<manager::Task> tasks;
+  manager.store().view([&](const ReadTx& tx) {
+    service = find_service(tx, request->service());
+    if (service)
+      tasks = tx.tasks_of_service(service->id);
+  });
+  if (!service)
+    return not_found("service " + request->service());
+  return hooks.collect_logs(tasks, request->tail(), *response);
+}
+
+grpc::Status ControlService::GetJoinTokens(grpc::ServerContext* context, const api::Empty*,
+                                           api::JoinTokens* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  *response = hooks.join_tokens();
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::RotateJoinToken(grpc::ServerContext* context,
+                                             const api::RotateJoinTokenRequest* request,
+                                             api::JoinTokens* response) {
+  auto held = hold(*context);
+  if (!held.status.ok())
+    return held.status;
+  [[maybe_unused]] auto& manager = *held.context->manager;
+  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  auto tokens = hooks.rotate_join_token(request->role());
+  if (!tokens.ok())
+    return to_grpc(tokens.error());
+  *response = *tokens;
+  return grpc::Status::OK;
+}
+
+}  // namespace shoal::daemon

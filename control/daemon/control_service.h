@@ -1,0 +1,80 @@
+// The Control API on a manager: nodes, networks, services and tasks, read from and written to
+// the store. Requests are checked before anything is written (names, CIDRs, overlaps, ports in
+// use, references), so a bad request changes nothing and gets one line naming what is wrong.
+//
+// The same class serves the unix socket (no certificate: the socket is root's) and the manager
+// port (a manager certificate is required); `require_certificate` says which.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "control/daemon/manager_runtime.h"
+#include "swarm.grpc.pb.h"
+
+namespace shoal::daemon {
+
+// What the Control API needs from the rest of the daemon besides the store.
+struct ControlHooks {
+  std::function<api::JoinTokens()> join_tokens;
+  std::function<Result<api::JoinTokens>(const std::string& role)> rotate_join_token;
+  std::function<std::string()> leader_node_id;
+  // Collects the log lines of these tasks from their nodes.
+  std::function<grpc::Status(const std::vector<manager::Task>&, uint32_t tail, api::LogsResponse&)>
+      collect_logs;
+};
+
+// The manager this node runs, while it runs one.
+struct ManagerContext {
+  ManagerRuntime* manager = nullptr;
+  ControlHooks hooks;
+};
+using ManagerSource = std::function<std::shared_ptr<const ManagerContext>()>;
+
+class ControlService final : public api::Control::Service {
+ public:
+  ControlService(ManagerSource source, bool require_certificate)
+      : source_(std::move(source)), require_certificate_(require_certificate) {}
+
+  grpc::Status ListNodes(grpc::ServerContext*, const api::Empty*, api::ListNodesResponse*) override;
+  grpc::Status GetNode(grpc::ServerContext*, const api::IdRequest*, api::Node*) override;
+  grpc::Status UpdateNode(grpc::ServerContext*, const api::UpdateNodeRequest*, api::Node*) override;
+  grpc::Status RemoveNode(grpc::ServerContext*, const api::RemoveNodeRequest*,
+                          api::Empty*) override;
+
+  grpc::Status CreateNetwork(grpc::ServerContext*, const api::CreateNetworkRequest*,
+                             api::Network*) override;
+  grpc::Status ListNetworks(grpc::ServerContext*, const api::Empty*,
+                            api::ListNetworksResponse*) override;
+  grpc::Status GetNetwork(grpc::ServerContext*, const api::IdRequest*, api::Network*) override;
+  grpc::Status RemoveNetwork(grpc::ServerContext*, const api::IdRequest*, api::Empty*) override;
+
+  grpc::Status CreateService(grpc::ServerContext*, const api::ServiceSpec*, api::Service*) override;
+  grpc::Status ListServices(grpc::ServerContext*, const api::Empty*,
+                            api::ListServicesResponse*) override;
+  grpc::Status GetService(grpc::ServerContext*, const api::IdRequest*, api::Service*) override;
+  grpc::Status UpdateService(grpc::ServerContext*, const api::UpdateServiceRequest*,
+                             api::Service*) override;
+  grpc::Status RemoveService(grpc::ServerContext*, const api::IdRequest*, api::Empty*) override;
+  grpc::Status ListTasks(grpc::ServerContext*, const api::ListTasksRequest*,
+                         api::ListTasksResponse*) override;
+  grpc::Status ServiceLogs(grpc::ServerContext*, const api::LogsRequest*,
+                           api::LogsResponse*) override;
+
+  grpc::Status GetJoinTokens(grpc::ServerContext*, const api::Empty*, api::JoinTokens*) override;
+  grpc::Status RotateJoinToken(grpc::ServerContext*, const api::RotateJoinTokenRequest*,
+                               api::JoinTokens*) override;
+
+ private:
+  struct Held {
+    std::shared_ptr<const ManagerContext> context;
+    grpc::Status status;
+  };
+  // The manager for this call, or why the caller may not have it.
+  Held hold(const grpc::ServerContext& context) const;
+
+  ManagerSource source_;
+  bool require_certificate_;
+};
+
+}  // namespace shoal::daemon

@@ -1,0 +1,491 @@
+#include "control/daemon/daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "control/daemon/ca_service.h"
+#include "control/daemon/grpc_status.h"
+#include "control/daemon/tls.h"
+#include "control/pki/join_token.h"
+
+namespace shoal::daemon {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kAlreadyInSwarm =
+    "This node is already part of a swarm. Use \"shoal swarm leave\" to leave this swarm and "
+    "join another one.";
+constexpr const char* kNotInSwarm = "This node is not part of a swarm";
+
+class LocalService final : public api::Local::Service {
+ public:
+  explicit LocalService(Daemon& daemon) : daemon_(daemon) {}
+  grpc::Status Info(grpc::ServerContext*, const api::Empty*, api::InfoResponse* out) override {
+    return daemon_.info(*out);
+  }
+  grpc::Status Init(grpc::ServerContext*, const api::InitRequest* request,
+                    api::InitResponse* out) override {
+    return daemon_.init(*request, *out);
+  }
+  grpc::Status Join(grpc::ServerContext*, const api::JoinRequest* request,
+                    api::JoinResponse* out) override {
+    return daemon_.join(*request, *out);
+  }
+  grpc::Status Leave(grpc::ServerContext*, const api::LeaveRequest* request, api::Empty*) override {
+    return daemon_.leave(*request);
+  }
+
+ private:
+  Daemon& daemon_;
+};
+
+std::string node_file(const std::string& dir) {
+  return dir + "/node.json";
+}
+
+Result<NodeState> load_state(const std::string& dir) {
+  std::ifstream in(node_file(dir));
+  if (!in)
+    return sys_error("open", node_file(dir), errno);
+  auto json = nlohmann::json::parse(in, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    return invalid_argument(node_file(dir), "is not a node state file");
+  }
+  NodeState state;
+  state.node_id = json.value("node_id", "");
+  state.role = json.value("role", "worker");
+  state.manager_addr = json.value("manager_addr", "");
+  state.advertise_addr = json.value("advertise_addr", "");
+  state.listen_addr = json.value("listen_addr", "0.0.0.0:2377");
+  state.default_addr_pool = json.value("default_addr_pool", "10.0.0.0/8");
+  state.heartbeat_ms = json.value("heartbeat_ms", uint64_t{5000});
+  return state;
+}
+
+uint16_t port_of(const std::string& addr, uint16_t fallback) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos)
+    return fallback;
+  try {
+    return static_cast<uint16_t>(std::stoul(addr.substr(colon + 1)));
+  } catch (...) {
+    return fallback;
+  }
+}
+
+// Node tags scope kernel names: the node id's first characters are unique enough and stable.
+std::string node_tag(const std::string& node_id) {
+  return node_id.substr(0, 10);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::start(DaemonOptions options) {
+  std::error_code ec;
+  fs::create_directories(options.state_dir, ec);
+  if (ec)
+    return sys_error("create state dir", options.state_dir, ec.value());
+  ::chmod(options.state_dir.c_str(), 0700);
+  auto daemon = std::make_unique<Daemon>(Key{}, std::move(options));
+  SHOAL_TRY(daemon->resume());
+  SHOAL_TRY(daemon->serve_local());
+  return daemon;
+}
+
+Daemon::Daemon(Key, DaemonOptions options) : options_(std::move(options)) {}
+
+Daemon::~Daemon() {
+  if (local_server_)
+    local_server_->Shutdown(std::chrono::system_clock::now() + 1s);
+  std::lock_guard lock(mutex_);
+  stop_node();
+}
+
+void Daemon::wait() {
+  std::unique_lock lock(done_mutex_);
+  done_cv_.wait(lock, [this] { return done_; });
+}
+
+void Daemon::shutdown() {
+  {
+    std::lock_guard lock(done_mutex_);
+    done_ = true;
+  }
+  done_cv_.notify_all();
+}
+
+std::string Daemon::hostname() const {
+  if (!options_.node_name.empty())
+    return options_.node_name;
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+Status Daemon::serve_local() {
+  auto socket = options_.state_dir + "/shoald.sock";
+  std::error_code ec;
+  fs::remove(socket, ec);  // a previous run's
+  local_ = std::make_unique<LocalService>(*this);
+  local_control_ = std::make_unique<ControlService>(
+      [this] {
+        std::lock_guard lock(context_mutex_);
+        return context_;
+      },
+      false);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+  builder.RegisterService(local_.get());
+  builder.RegisterService(local_control_.get());
+  local_server_ = builder.BuildAndStart();
+  if (!local_server_)
+    return sys_error("listen", socket, EADDRINUSE, "cannot serve the CLI socket");
+  ::chmod(socket.c_str(), 0600);
+  spdlog::info("serving the CLI on {}", socket);
+  return {};
+}
+
+Status Daemon::resume() {
+  auto files = pki::load_node_files(options_.state_dir);
+  if (!files.ok()) {
+    if (files.error().errnum == ENOENT) {
+      spdlog::info("not in a swarm");
+      return {};
+    }
+    return std::move(files).error();
+  }
+  SHOAL_ASSIGN_OR_RETURN(auto state, load_state(options_.state_dir));
+  spdlog::info("resuming as {} {} (manager {})", state.role, state.node_id, state.manager_addr);
+  if (state.role == "manager")
+    SHOAL_TRY(start_manager(state, *files));
+  SHOAL_TRY(start_agent(state, *files));
+  state_ = state;
+  return {};
+}
+
+Status Daemon::save_state(const NodeState& state) {
+  nlohmann::json json{
+      {"node_id", state.node_id},           {"role", state.role},
+      {"manager_addr", state.manager_addr}, {"advertise_addr", state.advertise_addr},
+      {"listen_addr", state.listen_addr},   {"default_addr_pool", state.default_addr_pool},
+      {"heartbeat_ms", state.heartbeat_ms}};
+  auto path = node_file(options_.state_dir);
+  {
+    std::ofstream out(path + ".tmp", std::ios::trunc);
+    out << json.dump(2) << "\n";
+    if (!out)
+      return sys_error("write", path, errno);
+  }
+  std::error_code ec;
+  fs::rename(path + ".tmp", path, ec);
+  if (ec)
+    return sys_error("rename", path, ec.value());
+  return {};
+}
+
+Status Daemon::start_manager(const NodeState& state, const pki::NodeFiles& files) {
+  ManagerOptions options;
+  options.store_path = options_.state_dir + "/manager/store.db";
+  std::error_code ec;
+  fs::create_directories(options_.state_dir + "/manager", ec);
+  SHOAL_ASSIGN_OR_RETURN(options.allocator.default_pool,
+                         Ipv4Prefix::parse(state.default_addr_pool));
+  options.heartbeat_period = std::chrono::milliseconds(state.heartbeat_ms);
+  SHOAL_ASSIGN_OR_RETURN(manager_, ManagerRuntime::start(options));
+  SHOAL_ASSIGN_OR_RETURN(secrets_, ClusterSecrets::load(options_.state_dir));
+  dispatcher_ = std::make_unique<DispatcherService>(*manager_, options_.gossip_port);
+
+  auto context = std::make_shared<ManagerContext>();
+  context->manager = manager_.get();
+  context->hooks.join_tokens = [this] {
+    api::JoinTokens tokens;
+    auto pair = secrets_->tokens();
+    tokens.set_worker(pair.worker);
+    tokens.set_manager(pair.manager);
+    return tokens;
+  };
+  context->hooks.rotate_join_token = [this](const std::string& role) -> Result<api::JoinTokens> {
+    if (role != "worker" && role != "manager") {
+      return invalid_argument("role \"" + role + "\"", "expected worker or manager");
+    }
+    SHOAL_TRY(
+        secrets_->rotate(role == "manager" ? pki::NodeRole::kManager : pki::NodeRole::kWorker));
+    api::JoinTokens tokens;
+    tokens.set_worker(secrets_->tokens().worker);
+    tokens.set_manager(secrets_->tokens().manager);
+    return tokens;
+  };
+  context->hooks.leader_node_id = [id = state.node_id] { return id; };
+  context->hooks.collect_logs = [this](const std::vector<manager::Task>& tasks, uint32_t tail,
+                                       api::LogsResponse& response) {
+    return dispatcher_->collect_logs(tasks, tail, response);
+  };
+  {
+    std::lock_guard lock(context_mutex_);
+    context_ = context;
+  }
+  manager_control_ = std::make_unique<ControlService>(
+      [this] {
+        std::lock_guard lock(context_mutex_);
+        return context_;
+      },
+      true);
+  ca_ = std::make_unique<CaService>(*manager_, *secrets_);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(state.listen_addr, manager_credentials(files), &port);
+  builder.RegisterService(manager_control_.get());
+  builder.RegisterService(dispatcher_.get());
+  builder.RegisterService(ca_.get());
+  manager_server_ = builder.BuildAndStart();
+  if (!manager_server_ || port == 0) {
+    return sys_error("listen", state.listen_addr, EADDRINUSE, "the manager port is not free");
+  }
+  spdlog::info("manager listening on {}", state.listen_addr);
+  return {};
+}
+
+Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) {
+  SHOAL_ASSIGN_OR_RETURN(auto addr, Ipv4::parse(state.advertise_addr));
+  auto tag = options_.node_tag.empty() ? node_tag(state.node_id) : options_.node_tag;
+  SHOAL_ASSIGN_OR_RETURN(
+      executor_,
+      Executor::start({.node_tag = tag, .advertise_addr = addr, .state_dir = options_.state_dir}));
+  session_ = std::make_unique<AgentSession>(SessionConfig{.manager_addr = state.manager_addr,
+                                                          .files = files,
+                                                          .hostname = hostname(),
+                                                          .advertise_addr = state.advertise_addr},
+                                            *executor_);
+  return {};
+}
+
+void Daemon::stop_node() {
+  session_.reset();
+  if (dispatcher_)
+    dispatcher_->stop();
+  if (manager_server_) {
+    manager_server_->Shutdown(std::chrono::system_clock::now() + 1s);
+    manager_server_.reset();
+  }
+  {
+    std::lock_guard lock(context_mutex_);
+    context_.reset();
+  }
+  executor_.reset();
+  manager_control_.reset();
+  ca_.reset();
+  dispatcher_.reset();
+  secrets_.reset();
+  manager_.reset();
+}
+
+grpc::Status Daemon::info(api::InfoResponse& out) {
+  std::lock_guard lock(mutex_);
+  out.set_hostname(hostname());
+  if (!state_) {
+    out.set_state("inactive");
+    return grpc::Status::OK;
+  }
+  out.set_state("active");
+  out.set_node_id(state_->node_id);
+  out.set_role(state_->role);
+  out.set_manager_addr(state_->manager_addr);
+  out.set_advertise_addr(state_->advertise_addr);
+  if (secrets_)
+    out.set_cluster_id(secrets_->cluster_id());
+  return grpc::Status::OK;
+}
+
+grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& out) {
+  std::lock_guard lock(mutex_);
+  if (state_)
+    return failed_precondition(kAlreadyInSwarm);
+  NodeState state;
+  state.role = "manager";
+  state.advertise_addr =
+      request.advertise_addr().empty() ? options_.advertise_addr : request.advertise_addr();
+  if (!Ipv4::parse(state.advertise_addr).ok()) {
+    return invalid("advertise address \"" + state.advertise_addr +
+                   "\" is not an IPv4 address (use --advertise-addr)");
+  }
+  state.listen_addr = request.listen_addr().empty() ? options_.listen_addr : request.listen_addr();
+  state.default_addr_pool =
+      request.default_addr_pool().empty() ? "10.0.0.0/8" : request.default_addr_pool();
+  auto pool = Ipv4Prefix::parse(state.default_addr_pool);
+  if (!pool.ok())
+    return invalid("default address pool: " + pool.error().message());
+  if (pool->length() > 24) {
+    return invalid("default address pool " + state.default_addr_pool +
+                   " is smaller than one /24 subnet");
+  }
+  state.heartbeat_ms = request.heartbeat_ms() == 0 ? 5000 : request.heartbeat_ms();
+  state.manager_addr =
+      state.advertise_addr + ":" + std::to_string(port_of(state.listen_addr, 2377));
+
+  SharedIds ids;
+  state.node_id = ids.next();
+  auto cleanup = [&] {
+    stop_node();
+    std::error_code ec;
+    fs::remove_all(options_.state_dir + "/certificates", ec);
+    fs::remove_all(options_.state_dir + "/manager", ec);
+  };
+  auto created = ClusterSecrets::create(options_.state_dir, ids.next());
+  if (!created.ok())
+    return to_grpc(created.error(), grpc::StatusCode::INTERNAL);
+  auto key = pki::make_key_and_csr();
+  if (!key.ok())
+    return to_grpc(key.error(), grpc::StatusCode::INTERNAL);
+  const auto& ca = (*created)->ca();
+  auto cert = ca.sign(key->csr_pem,
+                      {.node_id = state.node_id,
+                       .role = pki::NodeRole::kManager,
+                       .cluster_id = (*created)->cluster_id()},
+                      {state.advertise_addr});
+  if (!cert.ok())
+    return to_grpc(cert.error(), grpc::StatusCode::INTERNAL);
+  pki::NodeFiles files{
+      .ca_cert_pem = ca.cert_pem(), .node_cert_pem = *cert, .node_key_pem = key->key_pem};
+  if (auto saved = pki::save_node_files(options_.state_dir, files); !saved.ok()) {
+    cleanup();
+    return to_grpc(saved.error(), grpc::StatusCode::INTERNAL);
+  }
+  auto started = start_manager(state, files);
+  if (started.ok()) {
+    started = register_node(*manager_, state.node_id, hostname(),
+                            *Ipv4::parse(state.advertise_addr), pki::NodeRole::kManager);
+  }
+  if (started.ok())
+    started = save_state(state);
+  if (started.ok())
+    started = start_agent(state, files);
+  if (!started.ok()) {
+    cleanup();
+    return to_grpc(started.error(), grpc::StatusCode::INTERNAL);
+  }
+  state_ = state;
+  out.set_node_id(state.node_id);
+  out.set_worker_token(secrets_->tokens().worker);
+  out.set_manager_addr(state.manager_addr);
+  spdlog::info("swarm initialized: node {} is the manager at {}", state.node_id,
+               state.manager_addr);
+  return grpc::Status::OK;
+}
+
+grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& out) {
+  std::lock_guard lock(mutex_);
+  if (state_)
+    return failed_precondition(kAlreadyInSwarm);
+  auto token = pki::parse_join_token(request.token());
+  if (!token.ok())
+    return invalid(token.error().message());
+  NodeState state;
+  state.manager_addr = request.remote_addr();
+  if (state.manager_addr.find(':') == std::string::npos)
+    state.manager_addr += ":2377";
+  state.advertise_addr =
+      request.advertise_addr().empty() ? options_.advertise_addr : request.advertise_addr();
+  if (!Ipv4::parse(state.advertise_addr).ok()) {
+    return invalid("advertise address \"" + state.advertise_addr +
+                   "\" is not an IPv4 address (use --advertise-addr)");
+  }
+  // First contact: fetch the root certificate and trust it only if the token names it.
+  api::RootCertificate root;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    auto stub = api::Ca::NewStub(unverified_channel(state.manager_addr));
+    auto status = stub->GetRootCertificate(&context, api::Empty{}, &root);
+    if (!status.ok()) {
+      return {grpc::StatusCode::UNAVAILABLE,
+              "cannot reach the manager at " + state.manager_addr + ": " + status.error_message()};
+    }
+  }
+  if (!pki::ca_matches(*token, root.pem())) {
+    return {grpc::StatusCode::PERMISSION_DENIED,
+            "the manager at " + state.manager_addr +
+                " presents a CA that does not match the join token's fingerprint"};
+  }
+  auto key = pki::make_key_and_csr();
+  if (!key.ok())
+    return to_grpc(key.error(), grpc::StatusCode::INTERNAL);
+  api::IssueNodeCertificateRequest issue;
+  issue.set_token(request.token());
+  issue.set_csr_pem(key->csr_pem);
+  issue.set_hostname(hostname());
+  issue.set_addr(state.advertise_addr);
+  api::IssueNodeCertificateResponse issued;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    auto stub = api::Ca::NewStub(anonymous_channel(state.manager_addr, root.pem()));
+    auto status = stub->IssueNodeCertificate(&context, issue, &issued);
+    if (!status.ok())
+      return status;
+  }
+  if (auto verified = pki::verify_issued_by(issued.cert_pem(), root.pem()); !verified.ok()) {
+    return to_grpc(verified.error(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  state.node_id = issued.node_id();
+  state.role = issued.role();
+  if (state.role != "worker") {
+    return failed_precondition(
+        "joining as a manager needs several managers, which this version "
+        "does not run yet: join with the worker token");
+  }
+  pki::NodeFiles files{
+      .ca_cert_pem = root.pem(), .node_cert_pem = issued.cert_pem(), .node_key_pem = key->key_pem};
+  Status started = pki::save_node_files(options_.state_dir, files);
+  if (started.ok())
+    started = save_state(state);
+  if (started.ok())
+    started = start_agent(state, files);
+  if (!started.ok()) {
+    stop_node();
+    std::error_code ec;
+    fs::remove_all(options_.state_dir + "/certificates", ec);
+    fs::remove(node_file(options_.state_dir), ec);
+    return to_grpc(started.error(), grpc::StatusCode::INTERNAL);
+  }
+  state_ = state;
+  out.set_node_id(state.node_id);
+  out.set_role(state.role);
+  spdlog::info("joined the swarm of {} as worker {}", state.manager_addr, state.node_id);
+  return grpc::Status::OK;
+}
+
+grpc::Status Daemon::leave(const api::LeaveRequest& request) {
+  std::lock_guard lock(mutex_);
+  if (!state_)
+    return failed_precondition(kNotInSwarm);
+  if (state_->role == "manager" && !request.force()) {
+    return failed_precondition(
+        "You are attempting to leave the swarm on a node that is participating as a manager. "
+        "Removing the last manager erases all current state of the swarm. Use `--force` to "
+        "ignore this message.");
+  }
+  session_.reset();
+  Status left = executor_ ? executor_->leave() : Status{};
+  stop_node();
+  std::error_code ec;
+  for (const char* part : {"/certificates", "/manager", "/agent", "/runtime"}) {
+    fs::remove_all(options_.state_dir + part, ec);
+  }
+  fs::remove(node_file(options_.state_dir), ec);
+  state_.reset();
+  spdlog::info("left the swarm");
+  if (!left.ok())
+    return to_grpc(left.error(), grpc::StatusCode::INTERNAL);
+  return grpc::Status::OK;
+}
+
+}  // namespace shoal::daemon

@@ -1,0 +1,64 @@
+// The dispatcher: the manager's side of every agent. An agent opens a Session (a server stream)
+// and receives, whole, everything it should run each time that changes; it heartbeats within
+// the period the manager names and reports task states in batches. Logs for `service logs` ride
+// the same stream: the manager asks, the agent publishes.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "control/daemon/manager_runtime.h"
+#include "swarm.grpc.pb.h"
+
+namespace shoal::daemon {
+
+class DispatcherService final : public api::Dispatcher::Service {
+ public:
+  DispatcherService(ManagerRuntime& manager, uint16_t gossip_port);
+  ~DispatcherService() override;
+
+  grpc::Status Session(grpc::ServerContext*, const api::SessionRequest*,
+                       grpc::ServerWriter<api::Assignments>*) override;
+  grpc::Status Heartbeat(grpc::ServerContext*, const api::HeartbeatRequest*,
+                         api::HeartbeatResponse*) override;
+  grpc::Status UpdateTaskStatus(grpc::ServerContext*, const api::UpdateTaskStatusRequest*,
+                                api::Empty*) override;
+  grpc::Status PublishLogs(grpc::ServerContext*, const api::PublishLogsRequest*,
+                           api::Empty*) override;
+
+  // Asks the nodes running these tasks for their logs and waits (bounded) for the answers.
+  grpc::Status collect_logs(const std::vector<manager::Task>& tasks, uint32_t tail,
+                            api::LogsResponse& response);
+
+  // Ends every session (the server is shutting down).
+  void stop();
+
+ private:
+  struct LogRequest {
+    std::map<std::string, std::vector<std::string>> tasks_by_node;
+    uint32_t tail = 0;
+    std::set<std::string> answered;  // nodes
+    std::vector<api::LogLine> lines;
+  };
+
+  api::Assignments assignments_for(const std::string& node_id);
+  Status register_session(const std::string& node_id, const api::SessionRequest& request,
+                          std::string& session_id);
+  bool session_valid(const std::string& node_id, const std::string& session_id);
+
+  ManagerRuntime& manager_;
+  uint16_t gossip_port_;
+  manager::Store::WatchId watch_id_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  uint64_t generation_ = 0;  // bumped by every store commit and log request
+  bool stopping_ = false;
+  std::map<std::string, std::string> sessions_;     // node id -> current session id
+  std::map<std::string, LogRequest> log_requests_;  // by subscription id
+};
+
+}  // namespace shoal::daemon

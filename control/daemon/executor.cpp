@@ -1,0 +1,505 @@
+#include "control/daemon/executor.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "dataplane/libnl_kernel.h"
+#include "dataplane/netns.h"
+#include "ebpf/mounts.h"
+
+namespace shoal::daemon {
+
+using namespace std::chrono_literals;
+using manager::TaskState;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kFinishedKept = 32;  // exited tasks whose output stays for `service logs`
+constexpr auto kPoll = 500ms;         // exits are noticed at least this often
+
+std::string short_id(const std::string& id) {
+  return id.substr(0, 12);
+}
+
+// A second network's endpoint needs an id of its own (it names the sandbox's veth end).
+std::string endpoint_id(const std::string& task_id, size_t index) {
+  return index == 0 ? task_id : task_id + "-" + std::to_string(index);
+}
+
+dataplane::NetworkSpec network_spec(const manager::Network& network) {
+  dataplane::NetworkSpec spec;
+  spec.id = network.id;
+  spec.vni = network.vni;
+  spec.subnet = network.subnet.value_or(Ipv4Prefix{});
+  spec.gateway = network.gateway.value_or(Ipv4(spec.subnet.network().host_order() + 1));
+  return spec;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos)
+      end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config) {
+  SHOAL_ASSIGN_OR_RETURN(auto kernel, dataplane::LibnlKernel::create_for_current());
+  dataplane::NodeConfig node{
+      .tag = config.node_tag, .underlay_ip = config.advertise_addr, .underlay_mtu = std::nullopt};
+  SHOAL_ASSIGN_OR_RETURN(auto overlay, dataplane::Overlay::create(node, *kernel));
+  SHOAL_ASSIGN_OR_RETURN(auto runtime,
+                         runtime::Runtime::open({.node = config.node_tag,
+                                                 .state_dir = config.state_dir + "/runtime",
+                                                 .shim_path = {},
+                                                 .cgroup_root = {}}));
+  auto executor = std::make_unique<Executor>(Key{}, std::move(config), std::move(kernel),
+                                             std::move(overlay), std::move(runtime));
+  executor->load_locals();
+  executor->thread_ = std::thread([e = executor.get()] { e->loop(); });
+  return executor;
+}
+
+Executor::Executor(Key, ExecutorConfig config, std::unique_ptr<dataplane::NetKernel> kernel,
+                   dataplane::Overlay overlay, runtime::Runtime runtime)
+    : config_(std::move(config)),
+      kernel_(std::move(kernel)),
+      overlay_(std::move(overlay)),
+      runtime_(std::move(runtime)) {}
+
+Executor::~Executor() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+  for (auto& stopper : stoppers_)
+    stopper.thread.join();
+}
+
+void Executor::assign(std::vector<api::TaskAssignment> tasks,
+                      std::vector<manager::Network> networks, std::vector<PeerEntry> peers) {
+  {
+    std::lock_guard lock(mutex_);
+    assigned_.clear();
+    for (auto& task : tasks)
+      assigned_[task.id] = std::move(task);
+    networks_.clear();
+    for (auto& network : networks)
+      networks_[network.id] = std::move(network);
+    peers_ = std::move(peers);
+    changed_ = true;
+    assignments_seen_ = true;
+  }
+  cv_.notify_all();
+}
+
+std::vector<api::TaskStatus> Executor::take_reports() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(reports_, {});
+}
+
+std::vector<api::TaskStatus> Executor::all_reports() {
+  std::lock_guard lock(mutex_);
+  std::vector<api::TaskStatus> out;
+  for (const auto& [id, local] : local_) {
+    api::TaskStatus status;
+    status.set_task_id(id);
+    status.set_state(std::string(manager::to_string(local.reported)));
+    status.set_message(local.message);
+    out.push_back(std::move(status));
+  }
+  reports_.clear();
+  return out;
+}
+
+void Executor::report(const std::string& id, Local& local, TaskState state, std::string message,
+                      int exit_code) {
+  if (state <= local.reported)
+    return;
+  local.reported = state;
+  local.message = message;
+  api::TaskStatus status;
+  status.set_task_id(id);
+  status.set_state(std::string(manager::to_string(state)));
+  status.set_message(std::move(message));
+  status.set_exit_code(exit_code);
+  reports_.push_back(std::move(status));
+  (void)save_local(id, local);
+}
+
+void Executor::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    cv_.wait_for(lock, kPoll, [this] { return stopping_ || changed_; });
+    if (stopping_)
+      break;
+    changed_ = false;
+    reconcile();
+  }
+}
+
+void Executor::reconcile() {
+  // Before the manager's first word nothing is known to be unwanted: tasks keep running
+  // (a restarted agent with no manager in reach), but exits are still noticed.
+  if (assignments_seen_) {
+    start_and_stop();
+  }
+  reap_exits();
+  if (assignments_seen_) {
+    forget_finished();
+  }
+  program_peers();
+}
+
+void Executor::start_and_stop() {
+  for (const auto& [id, task] : assigned_) {
+    if (task.desired <= TaskState::kRunning && !local_.contains(id)) {
+      start_task(task);
+    }
+  }
+  for (auto& [id, local] : local_) {
+    auto it = assigned_.find(id);
+    bool wanted = it != assigned_.end() && it->second.desired <= TaskState::kRunning;
+    if (!wanted && !local.stopping && !manager::is_terminal(local.reported)) {
+      local.stopping = true;
+      auto grace = it != assigned_.end() ? it->second.runtime.stop_grace_period : 10s;
+      spawn_stopper(id, grace);
+    }
+  }
+}
+
+void Executor::spawn_stopper(const std::string& id, std::chrono::milliseconds grace) {
+  std::erase_if(stoppers_, [](Stopper& stopper) {
+    if (!*stopper.done)
+      return false;
+    stopper.thread.join();
+    return true;
+  });
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  // stop_task takes mutex_, which the caller holds: the thread waits for it, as it should.
+  stoppers_.push_back({std::thread([this, id, grace, done] {
+                         stop_task(id, grace, true);
+                         *done = true;
+                       }),
+                       done});
+}
+
+Status Executor::prepare_network(const api::TaskAssignment& task, Local& local,
+                                 std::string& netns) {
+  std::lock_guard kernel(kernel_mutex_);
+  size_t index = 0;
+  for (const auto& [network_id, addr] : task.addresses) {
+    auto network = networks_.find(network_id);
+    if (network == networks_.end()) {
+      return invalid_argument("network " + network_id, "is not in the assignment");
+    }
+    if (!ensured_networks_.contains(network_id)) {
+      SHOAL_TRY(overlay_.ensure(network_spec(network->second)));
+      ensured_networks_.insert(network_id);
+    }
+    dataplane::EndpointSpec endpoint;
+    endpoint.network_id = network_id;
+    endpoint.id = endpoint_id(task.id, index);
+    endpoint.netns = netns;  // empty for the first: attach makes the task's namespace
+    endpoint.ifname = "eth" + std::to_string(index);
+    endpoint.ip = addr.addr();
+    endpoint.default_route = index == 0;
+    local.networks.push_back(network_id);
+    SHOAL_ASSIGN_OR_RETURN(auto attached, overlay_.attach(endpoint));
+    netns = attached.netns;
+    ++index;
+  }
+  if (netns.empty()) {
+    return invalid_argument("task " + task.id, "has no network (every task needs one)");
+  }
+  return {};
+}
+
+void Executor::start_task(const api::TaskAssignment& task) {
+  auto& local = local_[task.id];
+  report(task.id, local, TaskState::kAccepted);
+  report(task.id, local, TaskState::kPreparing);
+  std::string netns;
+  if (auto prepared = prepare_network(task, local, netns); !prepared.ok()) {
+    spdlog::warn("task {}: {}", task.id, prepared.error().message());
+    teardown(task.id, local);
+    report(task.id, local, TaskState::kRejected, prepared.error().message());
+    return;
+  }
+  (void)save_local(task.id, local);
+  runtime::TaskSpec spec;
+  spec.id = task.id;
+  spec.argv = task.runtime.command;
+  spec.argv.insert(spec.argv.end(), task.runtime.args.begin(), task.runtime.args.end());
+  spec.env = task.runtime.env;
+  spec.netns = netns;
+  spec.resolv_conf = "nameserver 127.0.0.11\noptions ndots:0\n";
+  spec.hostname = short_id(task.id);
+  report(task.id, local, TaskState::kStarting);
+  auto started = runtime_.start(spec);
+  if (!started.ok()) {
+    spdlog::warn("task {}: {}", task.id, started.error().message());
+    teardown(task.id, local);
+    report(task.id, local, TaskState::kFailed, started.error().message());
+    return;
+  }
+  spdlog::info("task {} ({}.{}) running, pid {}", task.id, task.service_name, task.slot,
+               started->pid);
+  report(task.id, local, TaskState::kRunning, "started");
+}
+
+void Executor::stop_task(const std::string& id, std::chrono::milliseconds grace, bool announce) {
+  auto stopped = runtime_.stop(id, grace);
+  if (!stopped.ok())
+    spdlog::warn("stop task {}: {}", id, stopped.error().message());
+  std::lock_guard lock(mutex_);
+  auto it = local_.find(id);
+  if (it == local_.end())
+    return;
+  teardown(id, it->second);
+  if (announce)
+    report(id, it->second, TaskState::kShutdown, "shut down");
+  finished_.push_back(id);
+  changed_ = true;
+  cv_.notify_all();
+}
+
+void Executor::reap_exits() {
+  for (const auto& status : runtime_.list()) {
+    auto it = local_.find(status.id);
+    if (status.phase != runtime::TaskPhase::kExited || it == local_.end() || it->second.stopping ||
+        manager::is_terminal(it->second.reported)) {
+      continue;
+    }
+    auto& local = it->second;
+    teardown(status.id, local);
+    finished_.push_back(status.id);
+    if (status.exit_code == 0) {
+      report(status.id, local, TaskState::kComplete, "finished");
+    } else if (status.exit_code) {
+      report(status.id, local, TaskState::kFailed,
+             "task: non-zero exit (" + std::to_string(*status.exit_code) + ")", *status.exit_code);
+    } else if (status.signal) {
+      report(status.id, local, TaskState::kFailed,
+             "task: killed by signal " + std::to_string(*status.signal), 128 + *status.signal);
+    } else {
+      report(status.id, local, TaskState::kFailed, "task: exited while the agent was down");
+    }
+  }
+}
+
+void Executor::teardown(const std::string& id, Local& local) {
+  if (local.torn_down)
+    return;
+  std::lock_guard kernel(kernel_mutex_);
+  for (size_t index = local.networks.size(); index-- > 0;) {
+    auto detached = overlay_.detach(local.networks[index], endpoint_id(id, index));
+    if (!detached.ok())
+      spdlog::warn("task {}: {}", id, detached.error().message());
+  }
+  local.torn_down = true;
+  (void)save_local(id, local);
+}
+
+void Executor::forget_finished() {
+  // Tasks the manager no longer lists and that no longer run are forgotten here...
+  for (auto it = local_.begin(); it != local_.end();) {
+    const auto& [id, local] = *it;
+    if (!assigned_.contains(id) && manager::is_terminal(local.reported) && local.torn_down) {
+      std::error_code ec;
+      fs::remove(config_.state_dir + "/agent/" + id + ".json", ec);
+      it = local_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // ...but their output stays for `service logs` until newer tasks push it out.
+  while (finished_.size() > kFinishedKept) {
+    auto id = finished_.front();
+    finished_.pop_front();
+    if (!local_.contains(id))
+      (void)runtime_.remove(id);
+  }
+  // Networks no live task uses go away on this node.
+  std::set<std::string> used;
+  for (const auto& [id, local] : local_) {
+    if (!local.torn_down)
+      used.insert(local.networks.begin(), local.networks.end());
+  }
+  std::lock_guard kernel(kernel_mutex_);
+  for (auto it = ensured_networks_.begin(); it != ensured_networks_.end();) {
+    if (used.contains(*it)) {
+      ++it;
+      continue;
+    }
+    if (auto removed = overlay_.remove(*it); !removed.ok()) {
+      spdlog::warn("remove network {}: {}", *it, removed.error().message());
+    }
+    it = ensured_networks_.erase(it);
+  }
+  if (needs_sweep_) {
+    // What an earlier run of the agent left (it may have died mid-teardown): every namespace
+    // of this node that no live task accounts for goes.
+    std::set<std::string> endpoints;
+    for (const auto& [id, local] : local_) {
+      if (local.torn_down)
+        continue;
+      for (size_t index = 0; index < std::max<size_t>(local.networks.size(), 1); ++index) {
+        endpoints.insert(endpoint_id(id, index));
+      }
+    }
+    auto swept = overlay_.sweep(used, endpoints);
+    if (!swept.ok()) {
+      spdlog::warn("sweep: {}", swept.error().message());
+    } else {
+      for (const auto& ns : swept->removed)
+        spdlog::info("removed leftover namespace {}", ns);
+      needs_sweep_ = false;
+    }
+  }
+}
+
+void Executor::program_peers() {
+  std::lock_guard kernel(kernel_mutex_);
+  // After a restart the overlay object knows no network yet: ensure adopts what is in place.
+  for (const auto& [id, local] : local_) {
+    for (const auto& network_id : local.networks) {
+      auto network = networks_.find(network_id);
+      if (local.torn_down || ensured_networks_.contains(network_id) || network == networks_.end()) {
+        continue;
+      }
+      if (auto ensured = overlay_.ensure(network_spec(network->second)); ensured.ok()) {
+        ensured_networks_.insert(network_id);
+      }
+    }
+  }
+  for (const auto& network_id : ensured_networks_) {
+    std::vector<dataplane::PeerSpec> peers;
+    for (const auto& peer : peers_) {
+      if (peer.network_id == network_id && peer.vtep != config_.advertise_addr) {
+        peers.push_back({.network_id = network_id,
+                         .ip = peer.ip,
+                         .mac = Mac::from_ipv4(peer.ip),
+                         .vtep = peer.vtep});
+      }
+    }
+    if (auto synced = overlay_.sync_peers(network_id, peers); !synced.ok()) {
+      spdlog::warn("peers of network {}: {}", network_id, synced.error().message());
+    }
+  }
+}
+
+std::vector<api::LogLine> Executor::logs(const std::vector<std::string>& task_ids, uint32_t tail) {
+  constexpr size_t kMaxBytes = 1 << 20;
+  std::vector<api::LogLine> out;
+  for (const auto& id : task_ids) {
+    auto logs = runtime_.logs(id, kMaxBytes);
+    if (!logs.ok())
+      continue;
+    for (const auto& [stream, text] : {std::pair{"stdout", logs->out}, {"stderr", logs->err}}) {
+      auto lines = split_lines(text);
+      size_t first = tail != 0 && lines.size() > tail ? lines.size() - tail : 0;
+      for (size_t i = first; i < lines.size(); ++i) {
+        api::LogLine line;
+        line.set_task_id(id);
+        line.set_stream(stream);
+        line.set_line(lines[i]);
+        out.push_back(std::move(line));
+      }
+    }
+  }
+  return out;
+}
+
+Status Executor::leave() {
+  std::vector<std::pair<std::string, std::chrono::milliseconds>> running;
+  {
+    std::lock_guard lock(mutex_);
+    assigned_.clear();
+    for (auto& [id, local] : local_) {
+      if (!local.stopping && !local.torn_down) {
+        local.stopping = true;
+        running.emplace_back(id, 10s);
+      }
+    }
+  }
+  for (const auto& [id, grace] : running)
+    stop_task(id, grace, false);
+  for (const auto& status : runtime_.list())
+    (void)runtime_.remove(status.id);
+  std::lock_guard lock(mutex_);
+  std::lock_guard kernel(kernel_mutex_);
+  for (const auto& network : ensured_networks_)
+    (void)overlay_.remove(network);
+  ensured_networks_.clear();
+  auto swept = overlay_.sweep({}, {});
+  local_.clear();
+  std::error_code ec;
+  fs::remove_all(config_.state_dir + "/agent", ec);
+  // The node's cgroup (its tasks' parent) goes too, once empty; the eBPF hooks' owner, if
+  // any, removes it when it detaches instead.
+  if (auto cgroup2 = ebpf::ensure_cgroup2(); cgroup2.ok()) {
+    ::rmdir((*cgroup2 + "/shoal/" + config_.node_tag).c_str());
+  }
+  if (!swept.ok())
+    return swept.error();
+  return {};
+}
+
+Status Executor::save_local(const std::string& id, const Local& local) {
+  nlohmann::json json{{"networks", local.networks},
+                      {"reported", std::string(manager::to_string(local.reported))},
+                      {"message", local.message},
+                      {"torn_down", local.torn_down}};
+  auto dir = config_.state_dir + "/agent";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  auto path = dir + "/" + id + ".json";
+  {
+    std::ofstream out(path + ".tmp", std::ios::trunc);
+    out << json.dump() << "\n";
+    if (!out)
+      return sys_error("write", path, errno);
+  }
+  fs::rename(path + ".tmp", path, ec);
+  if (ec)
+    return sys_error("rename", path, ec.value());
+  return {};
+}
+
+void Executor::load_locals() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(config_.state_dir + "/agent", ec)) {
+    if (entry.path().extension() != ".json")
+      continue;
+    std::ifstream in(entry.path());
+    auto json = nlohmann::json::parse(in, nullptr, false);
+    if (json.is_discarded() || !json.is_object())
+      continue;
+    Local local;
+    local.networks = json.value("networks", std::vector<std::string>{});
+    auto state = manager::parse_task_state(json.value("reported", "new"));
+    local.reported = state.ok() ? *state : TaskState::kNew;
+    local.message = json.value("message", "");
+    local.torn_down = json.value("torn_down", false);
+    local_[entry.path().stem().string()] = std::move(local);
+  }
+}
+
+}  // namespace shoal::daemon

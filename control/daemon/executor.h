@@ -1,0 +1,122 @@
+// The agent's executor: makes this node run what the dispatcher assigned it.
+//
+// It owns a thread that reconciles the latest assignments with what runs here: a new task gets
+// its overlays, a namespace with one endpoint per network (the allocated addresses), and its
+// process (task runtime); a task whose desired state moved past RUNNING, or that is no longer
+// assigned, is stopped (SIGTERM, grace, SIGKILL) on a thread of its own so a slow stop holds
+// nothing else up; a task that exits is reported and its network torn down. Overlay peers for
+// the node's networks are programmed from the assignments' peer list.
+//
+// State reports go into a queue the session drains (take_reports()). Reports are idempotent and
+// only move forward, so after a reconnect all_reports() simply says everything again.
+// Restarts: tasks outlive the agent (the runtime adopts them); each task's networks are kept in
+// <state>/agent/<task>.json so a task that is no longer assigned can be torn down after one.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "control/api/convert.h"
+#include "control/runtime/runtime.h"
+#include "dataplane/kernel.h"
+#include "dataplane/overlay.h"
+#include "swarm.pb.h"
+
+namespace shoal::daemon {
+
+struct ExecutorConfig {
+  std::string node_tag;  // scopes netns, cgroups (short, [a-z0-9])
+  Ipv4 advertise_addr;   // this node's VTEP
+  std::string state_dir;
+};
+
+struct PeerEntry {
+  std::string network_id;
+  Ipv4 ip;
+  Ipv4 vtep;
+};
+
+class Executor {
+ public:
+  static Result<std::unique_ptr<Executor>> start(ExecutorConfig config);
+  ~Executor();
+
+  // The whole desired state, as the last Assignments message said.
+  void assign(std::vector<api::TaskAssignment> tasks, std::vector<manager::Network> networks,
+              std::vector<PeerEntry> peers);
+  std::vector<api::TaskStatus> take_reports();
+  std::vector<api::TaskStatus> all_reports();
+  // The tail of each task's output, for `service logs`.
+  std::vector<api::LogLine> logs(const std::vector<std::string>& task_ids, uint32_t tail);
+  // Stops every task and removes every network of this node (swarm leave).
+  Status leave();
+
+  struct Key {
+   private:
+    friend class Executor;
+    Key() = default;
+  };
+  Executor(Key, ExecutorConfig config, std::unique_ptr<dataplane::NetKernel> kernel,
+           dataplane::Overlay overlay, runtime::Runtime runtime);
+
+ private:
+  struct Local {
+    std::vector<std::string> networks;  // attached, in order (eth0, eth1, ...)
+    manager::TaskState reported = manager::TaskState::kNew;
+    std::string message;
+    bool stopping = false;
+    bool torn_down = false;
+  };
+
+  void loop();
+  void reconcile();
+  void start_and_stop();
+  void spawn_stopper(const std::string& id, std::chrono::milliseconds grace);
+  void start_task(const api::TaskAssignment& task);
+  Status prepare_network(const api::TaskAssignment& task, Local& local, std::string& netns);
+  void stop_task(const std::string& id, std::chrono::milliseconds grace, bool report);
+  void reap_exits();
+  void teardown(const std::string& id, Local& local);
+  void program_peers();
+  void forget_finished();
+  void report(const std::string& id, Local& local, manager::TaskState state,
+              std::string message = {}, int exit_code = 0);
+  Status save_local(const std::string& id, const Local& local);
+  void load_locals();
+
+  ExecutorConfig config_;
+  std::unique_ptr<dataplane::NetKernel> kernel_;
+  dataplane::Overlay overlay_;
+  runtime::Runtime runtime_;
+
+  std::mutex mutex_;  // everything below
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool changed_ = false;
+  bool assignments_seen_ = false;
+  bool needs_sweep_ = true;  // once after start, to clear what a previous run left
+  std::map<std::string, api::TaskAssignment> assigned_;
+  std::map<std::string, manager::Network> networks_;
+  std::vector<PeerEntry> peers_;
+  std::map<std::string, Local> local_;
+  std::set<std::string> ensured_networks_;
+  std::vector<api::TaskStatus> reports_;
+  struct Stopper {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Stopper> stoppers_;     // joined once done, so they do not pile up
+  std::deque<std::string> finished_;  // exited tasks whose logs are kept a while
+  std::mutex kernel_mutex_;           // the overlay is not thread-safe
+  std::thread thread_;
+};
+
+}  // namespace shoal::daemon

@@ -1,0 +1,56 @@
+// shoald: the Shoal agent, and on the node that ran `swarm init`, the manager.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include <thread>
+
+#include "control/daemon/daemon.h"
+
+int main(int argc, char** argv) {
+  shoal::daemon::DaemonOptions options;
+  std::string log_level = "info";
+  CLI::App app{"shoald: the Shoal node agent"};
+  app.add_option("--state-dir", options.state_dir, "where this node keeps its state")
+      ->capture_default_str();
+  app.add_option("--advertise-addr", options.advertise_addr,
+                 "this node's address on the underlay (VXLAN, gossip, manager)");
+  app.add_option("--listen-addr", options.listen_addr, "manager port, IP:PORT")
+      ->capture_default_str();
+  app.add_option("--node-name", options.node_name, "node name (default: the host name)");
+  app.add_option("--node-tag", options.node_tag,
+                 "prefix of this node's kernel names (default: from the node id)");
+  app.add_option("--log-level", log_level, "debug|info|warn|error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  auto level = spdlog::level::from_str(log_level);
+  if (level == spdlog::level::off && log_level != "off") {
+    std::fprintf(stderr, "shoald: unknown log level \"%s\"\n", log_level.c_str());
+    return 1;
+  }
+  spdlog::set_level(level);
+
+  // Signals are taken by one thread with sigwait; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto daemon = shoal::daemon::Daemon::start(options);
+  if (!daemon.ok()) {
+    std::fprintf(stderr, "shoald: %s\n", daemon.error().message().c_str());
+    return 1;
+  }
+  std::thread waiter([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    spdlog::info("signal {}: stopping (tasks keep running)", signal);
+    (*daemon)->shutdown();
+  });
+  (*daemon)->wait();
+  waiter.join();
+  daemon->reset();
+  return 0;
+}

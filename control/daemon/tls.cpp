@@ -1,0 +1,53 @@
+#include "control/daemon/tls.h"
+
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include "control/pki/identity.h"
+
+namespace shoal::daemon {
+
+namespace {
+
+std::shared_ptr<grpc::Channel> tls_channel(const std::string& addr,
+                                           const grpc::SslCredentialsOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(std::string(pki::kManagerTlsName));
+  return grpc::CreateCustomChannel(addr, grpc::SslCredentials(options), args);
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> node_channel(const std::string& addr, const pki::NodeFiles& files) {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = files.ca_cert_pem;
+  options.pem_private_key = files.node_key_pem;
+  options.pem_cert_chain = files.node_cert_pem;
+  return tls_channel(addr, options);
+}
+
+std::shared_ptr<grpc::Channel> anonymous_channel(const std::string& addr,
+                                                 const std::string& ca_pem) {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ca_pem;
+  return tls_channel(addr, options);
+}
+
+std::shared_ptr<grpc::Channel> unverified_channel(const std::string& addr) {
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_verify_server_certs(false);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride(std::string(pki::kManagerTlsName));
+  return grpc::CreateCustomChannel(addr, grpc::experimental::TlsCredentials(options), args);
+}
+
+std::shared_ptr<grpc::ServerCredentials> manager_credentials(const pki::NodeFiles& files) {
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = files.ca_cert_pem;
+  options.pem_key_cert_pairs.push_back({files.node_key_pem, files.node_cert_pem});
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace shoal::daemon

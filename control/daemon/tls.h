@@ -1,0 +1,28 @@
+// gRPC channels and server credentials built from a node's certificates.
+//
+// Managers are reached under the TLS name "swarm-manager" (every manager certificate carries it),
+// whatever address they were dialled at. The manager port asks for a client certificate and
+// verifies it when given, but does not require one: the Ca service must answer joining nodes,
+// and every other service checks the caller's certificate itself (auth.h).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "control/pki/node_files.h"
+
+namespace shoal::daemon {
+
+std::shared_ptr<grpc::Channel> node_channel(const std::string& addr, const pki::NodeFiles& files);
+// For the first contact of a joining node only: the server's certificate is not checked here,
+// because the caller checks the root certificate it fetches against its token's digest and
+// then talks over a verified channel (node_channel or verified_bootstrap_channel).
+std::shared_ptr<grpc::Channel> unverified_channel(const std::string& addr);
+// Verifies the manager against `ca_pem`, without a client certificate (the join request).
+std::shared_ptr<grpc::Channel> anonymous_channel(const std::string& addr,
+                                                 const std::string& ca_pem);
+std::shared_ptr<grpc::ServerCredentials> manager_credentials(const pki::NodeFiles& files);
+
+}  // namespace shoal::daemon
