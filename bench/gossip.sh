@@ -242,12 +242,14 @@ for n in "${sizes[@]}"; do
   pids=()
   rm -f "$work"/*.out "$work"/*.err
 
-  read -r tp50 tp99 tmissing < <(table_propagation "$n")
+  # Not in a subshell: the agents it starts must land in pids.
+  table_propagation "$n" >"$work/table.result"
+  read -r tp50 tp99 tmissing <"$work/table.result"
   echo "table propagation: p50 $tp50 ms, p99 $tp99 ms, entries missing: $tmissing" >&2
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   pids=()
-  rm -f "$work"/*.out "$work"/*.err "$work/writer.in" "$work/propagation"
+  rm -f "$work"/*.out "$work"/*.err "$work/writer.in" "$work/propagation" "$work/table.result"
 
   summary+=("| $n | shoal | $conv_shoal | $det_shoal | $bps_shoal | $false_shoal | $tp50 / $tp99 ($tmissing missing) |")
   summary+=("| $n | serf | $conv_serf | $det_serf | $bps_serf | $false_serf | - |")
