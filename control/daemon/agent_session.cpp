@@ -22,8 +22,8 @@ std::unique_ptr<grpc::ClientContext> call_context() {
 
 }  // namespace
 
-AgentSession::AgentSession(SessionConfig config, Executor& executor)
-    : config_(std::move(config)), executor_(executor) {
+AgentSession::AgentSession(SessionConfig config, Executor& executor, GossipNode& gossip)
+    : config_(std::move(config)), executor_(executor), gossip_(gossip) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -142,14 +142,13 @@ void AgentSession::handle(api::Dispatcher::Stub& stub, const api::Assignments& a
     if (converted.ok())
       networks.push_back(std::move(converted).value());
   }
-  std::vector<PeerEntry> peers;
-  for (const auto& peer : assignments.peers()) {
-    auto ip = Ipv4::parse(peer.ip());
-    auto vtep = Ipv4::parse(peer.vtep());
-    if (ip.ok() && vtep.ok())
-      peers.push_back({peer.network_id(), *ip, *vtep});
+  executor_.assign(std::move(tasks), std::move(networks));
+  std::vector<gossip::NodeAddress> peers;
+  for (const auto& text : assignments.gossip_peers()) {
+    if (auto peer = gossip::NodeAddress::parse(text); peer.ok())
+      peers.push_back(*peer);
   }
-  executor_.assign(std::move(tasks), std::move(networks), std::move(peers));
+  gossip_.join(peers);
   for (const auto& subscription : assignments.log_subscriptions()) {
     api::PublishLogsRequest publish;
     publish.set_subscription_id(subscription.id());

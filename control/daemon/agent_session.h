@@ -1,5 +1,6 @@
 // The agent's side of the dispatcher: one Session stream to the manager, heartbeats within the
-// period the manager names, task state reports in batches, and log requests answered.
+// period the manager names, task state reports in batches, and log requests answered. The
+// assignments also name the other nodes, which the gossip member joins.
 //
 // When the manager cannot be reached the tasks keep running (the executor does not depend on
 // the session); the session retries every second, and on reconnect the agent reports the state
@@ -29,7 +30,7 @@ struct SessionConfig {
 
 class AgentSession {
  public:
-  AgentSession(SessionConfig config, Executor& executor);
+  AgentSession(SessionConfig config, Executor& executor, GossipNode& gossip);
   ~AgentSession();
   AgentSession(const AgentSession&) = delete;
   AgentSession& operator=(const AgentSession&) = delete;
@@ -45,6 +46,7 @@ class AgentSession {
 
   SessionConfig config_;
   Executor& executor_;
+  GossipNode& gossip_;
   std::atomic<bool> connected_ = false;
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -257,14 +257,16 @@ Status Daemon::start_manager(const NodeState& state, const pki::NodeFiles& files
 Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) {
   SHOAL_ASSIGN_OR_RETURN(auto addr, Ipv4::parse(state.advertise_addr));
   auto tag = options_.node_tag.empty() ? node_tag(state.node_id) : options_.node_tag;
+  SHOAL_ASSIGN_OR_RETURN(gossip_, GossipNode::start(state.node_id, {addr, options_.gossip_port}));
   SHOAL_ASSIGN_OR_RETURN(
       executor_,
-      Executor::start({.node_tag = tag, .advertise_addr = addr, .state_dir = options_.state_dir}));
+      Executor::start({.node_tag = tag, .advertise_addr = addr, .state_dir = options_.state_dir},
+                      *gossip_));
   session_ = std::make_unique<AgentSession>(SessionConfig{.manager_addr = state.manager_addr,
                                                           .files = files,
                                                           .hostname = hostname(),
                                                           .advertise_addr = state.advertise_addr},
-                                            *executor_);
+                                            *executor_, *gossip_);
   return {};
 }
 
@@ -281,6 +283,7 @@ void Daemon::stop_node() {
     context_.reset();
   }
   executor_.reset();
+  gossip_.reset();
   manager_control_.reset();
   ca_.reset();
   dispatcher_.reset();

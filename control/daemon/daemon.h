@@ -83,6 +83,7 @@ class Daemon {
   std::unique_ptr<grpc::Service> manager_control_;
   std::unique_ptr<grpc::Service> ca_;
   std::unique_ptr<grpc::Server> manager_server_;
+  std::unique_ptr<GossipNode> gossip_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<AgentSession> session_;
 

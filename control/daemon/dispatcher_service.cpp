@@ -102,23 +102,6 @@ api::Assignments DispatcherService::assignments_for(const std::string& node_id) 
       if (auto network = tx.get_network(id))
         api::to_proto(*network, *out.add_networks());
     }
-    std::map<std::string, Ipv4> vteps;
-    for (const auto& node : tx.nodes())
-      vteps[node.id] = node.addr;
-    for (const auto& task : tx.tasks()) {
-      if (task.node_id == node_id || task.node_id.empty() || task.observed < TaskState::kAssigned ||
-          manager::is_terminal(task.observed)) {
-        continue;
-      }
-      for (const auto& [network, addr] : task.addresses) {
-        if (!networks.contains(network))
-          continue;
-        auto& peer = *out.add_peers();
-        peer.set_network_id(network);
-        peer.set_ip(addr.addr().str());
-        peer.set_vtep(vteps[task.node_id].str());
-      }
-    }
     for (const auto& node : tx.nodes()) {
       if (node.id != node_id && node.status == manager::NodeStatus::kReady) {
         out.add_gossip_peers(node.addr.str() + ":" + std::to_string(gossip_port_));

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "control/agent/peer_record.h"
 #include "dataplane/libnl_kernel.h"
 #include "dataplane/netns.h"
 #include "ebpf/mounts.h"
@@ -56,7 +57,7 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 }  // namespace
 
-Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config) {
+Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config, GossipNode& gossip) {
   SHOAL_ASSIGN_OR_RETURN(auto kernel, dataplane::LibnlKernel::create_for_current());
   dataplane::NodeConfig node{
       .tag = config.node_tag, .underlay_ip = config.advertise_addr, .underlay_mtu = std::nullopt};
@@ -66,16 +67,19 @@ Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config) {
                                                  .state_dir = config.state_dir + "/runtime",
                                                  .shim_path = {},
                                                  .cgroup_root = {}}));
-  auto executor = std::make_unique<Executor>(Key{}, std::move(config), std::move(kernel),
+  auto executor = std::make_unique<Executor>(Key{}, std::move(config), gossip, std::move(kernel),
                                              std::move(overlay), std::move(runtime));
   executor->load_locals();
+  gossip.watch(agent::kPeerTable, [e = executor.get()](const auto& event) { e->note_peer(event); });
   executor->thread_ = std::thread([e = executor.get()] { e->loop(); });
   return executor;
 }
 
-Executor::Executor(Key, ExecutorConfig config, std::unique_ptr<dataplane::NetKernel> kernel,
-                   dataplane::Overlay overlay, runtime::Runtime runtime)
+Executor::Executor(Key, ExecutorConfig config, GossipNode& gossip,
+                   std::unique_ptr<dataplane::NetKernel> kernel, dataplane::Overlay overlay,
+                   runtime::Runtime runtime)
     : config_(std::move(config)),
+      gossip_(gossip),
       kernel_(std::move(kernel)),
       overlay_(std::move(overlay)),
       runtime_(std::move(runtime)) {}
@@ -93,7 +97,7 @@ Executor::~Executor() {
 }
 
 void Executor::assign(std::vector<api::TaskAssignment> tasks,
-                      std::vector<manager::Network> networks, std::vector<PeerEntry> peers) {
+                      std::vector<manager::Network> networks) {
   {
     std::lock_guard lock(mutex_);
     assigned_.clear();
@@ -102,7 +106,6 @@ void Executor::assign(std::vector<api::TaskAssignment> tasks,
     networks_.clear();
     for (auto& network : networks)
       networks_[network.id] = std::move(network);
-    peers_ = std::move(peers);
     changed_ = true;
     assignments_seen_ = true;
   }
@@ -221,6 +224,7 @@ Status Executor::prepare_network(const api::TaskAssignment& task, Local& local,
     endpoint.ip = addr.addr();
     endpoint.default_route = index == 0;
     local.networks.push_back(network_id);
+    local.addresses.push_back(addr);
     SHOAL_ASSIGN_OR_RETURN(auto attached, overlay_.attach(endpoint));
     netns = attached.netns;
     ++index;
@@ -243,6 +247,7 @@ void Executor::start_task(const api::TaskAssignment& task) {
     return;
   }
   (void)save_local(task.id, local);
+  publish_endpoints(task.id, local);
   runtime::TaskSpec spec;
   spec.id = task.id;
   spec.argv = task.runtime.command;
@@ -342,6 +347,7 @@ void Executor::forget_finished() {
     if (!local.torn_down)
       used.insert(local.networks.begin(), local.networks.end());
   }
+  gossip_.set_networks(used);
   std::lock_guard kernel(kernel_mutex_);
   for (auto it = ensured_networks_.begin(); it != ensured_networks_.end();) {
     if (used.contains(*it)) {
@@ -391,12 +397,10 @@ void Executor::program_peers() {
   }
   for (const auto& network_id : ensured_networks_) {
     std::vector<dataplane::PeerSpec> peers;
-    for (const auto& peer : peers_) {
-      if (peer.network_id == network_id && peer.vtep != config_.advertise_addr) {
-        peers.push_back({.network_id = network_id,
-                         .ip = peer.ip,
-                         .mac = Mac::from_ipv4(peer.ip),
-                         .vtep = peer.vtep});
+    if (auto known = peers_.find(network_id); known != peers_.end()) {
+      for (const auto& [key, peer] : known->second) {
+        if (peer.vtep != config_.advertise_addr)
+          peers.push_back(peer);
       }
     }
     if (auto synced = overlay_.sync_peers(network_id, peers); !synced.ok()) {
@@ -462,8 +466,46 @@ Status Executor::leave() {
   return {};
 }
 
+void Executor::publish_endpoints(const std::string& id, const Local& local) {
+  for (size_t index = 0; index < local.networks.size() && index < local.addresses.size(); ++index) {
+    auto ip = local.addresses[index];
+    gossip_.put(agent::kPeerTable, local.networks[index], endpoint_id(id, index),
+                agent::encode_peer(
+                    {.ip = ip, .mac = Mac::from_ipv4(ip.addr()), .vtep = config_.advertise_addr}));
+  }
+}
+
+void Executor::withdraw_endpoints(const std::string& id, const Local& local) {
+  for (size_t index = 0; index < local.networks.size(); ++index) {
+    gossip_.erase(agent::kPeerTable, local.networks[index], endpoint_id(id, index));
+  }
+}
+
+void Executor::note_peer(const gossip::networkdb::WatchEvent& event) {
+  std::lock_guard lock(mutex_);
+  auto& network = peers_[event.network];
+  if (event.type == gossip::networkdb::WatchEventType::kDelete) {
+    network.erase(event.key);
+  } else if (auto record = agent::decode_peer(event.value); record.ok()) {
+    network[event.key] = {.network_id = event.network,
+                          .ip = record->ip.addr(),
+                          .mac = record->mac,
+                          .vtep = record->vtep};
+  } else {
+    spdlog::warn("peer {} of network {} from {}: {}", event.key, event.network, event.owner,
+                 record.error().message());
+    return;
+  }
+  changed_ = true;
+  cv_.notify_all();
+}
+
 Status Executor::save_local(const std::string& id, const Local& local) {
+  std::vector<std::string> addresses;
+  for (const auto& addr : local.addresses)
+    addresses.push_back(addr.str());
   nlohmann::json json{{"networks", local.networks},
+                      {"addresses", addresses},
                       {"reported", std::string(manager::to_string(local.reported))},
                       {"message", local.message},
                       {"torn_down", local.torn_down}};
@@ -494,11 +536,18 @@ void Executor::load_locals() {
       continue;
     Local local;
     local.networks = json.value("networks", std::vector<std::string>{});
+    for (const auto& text : json.value("addresses", std::vector<std::string>{})) {
+      if (auto addr = Ipv4Prefix::parse(text); addr.ok())
+        local.addresses.push_back(*addr);
+    }
     auto state = manager::parse_task_state(json.value("reported", "new"));
     local.reported = state.ok() ? *state : TaskState::kNew;
     local.message = json.value("message", "");
     local.torn_down = json.value("torn_down", false);
-    local_[entry.path().stem().string()] = std::move(local);
+    auto id = entry.path().stem().string();
+    if (!local.torn_down)
+      publish_endpoints(id, local);  // gossip state died with the agent
+    local_[id] = std::move(local);
   }
 }
 

@@ -5,7 +5,8 @@
 // process (task runtime); a task whose desired state moved past RUNNING, or that is no longer
 // assigned, is stopped (SIGTERM, grace, SIGKILL) on a thread of its own so a slow stop holds
 // nothing else up; a task that exits is reported and its network torn down. Overlay peers for
-// the node's networks are programmed from the assignments' peer list.
+// the node's networks come from the gossip table "overlay_peer_table", where the executor
+// publishes a row per endpoint it attaches (and deletes it at teardown).
 //
 // State reports go into a queue the session drains (take_reports()). Reports are idempotent and
 // only move forward, so after a reconnect all_reports() simply says everything again.
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "control/api/convert.h"
+#include "control/daemon/gossip_node.h"
 #include "control/runtime/runtime.h"
 #include "dataplane/kernel.h"
 #include "dataplane/overlay.h"
@@ -38,20 +40,14 @@ struct ExecutorConfig {
   std::string state_dir;
 };
 
-struct PeerEntry {
-  std::string network_id;
-  Ipv4 ip;
-  Ipv4 vtep;
-};
-
 class Executor {
  public:
-  static Result<std::unique_ptr<Executor>> start(ExecutorConfig config);
+  // `gossip` outlives the executor.
+  static Result<std::unique_ptr<Executor>> start(ExecutorConfig config, GossipNode& gossip);
   ~Executor();
 
   // The whole desired state, as the last Assignments message said.
-  void assign(std::vector<api::TaskAssignment> tasks, std::vector<manager::Network> networks,
-              std::vector<PeerEntry> peers);
+  void assign(std::vector<api::TaskAssignment> tasks, std::vector<manager::Network> networks);
   std::vector<api::TaskStatus> take_reports();
   std::vector<api::TaskStatus> all_reports();
   // The tail of each task's output, for `service logs`.
@@ -64,12 +60,14 @@ class Executor {
     friend class Executor;
     Key() = default;
   };
-  Executor(Key, ExecutorConfig config, std::unique_ptr<dataplane::NetKernel> kernel,
-           dataplane::Overlay overlay, runtime::Runtime runtime);
+  Executor(Key, ExecutorConfig config, GossipNode& gossip,
+           std::unique_ptr<dataplane::NetKernel> kernel, dataplane::Overlay overlay,
+           runtime::Runtime runtime);
 
  private:
   struct Local {
     std::vector<std::string> networks;  // attached, in order (eth0, eth1, ...)
+    std::vector<Ipv4Prefix> addresses;  // on each of them
     manager::TaskState reported = manager::TaskState::kNew;
     std::string message;
     bool stopping = false;
@@ -86,6 +84,9 @@ class Executor {
   void reap_exits();
   void teardown(const std::string& id, Local& local);
   void program_peers();
+  void publish_endpoints(const std::string& id, const Local& local);
+  void withdraw_endpoints(const std::string& id, const Local& local);
+  void note_peer(const gossip::networkdb::WatchEvent& event);
   void forget_finished();
   void report(const std::string& id, Local& local, manager::TaskState state,
               std::string message = {}, int exit_code = 0);
@@ -93,6 +94,7 @@ class Executor {
   void load_locals();
 
   ExecutorConfig config_;
+  GossipNode& gossip_;
   std::unique_ptr<dataplane::NetKernel> kernel_;
   dataplane::Overlay overlay_;
   runtime::Runtime runtime_;
@@ -105,7 +107,8 @@ class Executor {
   bool needs_sweep_ = true;  // once after start, to clear what a previous run left
   std::map<std::string, api::TaskAssignment> assigned_;
   std::map<std::string, manager::Network> networks_;
-  std::vector<PeerEntry> peers_;
+  // The overlay peer table as gossip has it: network -> endpoint id -> where it lives.
+  std::map<std::string, std::map<std::string, dataplane::PeerSpec>> peers_;
   std::map<std::string, Local> local_;
   std::set<std::string> ensured_networks_;
   std::vector<api::TaskStatus> reports_;
