@@ -1,0 +1,731 @@
+// The daemon's parts that need no kernel and no network: the Control API on an in-memory
+// manager (called directly, as gRPC would, with a bare ServerContext), object lookup, the
+// cluster secrets and the API conversions.
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "control/api/convert.h"
+#include "control/daemon/cluster_secrets.h"
+#include "control/daemon/control_service.h"
+#include "control/daemon/grpc_status.h"
+#include "control/daemon/lookup.h"
+#include "control/daemon/manager_runtime.h"
+#include "control/manager/memory_store.h"
+#include "control/pki/join_token.h"
+#include "control/pki/node_files.h"
+#include "tests/support/assertions.h"
+#include "tests/support/wait.h"
+
+namespace shoal::daemon {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+// The ids and names of every network and service: what a refused request must leave alone.
+// (Versions are left out: the manager's loop allocates networks in the background.)
+struct Snapshot {
+  std::set<std::pair<std::string, std::string>> networks;
+  std::set<std::pair<std::string, std::string>> services;
+  std::map<std::string, uint64_t> replicas;
+  bool operator==(const Snapshot&) const = default;
+};
+
+class ControlServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto started = ManagerRuntime::start(ManagerOptions{});  // empty store_path: in memory
+    ASSERT_OK(started);
+    manager_ = std::move(started).value();
+    auto context = std::make_shared<ManagerContext>();
+    context->manager = manager_.get();
+    context->hooks.leader_node_id = [] { return std::string("leader0000000000000000000"); };
+    context->hooks.join_tokens = [] {
+      api::JoinTokens tokens;
+      tokens.set_worker("W");
+      tokens.set_manager("M");
+      return tokens;
+    };
+    context->hooks.rotate_join_token = [](const std::string&) -> Result<api::JoinTokens> {
+      return api::JoinTokens();
+    };
+    context->hooks.collect_logs = [](const std::vector<manager::Task>&, uint32_t,
+                                     api::LogsResponse&) { return grpc::Status::OK; };
+    context_ = context;
+    control_ = std::make_unique<ControlService>([this] { return context_; }, false);
+  }
+
+  void TearDown() override {
+    control_.reset();
+    context_.reset();
+    manager_.reset();
+  }
+
+  grpc::Status create_network(const std::string& name, const std::string& subnet = "",
+                              const std::string& gateway = "", api::Network* out = nullptr) {
+    grpc::ServerContext context;
+    api::CreateNetworkRequest request;
+    request.set_name(name);
+    request.set_driver("overlay");
+    request.set_subnet(subnet);
+    request.set_gateway(gateway);
+    api::Network response;
+    auto status = control_->CreateNetwork(&context, &request, out ? out : &response);
+    return status;
+  }
+
+  static api::ServiceSpec spec(const std::string& name, uint64_t replicas = 1) {
+    api::ServiceSpec spec;
+    spec.set_name(name);
+    spec.add_command("/bin/sleep");
+    spec.add_args("1000");
+    spec.set_mode("replicated");
+    spec.set_replicas(replicas);
+    return spec;
+  }
+
+  grpc::Status create_service(const api::ServiceSpec& spec, api::Service* out = nullptr) {
+    grpc::ServerContext context;
+    api::Service response;
+    return control_->CreateService(&context, &spec, out ? out : &response);
+  }
+
+  Snapshot snapshot() {
+    Snapshot s;
+    manager_->store().view([&](const manager::ReadTx& tx) {
+      for (const auto& network : tx.networks())
+        s.networks.emplace(network.id, network.name);
+      for (const auto& service : tx.services()) {
+        s.services.emplace(service.id, service.spec.name);
+        s.replicas[service.id] = service.spec.replicas;
+      }
+    });
+    return s;
+  }
+
+  std::unique_ptr<ManagerRuntime> manager_;
+  std::shared_ptr<const ManagerContext> context_;
+  std::unique_ptr<ControlService> control_;
+};
+
+TEST_F(ControlServiceTest, CreatesAndListsANetwork) {
+  api::Network network;
+  auto status = create_network("app", "10.20.0.0/24", "", &network);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(network.name(), "app");
+  EXPECT_EQ(network.subnet(), "10.20.0.0/24");
+  EXPECT_FALSE(network.id().empty());
+
+  grpc::ServerContext context;
+  api::ListNetworksResponse list;
+  ASSERT_TRUE(control_->ListNetworks(&context, nullptr, &list).ok());
+  ASSERT_EQ(list.networks_size(), 1);
+  EXPECT_EQ(list.networks(0).id(), network.id());
+}
+
+TEST_F(ControlServiceTest, CreateNetworkWithAnUnparsableSubnetIsInvalidAndChangesNothing) {
+  ASSERT_TRUE(create_network("app", "10.20.0.0/24").ok());
+  auto before = snapshot();
+  for (const char* bad : {"10.0.0.0/33", "not-a-cidr", "10.0.0/24", "300.1.1.0/24"}) {
+    auto status = create_network("other", bad);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    EXPECT_THAT(status.error_message(), HasSubstr(bad));
+    EXPECT_EQ(status.error_message().find('\n'), std::string::npos) << "one line";
+  }
+  EXPECT_EQ(snapshot(), before);
+}
+
+TEST_F(ControlServiceTest, CreateNetworkWithHostBitsSetSuggestsTheNetwork) {
+  auto status = create_network("app", "10.20.0.7/24");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("10.20.0.7/24"));
+  EXPECT_THAT(status.error_message(), HasSubstr("10.20.0.0/24"));
+  EXPECT_TRUE(snapshot().networks.empty());
+}
+
+TEST_F(ControlServiceTest, CreateNetworkWithAnOverlappingSubnetNamesTheOtherNetwork) {
+  ASSERT_TRUE(create_network("app", "10.20.0.0/16").ok());
+  auto before = snapshot();
+  auto status = create_network("other", "10.20.5.0/24");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("overlaps"));
+  EXPECT_THAT(status.error_message(), HasSubstr("app"));
+  EXPECT_THAT(status.error_message(), HasSubstr("10.20.0.0/16"));
+  // The wider one over the narrower one overlaps too.
+  status = create_network("other", "10.0.0.0/8");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(snapshot(), before);
+  // A disjoint subnet is fine.
+  EXPECT_TRUE(create_network("other", "10.21.0.0/24").ok());
+}
+
+TEST_F(ControlServiceTest, PoolSubnetsAvoidAnExplicitSubnetInThePool) {
+  // 10.0.0.0/24 is the default pool's first /24: the allocator must not hand it out again.
+  ASSERT_TRUE(create_network("explicit", "10.0.0.0/24").ok());
+  api::Network pooled;
+  ASSERT_TRUE(create_network("pooled", "", "", &pooled).ok());
+  std::optional<Ipv4Prefix> subnet;
+  bool allocated = testing::wait_until(
+      [&] {
+        manager_->store().view([&](const manager::ReadTx& tx) {
+          auto network = tx.get_network(pooled.id());
+          subnet = network && network->vni != 0 ? network->subnet : std::nullopt;
+        });
+        return subnet.has_value();
+      },
+      std::chrono::seconds(5), std::chrono::milliseconds(10));
+  ASSERT_TRUE(allocated);
+  EXPECT_FALSE(subnet->overlaps(*Ipv4Prefix::parse("10.0.0.0/24"))) << subnet->str();
+  // And an explicit subnet over the one the pool gave is refused now.
+  auto status = create_network("late", subnet->str());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("pooled"));
+}
+
+TEST_F(ControlServiceTest, CreateNetworkWithADuplicateNameAlreadyExists) {
+  ASSERT_TRUE(create_network("app").ok());
+  auto before = snapshot();
+  auto status = create_network("app", "10.30.0.0/24");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(status.error_message(), HasSubstr("app"));
+  EXPECT_EQ(snapshot(), before);
+}
+
+TEST_F(ControlServiceTest, CreateNetworkWithABadNameOrGatewayIsInvalid) {
+  EXPECT_EQ(create_network("").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(create_network("bad name").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto status = create_network("app", "10.20.0.0/24", "nonsense");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("nonsense"));
+  EXPECT_TRUE(snapshot().networks.empty());
+}
+
+TEST_F(ControlServiceTest, CreateServiceOnAnUnknownNetworkIsNotFound) {
+  auto s = spec("web");
+  s.add_networks("nowhere");
+  auto status = create_service(s);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("nowhere"));
+  EXPECT_TRUE(snapshot().services.empty());
+}
+
+TEST_F(ControlServiceTest, CreateServiceResolvesNetworkNamesToIds) {
+  api::Network network;
+  ASSERT_TRUE(create_network("app", "", "", &network).ok());
+  auto s = spec("web");
+  s.add_networks("app");
+  api::Service service;
+  auto status = create_service(s, &service);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(service.spec().networks_size(), 1);
+  EXPECT_EQ(service.spec().networks(0), network.id());
+  EXPECT_EQ(service.spec_version(), 1u);
+}
+
+TEST_F(ControlServiceTest, CreateServiceWithADuplicateNameAlreadyExists) {
+  ASSERT_TRUE(create_service(spec("web", 2)).ok());
+  auto before = snapshot();
+  auto status = create_service(spec("web", 5));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(status.error_message(), HasSubstr("web"));
+  EXPECT_EQ(snapshot(), before);
+}
+
+TEST_F(ControlServiceTest, CreateServiceWithAPublishedPortInUseNamesItsHolder) {
+  auto first = spec("web");
+  auto* port = first.add_ports();
+  port->set_published(8080);
+  port->set_target(80);
+  ASSERT_TRUE(create_service(first).ok());
+  auto before = snapshot();
+  auto second = spec("api");
+  *second.add_ports() = *port;
+  auto status = create_service(second);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("8080"));
+  EXPECT_THAT(status.error_message(), HasSubstr("web"));
+  EXPECT_EQ(snapshot(), before);
+  // The same number over another protocol is another port.
+  second.mutable_ports(0)->set_protocol("udp");
+  EXPECT_TRUE(create_service(second).ok());
+}
+
+TEST_F(ControlServiceTest, CreateServiceWithABadSpecIsInvalid) {
+  auto no_command = spec("web");
+  no_command.clear_command();
+  no_command.clear_args();
+  EXPECT_EQ(create_service(no_command).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto bad_mode = spec("web");
+  bad_mode.set_mode("sideways");
+  auto status = create_service(bad_mode);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("sideways"));
+  auto bad_env = spec("web");
+  bad_env.add_env("NOEQUALS");
+  EXPECT_EQ(create_service(bad_env).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto bad_constraint = spec("web");
+  bad_constraint.add_constraints("node.labels.zone~east");
+  EXPECT_EQ(create_service(bad_constraint).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(snapshot().services.empty());
+}
+
+TEST_F(ControlServiceTest, UpdateServiceWithAStaleVersionIsAborted) {
+  api::Service created;
+  ASSERT_TRUE(create_service(spec("web", 2), &created).ok());
+  // Read it, then let someone else change it.
+  api::Service read;
+  {
+    grpc::ServerContext context;
+    api::IdRequest request;
+    request.set_id("web");
+    ASSERT_TRUE(control_->GetService(&context, &request, &read).ok());
+  }
+  {
+    grpc::ServerContext context;
+    api::UpdateServiceRequest request;
+    request.set_id(read.id());
+    *request.mutable_spec() = read.spec();
+    request.mutable_spec()->set_replicas(3);
+    request.set_version(read.version());
+    api::Service updated;
+    auto status = control_->UpdateService(&context, &request, &updated);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(updated.spec().replicas(), 3u);
+    EXPECT_GT(updated.version(), read.version());
+  }
+  grpc::ServerContext context;
+  api::UpdateServiceRequest request;
+  request.set_id(read.id());
+  *request.mutable_spec() = read.spec();
+  request.mutable_spec()->set_replicas(7);
+  request.set_version(read.version());  // stale now
+  api::Service updated;
+  auto status = control_->UpdateService(&context, &request, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("web"));
+  EXPECT_EQ(snapshot().replicas[read.id()], 3u);
+}
+
+TEST_F(ControlServiceTest, UpdateServiceCannotRename) {
+  api::Service created;
+  ASSERT_TRUE(create_service(spec("web"), &created).ok());
+  grpc::ServerContext context;
+  api::UpdateServiceRequest request;
+  request.set_id(created.id());
+  *request.mutable_spec() = spec("other");
+  api::Service updated;
+  EXPECT_EQ(control_->UpdateService(&context, &request, &updated).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(snapshot().services.begin()->second, "web");
+}
+
+TEST_F(ControlServiceTest, RemoveNetworkInUseIsRefused) {
+  ASSERT_TRUE(create_network("app").ok());
+  auto s = spec("web");
+  s.add_networks("app");
+  ASSERT_TRUE(create_service(s).ok());
+  auto before = snapshot();
+  {
+    grpc::ServerContext context;
+    api::IdRequest request;
+    request.set_id("app");
+    api::Empty empty;
+    auto status = control_->RemoveNetwork(&context, &request, &empty);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(status.error_message(), HasSubstr("in use by service web"));
+  }
+  EXPECT_EQ(snapshot(), before);
+  // Once the service is gone, the network can go.
+  {
+    grpc::ServerContext context;
+    api::IdRequest request;
+    request.set_id("web");
+    api::Empty empty;
+    ASSERT_TRUE(control_->RemoveService(&context, &request, &empty).ok());
+  }
+  grpc::ServerContext context;
+  api::IdRequest request;
+  request.set_id("app");
+  api::Empty empty;
+  auto status = control_->RemoveNetwork(&context, &request, &empty);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(snapshot().networks.empty());
+}
+
+TEST_F(ControlServiceTest, UnknownObjectsAreNotFound) {
+  grpc::ServerContext context;
+  api::IdRequest request;
+  request.set_id("nosuch");
+  api::Service service;
+  auto status = control_->GetService(&context, &request, &service);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("nosuch"));
+  api::Empty empty;
+  EXPECT_EQ(control_->RemoveService(&context, &request, &empty).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(control_->RemoveNetwork(&context, &request, &empty).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  api::ListTasksRequest tasks;
+  tasks.set_service("nosuch");
+  api::ListTasksResponse listed;
+  EXPECT_EQ(control_->ListTasks(&context, &tasks, &listed).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST(ControlServiceWithoutManager, AnswersNotASwarmManager) {
+  ControlService control([] { return std::shared_ptr<const ManagerContext>(); }, false);
+  grpc::ServerContext context;
+  api::ListServicesResponse services;
+  auto status = control.ListServices(&context, nullptr, &services);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("This node is not a swarm manager."));
+  api::CreateNetworkRequest request;
+  request.set_name("app");
+  api::Network network;
+  EXPECT_EQ(control.CreateNetwork(&context, &request, &network).error_message(), kNotAManager);
+  // A context without a manager in it is the same.
+  auto empty = std::make_shared<ManagerContext>();
+  ControlService control2([empty] { return empty; }, false);
+  api::ListNodesResponse nodes;
+  EXPECT_EQ(control2.ListNodes(&context, nullptr, &nodes).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// ---- lookup ----
+
+TEST(Lookup, FindsByIdNameAndUniquePrefix) {
+  manager::MemoryStore store;
+  auto service = [](std::string id, std::string name) {
+    manager::Service s;
+    s.id = std::move(id);
+    s.spec.name = std::move(name);
+    s.spec.command = {"/bin/true"};
+    return s;
+  };
+  ASSERT_OK(store.update([&](manager::WriteTx& tx) -> Status {
+    SHOAL_TRY(tx.create(service("abc123", "web")));
+    SHOAL_TRY(tx.create(service("abd456", "api")));
+    // Services named like another's id or id prefix: the exact id wins, then the name.
+    SHOAL_TRY(tx.create(service("xyz789", "abc123")));
+    return tx.create(service("fff000", "abd"));
+  }));
+  store.view([](const manager::ReadTx& tx) {
+    EXPECT_EQ(find_service(tx, "abc123")->spec.name, "web");  // id before name
+    EXPECT_EQ(find_service(tx, "web")->id, "abc123");
+    EXPECT_EQ(find_service(tx, "api")->id, "abd456");
+    EXPECT_EQ(find_service(tx, "abd")->id, "fff000");   // name before prefix
+    EXPECT_EQ(find_service(tx, "abd4")->id, "abd456");  // unique prefix
+    EXPECT_EQ(find_service(tx, "xy")->id, "xyz789");
+    EXPECT_FALSE(find_service(tx, "ab"));  // ambiguous: abc123, abd456
+    EXPECT_FALSE(find_service(tx, "zzz"));
+    EXPECT_FALSE(find_service(tx, ""));
+  });
+}
+
+TEST(Lookup, FindsNodesByHostnameAndNetworksByName) {
+  manager::MemoryStore store;
+  ASSERT_OK(store.update([&](manager::WriteTx& tx) -> Status {
+    for (auto [id, host] : {std::pair{"n1aaaa", "h1"}, std::pair{"n2bbbb", "h2"}}) {
+      manager::Node node;
+      node.id = id;
+      node.hostname = host;
+      SHOAL_TRY(tx.create(node));
+    }
+    manager::Network network;
+    network.id = "net111";
+    network.name = "app";
+    return tx.create(network);
+  }));
+  store.view([](const manager::ReadTx& tx) {
+    EXPECT_EQ(find_node(tx, "h2")->id, "n2bbbb");
+    EXPECT_EQ(find_node(tx, "n1")->hostname, "h1");
+    EXPECT_FALSE(find_node(tx, "n"));  // ambiguous
+    EXPECT_EQ(find_network(tx, "app")->id, "net111");
+    EXPECT_EQ(find_network(tx, "net")->name, "app");
+    EXPECT_FALSE(find_network(tx, "other"));
+  });
+}
+
+// ---- cluster secrets ----
+
+class ClusterSecretsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/shoal-secrets-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  // What init does after creating the secrets: the node files, with the CA certificate.
+  void save_node_files(const ClusterSecrets& secrets) {
+    auto key = pki::make_key_and_csr();
+    ASSERT_OK(key);
+    auto cert = secrets.ca().sign(
+        key->csr_pem,
+        {.node_id = "node1", .role = pki::NodeRole::kManager, .cluster_id = secrets.cluster_id()},
+        {"198.51.100.11"});
+    ASSERT_OK(cert);
+    ASSERT_OK(pki::save_node_files(dir_, {.ca_cert_pem = secrets.ca().cert_pem(),
+                                          .node_cert_pem = *cert,
+                                          .node_key_pem = key->key_pem}));
+  }
+  std::string dir_;
+};
+
+TEST_F(ClusterSecretsTest, CreateThenLoadRoundTrips) {
+  auto created = ClusterSecrets::create(dir_, "cluster42");
+  ASSERT_OK(created);
+  save_node_files(**created);
+  auto tokens = (*created)->tokens();
+  EXPECT_NE(tokens.worker, tokens.manager);
+  ASSERT_OK(pki::parse_join_token(tokens.worker));
+  ASSERT_OK(pki::parse_join_token(tokens.manager));
+
+  auto loaded = ClusterSecrets::load(dir_);
+  ASSERT_OK(loaded);
+  EXPECT_EQ((*loaded)->cluster_id(), "cluster42");
+  EXPECT_EQ((*loaded)->tokens().worker, tokens.worker);
+  EXPECT_EQ((*loaded)->tokens().manager, tokens.manager);
+  EXPECT_EQ((*loaded)->ca().cert_pem(), (*created)->ca().cert_pem());
+
+  // A rotation is saved: the next load sees the new token.
+  ASSERT_OK((*loaded)->rotate(pki::NodeRole::kWorker));
+  auto rotated = (*loaded)->tokens().worker;
+  EXPECT_NE(rotated, tokens.worker);
+  EXPECT_EQ((*loaded)->tokens().manager, tokens.manager);
+  auto again = ClusterSecrets::load(dir_);
+  ASSERT_OK(again);
+  EXPECT_EQ((*again)->tokens().worker, rotated);
+}
+
+TEST_F(ClusterSecretsTest, LoadWithoutFilesFails) {
+  EXPECT_FALSE(ClusterSecrets::load(dir_).ok());
+  auto created = ClusterSecrets::create(dir_, "c");
+  ASSERT_OK(created);
+  save_node_files(**created);
+  {
+    std::ofstream out(dir_ + "/manager/cluster.json", std::ios::trunc);
+    out << "not json";
+  }
+  auto loaded = ClusterSecrets::load(dir_);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_THAT(loaded.error().message(), HasSubstr("cluster"));
+}
+
+TEST_F(ClusterSecretsTest, RoleForTellsWorkerManagerRotatedAndForeignTokens) {
+  auto created = ClusterSecrets::create(dir_, "c1");
+  ASSERT_OK(created);
+  auto& secrets = **created;
+  auto tokens = secrets.tokens();
+
+  auto worker = secrets.role_for(tokens.worker);
+  ASSERT_OK(worker);
+  EXPECT_EQ(*worker, pki::NodeRole::kWorker);
+  auto manager = secrets.role_for(tokens.manager);
+  ASSERT_OK(manager);
+  EXPECT_EQ(*manager, pki::NodeRole::kManager);
+
+  // Rotated: the old worker token no longer grants anything; the manager one still does.
+  ASSERT_OK(secrets.rotate(pki::NodeRole::kWorker));
+  auto old = secrets.role_for(tokens.worker);
+  ASSERT_FALSE(old.ok());
+  EXPECT_THAT(old.error().message(), HasSubstr("not valid"));
+  EXPECT_EQ(old.error().message().find(pki::parse_join_token(tokens.worker)->secret),
+            std::string::npos)
+      << "never echoes the secret";
+  ASSERT_OK(secrets.role_for(secrets.tokens().worker));
+  ASSERT_OK(secrets.role_for(tokens.manager));
+
+  // A secret changed by one character.
+  std::string changed = secrets.tokens().worker;
+  changed.back() = changed.back() == 'a' ? 'b' : 'a';
+  EXPECT_FALSE(secrets.role_for(changed).ok());
+
+  // Another swarm's token (another CA): refused for its digest even with our secret.
+  auto other_dir = dir_ + "/other";
+  auto foreign = ClusterSecrets::create(other_dir, "c2");
+  ASSERT_OK(foreign);
+  auto foreign_token = pki::parse_join_token((*foreign)->tokens().worker);
+  ASSERT_OK(foreign_token);
+  auto ours = pki::parse_join_token(secrets.tokens().worker);
+  ASSERT_OK(ours);
+  std::string forged = "SWMTKN-1-" + foreign_token->ca_digest + "-" + ours->secret;
+  auto refused = secrets.role_for(forged);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message(), HasSubstr("different swarm"));
+
+  // Not a token at all.
+  EXPECT_FALSE(secrets.role_for("").ok());
+  EXPECT_FALSE(secrets.role_for("SWMTKN-1-abc").ok());
+}
+
+// ---- conversions ----
+
+TEST(Convert, ServiceSpecRoundTrips) {
+  manager::ServiceSpec spec;
+  spec.name = "web";
+  spec.command = {"/bin/sh", "-c"};
+  spec.args = {"exec sleep 1000"};
+  spec.env = {"A=1", "B=two"};
+  spec.replicas = 4;
+  spec.networks = {"net1", "net2"};
+  spec.ports = {{.published = 8080, .target = 80},
+                {.published = 0,
+                 .target = 53,
+                 .protocol = manager::Protocol::kUdp,
+                 .mode = manager::PublishMode::kHost}};
+  spec.constraints = {"node.role==worker"};
+  spec.restart = {.condition = manager::RestartCondition::kOnFailure,
+                  .delay = std::chrono::milliseconds(1500),
+                  .max_attempts = 3};
+  spec.stop_grace_period = std::chrono::milliseconds(2500);
+  spec.max_replicas_per_node = 2;
+
+  api::ServiceSpec wire;
+  api::to_proto(spec, wire);
+  EXPECT_EQ(wire.mode(), "replicated");
+  EXPECT_EQ(wire.restart().condition(), "on-failure");
+  auto back = api::from_proto(wire);
+  ASSERT_OK(back);
+  EXPECT_EQ(back->name, spec.name);
+  EXPECT_EQ(back->command, spec.command);
+  EXPECT_EQ(back->args, spec.args);
+  EXPECT_EQ(back->env, spec.env);
+  EXPECT_FALSE(back->global);
+  EXPECT_EQ(back->replicas, 4u);
+  EXPECT_EQ(back->networks, spec.networks);
+  EXPECT_EQ(back->ports, spec.ports);
+  EXPECT_EQ(back->constraints, spec.constraints);
+  EXPECT_EQ(back->restart.condition, manager::RestartCondition::kOnFailure);
+  EXPECT_EQ(back->restart.delay, std::chrono::milliseconds(1500));
+  EXPECT_EQ(back->restart.max_attempts, 3u);
+  EXPECT_EQ(back->stop_grace_period, std::chrono::milliseconds(2500));
+  EXPECT_EQ(back->max_replicas_per_node, 2u);
+}
+
+TEST(Convert, GlobalModeAndDefaults) {
+  manager::ServiceSpec spec;
+  spec.name = "agent";
+  spec.command = {"/bin/true"};
+  spec.global = true;
+  api::ServiceSpec wire;
+  api::to_proto(spec, wire);
+  EXPECT_EQ(wire.mode(), "global");
+  EXPECT_EQ(wire.replicas(), 0u);
+  auto back = api::from_proto(wire);
+  ASSERT_OK(back);
+  EXPECT_TRUE(back->global);
+
+  // An empty wire spec takes the defaults: replicated, vip, restart any, 10 s grace.
+  api::ServiceSpec empty;
+  auto defaults = api::from_proto(empty);
+  ASSERT_OK(defaults);
+  EXPECT_FALSE(defaults->global);
+  EXPECT_EQ(defaults->endpoint_mode, manager::EndpointMode::kVip);
+  EXPECT_EQ(defaults->restart.condition, manager::RestartCondition::kAny);
+  EXPECT_EQ(defaults->stop_grace_period, std::chrono::seconds(10));
+}
+
+TEST(Convert, BadWordsAndPortsAreNamed) {
+  auto fails_with = [](const api::ServiceSpec& wire, const std::string& word) {
+    auto converted = api::from_proto(wire);
+    ASSERT_FALSE(converted.ok()) << word;
+    EXPECT_THAT(converted.error().message(), HasSubstr(word));
+  };
+  api::ServiceSpec wire;
+  wire.set_name("web");
+  wire.set_mode("both");
+  fails_with(wire, "both");
+  wire.set_mode("replicated");
+  wire.set_endpoint_mode("round");
+  fails_with(wire, "round");
+  wire.clear_endpoint_mode();
+  wire.mutable_restart()->set_condition("sometimes");
+  fails_with(wire, "sometimes");
+  wire.clear_restart();
+  auto* port = wire.add_ports();
+  port->set_published(70000);
+  port->set_target(80);
+  fails_with(wire, "70000");
+  port->set_published(80);
+  port->set_target(0);
+  fails_with(wire, "target");
+  port->set_target(80);
+  port->set_protocol("icmp");
+  fails_with(wire, "icmp");
+  port->set_protocol("tcp");
+  port->set_mode("bridge");
+  fails_with(wire, "bridge");
+  port->set_mode("host");
+  ASSERT_TRUE(api::from_proto(wire).ok());
+}
+
+TEST(Convert, NetworkAndTaskRoundTrip) {
+  manager::Network network;
+  network.id = "net1";
+  network.name = "app";
+  network.vni = 4097;
+  network.subnet = *Ipv4Prefix::parse("10.0.1.0/24");
+  network.gateway = *Ipv4::parse("10.0.1.1");
+  network.attachable = true;
+  api::Network wire;
+  api::to_proto(network, wire);
+  auto back = api::network_from_proto(wire);
+  ASSERT_OK(back);
+  EXPECT_EQ(back->id, "net1");
+  EXPECT_EQ(back->name, "app");
+  EXPECT_EQ(back->vni, 4097u);
+  EXPECT_EQ(back->subnet->str(), "10.0.1.0/24");
+  EXPECT_EQ(back->gateway->str(), "10.0.1.1");
+  EXPECT_TRUE(back->attachable);
+  EXPECT_FALSE(back->ingress);
+  wire.set_subnet("garbage");
+  EXPECT_FALSE(api::network_from_proto(wire).ok());
+
+  manager::Task task;
+  task.id = "task1";
+  task.service_id = "svc1";
+  task.slot = 2;
+  task.node_id = "node1";
+  task.desired = manager::TaskState::kRunning;
+  task.observed = manager::TaskState::kStarting;
+  task.addresses["net1"] = *Ipv4Prefix::parse("10.0.1.5/24");
+  task.runtime.command = {"/bin/sh"};
+  task.runtime.args = {"-c", "echo hi"};
+  task.runtime.env = {"X=1"};
+  task.runtime.stop_grace_period = std::chrono::milliseconds(3000);
+  api::Task wire_task;
+  api::to_proto(task, "web", wire_task);
+  EXPECT_EQ(wire_task.service_name(), "web");
+  EXPECT_EQ(wire_task.state(), "starting");
+  auto assignment = api::assignment_from_proto(wire_task);
+  ASSERT_OK(assignment);
+  EXPECT_EQ(assignment->id, "task1");
+  EXPECT_EQ(assignment->service_id, "svc1");
+  EXPECT_EQ(assignment->service_name, "web");
+  EXPECT_EQ(assignment->slot, 2u);
+  EXPECT_EQ(assignment->desired, manager::TaskState::kRunning);
+  EXPECT_EQ(assignment->runtime, task.runtime);
+  ASSERT_EQ(assignment->addresses.size(), 1u);
+  EXPECT_EQ(assignment->addresses.at("net1").str(), "10.0.1.5/24");
+
+  wire_task.set_desired_state("flying");
+  EXPECT_FALSE(api::assignment_from_proto(wire_task).ok());
+  wire_task.set_desired_state("running");
+  wire_task.mutable_addresses(0)->set_addr("10.0.1.500/24");
+  EXPECT_FALSE(api::assignment_from_proto(wire_task).ok());
+}
+
+}  // namespace
+}  // namespace shoal::daemon
