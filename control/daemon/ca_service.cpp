@@ -36,6 +36,13 @@ grpc::Status CaService::IssueNodeCertificate(grpc::ServerContext* context,
     spdlog::warn("join refused from {}: {}", context->peer(), role.error().message());
     return {grpc::StatusCode::PERMISSION_DENIED, role.error().message()};
   }
+  if (*role == pki::NodeRole::kManager) {
+    // Refused here, before the node is registered: a manager node that never joins would stay
+    // in the store as an Unknown, "Reachable" manager.
+    return failed_precondition(
+        "joining as a manager needs several managers, which this version does not run yet: "
+        "join with the worker token");
+  }
   if (request->csr_pem().size() > kMaxCsrBytes || request->hostname().size() > kMaxHostnameBytes) {
     return invalid("certificate request or hostname too large");
   }

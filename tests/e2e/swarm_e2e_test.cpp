@@ -206,6 +206,13 @@ TEST_F(SwarmE2E, WrongTokensAreRefusedAndTheNodeStaysOut) {
   digest[at] = digest[at] == 'a' ? 'b' : 'a';
   EXPECT_THAT(refused(digest, "other CA digest"), HasSubstr("does not match"));
 
+  // The manager token: managers cannot join yet, and the refused node is not registered.
+  auto manager_token = c().shoal(1, {"swarm", "join-token", "-q", "manager"});
+  ASSERT_EQ(manager_token.exit_code, 0) << manager_token.output;
+  EXPECT_THAT(refused(nonempty_lines(manager_token.output).at(0), "manager token"),
+              HasSubstr("join with the worker token"));
+  EXPECT_EQ(c().node_status().size(), 3u) << c().shoal(1, {"node", "ls"}).output;
+
   // Not a token.
   EXPECT_THAT(refused("SWMTKN-1-tooshort", "malformed"), HasSubstr("token"));
 
@@ -574,10 +581,31 @@ TEST_F(SwarmE2E, KilledWorkerDaemonsTasksAreRescheduled) {
     }
   }
 
-  // h3 comes back and is Ready again.
+  // While h3's daemon was gone its task kept running (tasks outlive the agent).
+  for (const auto& task : before) {
+    if (task.node == "h3") {
+      EXPECT_FALSE(c().namespace_pids(c().task_namespace(task)).empty()) << task.id;
+    }
+  }
+
+  // h3 comes back and is Ready again; its old task, rescheduled elsewhere, is stopped there.
   ASSERT_TRUE(c().start_daemon(3));
   bool ready = wait_until([&] { return c().node_status()["h3"] == "Ready"; }, 15s);
   EXPECT_TRUE(ready) << c().shoal(1, {"node", "ls"}).output;
+  std::string still;
+  bool reconciled = wait_until(
+      [&] {
+        still.clear();
+        for (const auto& task : before) {
+          if (task.node == "h3" && fs::exists("/run/netns/" + c().task_namespace(task))) {
+            still += task.id + " ";
+          }
+        }
+        return still.empty();
+      },
+      15s);
+  EXPECT_TRUE(reconciled) << "h3 still runs " << still << "\n" << c().ps_text("resched");
+  EXPECT_TRUE(c().wait_running("resched", 3));
   EXPECT_TRUE(c().remove_service("resched"));
 }
 
