@@ -116,6 +116,17 @@ void to_proto(const manager::Task& task, const std::string& service_name, Task& 
     out.set_updated_unix_ms(unix_ms(*task.updated_at));
 }
 
+void endpoint_to_proto(const manager::Service& service, Task& out) {
+  for (const auto& [network, vip] : service.endpoint.vips) {
+    auto& v = *out.add_vips();
+    v.set_network_id(network);
+    v.set_addr(vip.str());
+  }
+  for (const auto& port : service.endpoint.ports)
+    port_to_proto(port, *out.add_ports());
+  out.set_endpoint_mode(std::string(manager::to_string(service.spec.endpoint_mode)));
+}
+
 Result<manager::PortConfig> from_proto(const PortConfig& port) {
   manager::PortConfig out;
   SHOAL_ASSIGN_OR_RETURN(out.published, port_number(port.published(), "published", true));
@@ -179,6 +190,15 @@ Result<TaskAssignment> assignment_from_proto(const Task& task) {
     SHOAL_ASSIGN_OR_RETURN(auto prefix, Ipv4Prefix::parse(address.addr()));
     out.addresses[address.network_id()] = prefix;
   }
+  for (const auto& vip : task.vips()) {
+    SHOAL_ASSIGN_OR_RETURN(auto prefix, Ipv4Prefix::parse(vip.addr()));
+    out.vips[vip.network_id()] = prefix;
+  }
+  for (const auto& port : task.ports()) {
+    SHOAL_ASSIGN_OR_RETURN(auto converted, from_proto(port));
+    out.ports.push_back(converted);
+  }
+  out.dnsrr = task.endpoint_mode() == "dnsrr";
   return out;
 }
 

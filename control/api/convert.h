@@ -16,6 +16,8 @@ void to_proto(const manager::Network& network, Network& out);
 void to_proto(const manager::ServiceSpec& spec, ServiceSpec& out);
 void to_proto(const manager::Service& service, Service& out);
 void to_proto(const manager::Task& task, const std::string& service_name, Task& out);
+// The service's endpoint on a task message (what the node's service plane programs).
+void endpoint_to_proto(const manager::Service& service, Task& out);
 
 Result<manager::ServiceSpec> from_proto(const ServiceSpec& spec);
 Result<manager::PortConfig> from_proto(const PortConfig& port);
@@ -29,6 +31,9 @@ struct TaskAssignment {
   manager::TaskState desired = manager::TaskState::kRunning;
   manager::TaskRuntime runtime;
   std::map<std::string, Ipv4Prefix> addresses;  // by network id
+  std::map<std::string, Ipv4Prefix> vips;       // the service's, by network id
+  std::vector<manager::PortConfig> ports;       // the service's published ports
+  bool dnsrr = false;
 };
 Result<TaskAssignment> assignment_from_proto(const Task& task);
 Result<manager::Network> network_from_proto(const Network& network);

@@ -142,7 +142,12 @@ void AgentSession::handle(api::Dispatcher::Stub& stub, const api::Assignments& a
     if (converted.ok())
       networks.push_back(std::move(converted).value());
   }
-  executor_.assign(std::move(tasks), std::move(networks));
+  std::optional<NodeIngress> node_ingress;
+  if (auto addr = Ipv4Prefix::parse(assignments.node_ingress_addr());
+      addr.ok() && !assignments.ingress_network_id().empty()) {
+    node_ingress = NodeIngress{assignments.ingress_network_id(), *addr};
+  }
+  executor_.assign(std::move(tasks), std::move(networks), std::move(node_ingress));
   std::vector<gossip::NodeAddress> peers;
   for (const auto& text : assignments.gossip_peers()) {
     if (auto peer = gossip::NodeAddress::parse(text); peer.ok())

@@ -52,6 +52,15 @@ std::string node_file(const std::string& dir) {
   return dir + "/node.json";
 }
 
+// Docker's: every swarm has one, named "ingress", with the pool's first free subnet.
+Status create_ingress_network(ManagerRuntime& manager) {
+  manager::Network ingress;
+  ingress.id = manager.ids().next();
+  ingress.name = "ingress";
+  ingress.ingress = true;
+  return manager.store().update([&](manager::WriteTx& tx) { return tx.create(ingress); });
+}
+
 Result<NodeState> load_state(const std::string& dir) {
   std::ifstream in(node_file(dir));
   if (!in)
@@ -367,6 +376,8 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
     started = register_node(*manager_, state.node_id, hostname(),
                             *Ipv4::parse(state.advertise_addr), pki::NodeRole::kManager);
   }
+  if (started.ok())
+    started = create_ingress_network(*manager_);
   if (started.ok())
     started = save_state(state);
   if (started.ok())

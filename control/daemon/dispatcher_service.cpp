@@ -84,17 +84,29 @@ api::Assignments DispatcherService::assignments_for(const std::string& node_id) 
   api::Assignments out;
   out.set_heartbeat_period_ms(static_cast<uint64_t>(manager_.options().heartbeat_period.count()));
   manager_.store().view([&](const manager::ReadTx& tx) {
-    std::map<std::string, std::string> names;
-    for (const auto& service : tx.services())
-      names[service.id] = service.spec.name;
+    std::map<std::string, manager::Service> services;
+    for (auto& service : tx.services())
+      services.emplace(service.id, std::move(service));
     std::set<std::string> networks;
+    auto self = tx.get_node(node_id);
+    for (const auto& network : tx.networks()) {
+      if (network.ingress && self && self->ingress_addr) {
+        networks.insert(network.id);  // every node has the ingress network
+        out.set_node_ingress_addr(self->ingress_addr->str());
+        out.set_ingress_network_id(network.id);
+      }
+    }
     for (const auto& task : tx.tasks()) {
       // Live tasks the node has been given: it runs or stops them as `desired` says.
       if (task.node_id != node_id || task.observed < TaskState::kAssigned ||
           manager::is_terminal(task.observed)) {
         continue;
       }
-      api::to_proto(task, names[task.service_id], *out.add_tasks());
+      auto service = services.find(task.service_id);
+      auto& sent = *out.add_tasks();
+      api::to_proto(task, service == services.end() ? "" : service->second.spec.name, sent);
+      if (service != services.end())
+        api::endpoint_to_proto(service->second, sent);
       for (const auto& [network, addr] : task.addresses)
         networks.insert(network);
     }

@@ -24,6 +24,8 @@ namespace {
 constexpr size_t kFinishedKept = 32;  // exited tasks whose output stays for `service logs`
 constexpr auto kPoll = 500ms;         // exits are noticed at least this often
 
+constexpr const char* kNodeEndpoint = "node";
+
 std::string short_id(const std::string& id) {
   return id.substr(0, 12);
 }
@@ -39,6 +41,7 @@ dataplane::NetworkSpec network_spec(const manager::Network& network) {
   spec.vni = network.vni;
   spec.subnet = network.subnet.value_or(Ipv4Prefix{});
   spec.gateway = network.gateway.value_or(Ipv4(spec.subnet.network().host_order() + 1));
+  spec.gateway_on_bridge = !network.ingress;  // the node's ingress0 holds it (the mesh)
   return spec;
 }
 
@@ -97,9 +100,11 @@ Executor::~Executor() {
 }
 
 void Executor::assign(std::vector<api::TaskAssignment> tasks,
-                      std::vector<manager::Network> networks) {
+                      std::vector<manager::Network> networks,
+                      std::optional<NodeIngress> node_ingress) {
   {
     std::lock_guard lock(mutex_);
+    node_ingress_ = std::move(node_ingress);
     assigned_.clear();
     for (auto& task : tasks)
       assigned_[task.id] = std::move(task);
@@ -161,6 +166,7 @@ void Executor::reconcile() {
   // Before the manager's first word nothing is known to be unwanted: tasks keep running
   // (a restarted agent with no manager in reach), but exits are still noticed.
   if (assignments_seen_) {
+    attach_node_ingress();
     start_and_stop();
   }
   reap_exits();
@@ -168,6 +174,38 @@ void Executor::reconcile() {
     forget_finished();
   }
   program_peers();
+}
+
+void Executor::attach_node_ingress() {
+  if (!node_ingress_ || node_ingress_ == node_ingress_attached_) {
+    return;
+  }
+  auto network = networks_.find(node_ingress_->network_id);
+  if (network == networks_.end()) {
+    return;
+  }
+  std::lock_guard kernel(kernel_mutex_);
+  auto ensured = overlay_.ensure(network_spec(network->second));
+  if (!ensured.ok()) {
+    spdlog::warn("ingress network: {}", ensured.error().message());
+    return;
+  }
+  ensured_networks_.insert(network->first);
+  dataplane::EndpointSpec endpoint;
+  endpoint.network_id = network->first;
+  endpoint.id = kNodeEndpoint;
+  endpoint.netns = "/proc/self/ns/net";  // shoald runs in the node's namespace
+  endpoint.ifname = "ingress0";
+  endpoint.ip = node_ingress_->addr.addr();
+  endpoint.default_route = false;
+  endpoint.holds_gateway = true;
+  auto attached = overlay_.attach(endpoint);
+  if (!attached.ok()) {
+    spdlog::warn("ingress endpoint of the node: {}", attached.error().message());
+    return;
+  }
+  node_ingress_attached_ = node_ingress_;
+  spdlog::info("node endpoint {} on the ingress network", node_ingress_->addr.str());
 }
 
 void Executor::start_and_stop() {
@@ -346,6 +384,9 @@ void Executor::forget_finished() {
   for (const auto& [id, local] : local_) {
     if (!local.torn_down)
       used.insert(local.networks.begin(), local.networks.end());
+  }
+  if (node_ingress_attached_) {
+    used.insert(node_ingress_attached_->network_id);  // every node keeps it
   }
   gossip_.set_networks(used);
   std::lock_guard kernel(kernel_mutex_);

@@ -40,6 +40,12 @@ struct ExecutorConfig {
   std::string state_dir;
 };
 
+struct NodeIngress {
+  std::string network_id;
+  Ipv4Prefix addr;
+  friend bool operator==(const NodeIngress&, const NodeIngress&) = default;
+};
+
 class Executor {
  public:
   // `gossip` outlives the executor.
@@ -47,7 +53,10 @@ class Executor {
   ~Executor();
 
   // The whole desired state, as the last Assignments message said.
-  void assign(std::vector<api::TaskAssignment> tasks, std::vector<manager::Network> networks);
+  // `node_ingress`: this node's own endpoint on the ingress network (ingress0 in the node's
+  // namespace, holding the gateway), which the routing mesh sends from.
+  void assign(std::vector<api::TaskAssignment> tasks, std::vector<manager::Network> networks,
+              std::optional<NodeIngress> node_ingress);
   std::vector<api::TaskStatus> take_reports();
   std::vector<api::TaskStatus> all_reports();
   // The tail of each task's output, for `service logs`.
@@ -84,6 +93,7 @@ class Executor {
   void reap_exits();
   void teardown(const std::string& id, Local& local);
   void program_peers();
+  void attach_node_ingress();
   void publish_endpoints(const std::string& id, const Local& local);
   void withdraw_endpoints(const std::string& id, const Local& local);
   void note_peer(const gossip::networkdb::WatchEvent& event);
@@ -107,6 +117,8 @@ class Executor {
   bool needs_sweep_ = true;  // once after start, to clear what a previous run left
   std::map<std::string, api::TaskAssignment> assigned_;
   std::map<std::string, manager::Network> networks_;
+  std::optional<NodeIngress> node_ingress_;           // as assigned
+  std::optional<NodeIngress> node_ingress_attached_;  // as in the kernel
   // The overlay peer table as gossip has it: network -> endpoint id -> where it lives.
   std::map<std::string, std::map<std::string, dataplane::PeerSpec>> peers_;
   std::map<std::string, Local> local_;

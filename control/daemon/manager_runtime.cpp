@@ -98,7 +98,7 @@ void ManagerRuntime::run_passes() {
     if (!allocated.ok()) {
       spdlog::warn("allocator: {}", allocated.error().message());
     } else {
-      work += allocated->networks + allocated->services + allocated->tasks;
+      work += allocated->networks + allocated->nodes + allocated->services + allocated->tasks;
       for (const auto& problem : allocated->problems) {
         spdlog::debug("allocator: {}", problem.message());
       }

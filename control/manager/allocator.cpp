@@ -34,6 +34,8 @@ void Allocator::note(const std::vector<Event>& events) {
       released_services_.push_back(service->id);
     } else if (const auto* network = std::get_if<Network>(&event.object)) {
       released_networks_.push_back(network->id);
+    } else if (const auto* node = std::get_if<Node>(&event.object)) {
+      released_nodes_.push_back(node->id);
     }
   }
 }
@@ -49,6 +51,10 @@ void Allocator::release_noted() {
   for (const auto& id : released_networks_) {
     allocator_.release_network(id);
   }
+  for (const auto& id : released_nodes_) {
+    allocator_.release_node(id);
+  }
+  released_nodes_.clear();
   released_tasks_.clear();
   released_services_.clear();
   released_networks_.clear();
@@ -81,6 +87,20 @@ Status Allocator::allocate_all(WriteTx& tx, AllocationReport& report) {
     }
     SHOAL_TRY(tx.update(network));
     ++report.networks;
+  }
+
+  for (auto& node : tx.nodes()) {
+    if (node.ingress_addr) {
+      continue;
+    }
+    if (auto status = allocator_.allocate_node(node); !status.ok()) {
+      report.problems.push_back(std::move(status).error());
+      continue;
+    }
+    if (node.ingress_addr) {
+      SHOAL_TRY(tx.update(node));
+      ++report.nodes;
+    }
   }
 
   std::map<std::string, Service> services;

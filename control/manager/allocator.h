@@ -22,6 +22,7 @@ namespace shoal::manager {
 
 struct AllocationReport {
   size_t networks = 0;
+  size_t nodes = 0;  // given an ingress address
   size_t services = 0;
   size_t tasks = 0;
   std::vector<Error> problems;  // objects left unallocated, and why
@@ -52,6 +53,7 @@ class Allocator {
   std::vector<std::string> released_tasks_;     // removed or terminal
   std::vector<std::string> released_services_;  // removed
   std::vector<std::string> released_networks_;  // removed
+  std::vector<std::string> released_nodes_;     // removed
 };
 
 }  // namespace shoal::manager

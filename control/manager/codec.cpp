@@ -85,6 +85,7 @@ json to_json(const Node& n) {
           {"status", number(n.status)},
           {"labels", n.labels},
           {"addr", n.addr.str()},
+          {"ingress_addr", prefix_json(n.ingress_addr)},
           {"version", n.version}};
 }
 
@@ -171,6 +172,9 @@ Object node_from(const json& j) {
   n.status = enum_from<NodeStatus>(j.at("status"));
   n.labels = j.at("labels").get<std::map<std::string, std::string>>();
   n.addr = ip_from(j.at("addr"));
+  if (j.contains("ingress_addr") && !j.at("ingress_addr").is_null()) {
+    n.ingress_addr = prefix_from(j.at("ingress_addr"));
+  }
   n.version = j.at("version").get<uint64_t>();
   return n;
 }

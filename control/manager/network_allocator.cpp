@@ -282,6 +282,19 @@ Status NetworkAllocator::rebuild(const ReadTx& tx) {
       SHOAL_TRY(claim_addresses(task.id, task.addresses));
     }
   }
+  for (const auto& node : tx.nodes()) {
+    if (node.ingress_addr && ingress_id_) {
+      SHOAL_TRY(claim_addresses(node.id, {{*ingress_id_, *node.ingress_addr}}));
+    }
+  }
+  return {};
+}
+
+Status NetworkAllocator::allocate_node(Node& node) {
+  if (!ingress_id_ || node.ingress_addr || holders_.contains(node.id)) {
+    return {};
+  }
+  SHOAL_ASSIGN_OR_RETURN(node.ingress_addr, allocate_address(node.id, *ingress_id_));
   return {};
 }
 

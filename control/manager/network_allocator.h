@@ -53,8 +53,14 @@ class NetworkAllocator {
   void release_task(const std::string& task_id);
   bool holds_task(const std::string& task_id) const { return holders_.contains(task_id); }
 
+  // A node's endpoint on the ingress network (every node has one: the mesh sends from it).
+  // Nothing to do while there is no allocated ingress network.
+  Status allocate_node(Node& node);
+  void release_node(const std::string& node_id) { release_task(node_id); }
+
   // Forgets everything and claims what the store's objects say they hold: networks' VNIs and
-  // subnets, allocated services' ports and VIPs, and addresses of tasks not yet terminal.
+  // subnets, allocated services' ports and VIPs, addresses of tasks not yet terminal, and
+  // nodes' ingress addresses.
   Status rebuild(const ReadTx& tx);
 
   const IpPool* pool(const std::string& network_id) const;

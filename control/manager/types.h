@@ -36,6 +36,8 @@ struct Node {
   NodeStatus status = NodeStatus::kUnknown;
   std::map<std::string, std::string> labels;
   Ipv4 addr;  // the node's underlay address (VTEP)
+  // The node's own endpoint on the ingress network (the routing mesh's source address).
+  std::optional<Ipv4Prefix> ingress_addr;
   uint64_t version = 0;
 };
 

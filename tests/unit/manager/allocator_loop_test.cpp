@@ -128,3 +128,61 @@ TEST_F(AllocatorLoop, RemovedAndFinishedTasksGiveTheirAddressesBack) {
 
 }  // namespace
 }  // namespace shoal::manager
+
+namespace shoal::manager {
+namespace {
+
+TEST_F(AllocatorLoop, EveryNodeGetsOneIngressAddressKeptAcrossARestartAndFreedOnRemoval) {
+  ASSERT_TRUE(store_
+                  .update([](WriteTx& tx) -> Status {
+                    Node node;
+                    node.id = "n1";
+                    node.hostname = "h1";
+                    return tx.create(node);
+                  })
+                  .ok());
+  auto allocator = Allocator::create(store_);
+  ASSERT_TRUE(allocator.ok());
+  auto report = (*allocator)->run_once();
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->nodes, 1u);
+  std::optional<Ipv4Prefix> node_addr;
+  store_.view([&](const ReadTx& tx) { node_addr = tx.get_node("n1")->ingress_addr; });
+  ASSERT_TRUE(node_addr.has_value());
+  auto in_use = addresses_in_use();
+  EXPECT_FALSE(in_use.contains(node_addr->str())) << "a task got the node's address";
+
+  // A restarted allocator claims it again: a new task never gets it.
+  allocator->reset();
+  auto restarted = Allocator::create(store_);
+  ASSERT_TRUE(restarted.ok());
+  ASSERT_TRUE(store_.update([](WriteTx& tx) { return tx.create(new_task("t3", "s1")); }).ok());
+  ASSERT_TRUE((*restarted)->run_once().ok());
+  EXPECT_FALSE(addresses_in_use().contains(node_addr->str()));
+  std::optional<Ipv4Prefix> after;
+  store_.view([&](const ReadTx& tx) { after = tx.get_node("n1")->ingress_addr; });
+  EXPECT_EQ(after, node_addr);
+
+  const auto* ingress = (*restarted)->state().pool("z");
+  ASSERT_NE(ingress, nullptr);
+  EXPECT_TRUE(ingress->in_use(node_addr->addr()));
+
+  // Removing the node frees its address; the next node gets one of its own.
+  ASSERT_TRUE(store_.update([](WriteTx& tx) { return tx.remove_node("n1"); }).ok());
+  ASSERT_TRUE(store_
+                  .update([](WriteTx& tx) -> Status {
+                    Node node;
+                    node.id = "n2";
+                    return tx.create(node);
+                  })
+                  .ok());
+  ASSERT_TRUE((*restarted)->run_once().ok());
+  std::optional<Ipv4Prefix> second;
+  store_.view([&](const ReadTx& tx) { second = tx.get_node("n2")->ingress_addr; });
+  ASSERT_TRUE(second.has_value());
+  EXPECT_FALSE(ingress->in_use(node_addr->addr()));
+  EXPECT_TRUE(ingress->in_use(second->addr()));
+}
+
+}  // namespace
+}  // namespace shoal::manager
