@@ -1,5 +1,8 @@
 #include "control/agent/service_feed.h"
 
+#include <algorithm>
+#include <utility>
+
 namespace shoal::agent {
 namespace {
 
@@ -28,6 +31,40 @@ Status ServiceFeed::remove(const std::string& service_id, const std::string& net
     return {};
   }
   return refresh(service_id, network_id);
+}
+
+Status ServiceFeed::set_ingress_network(std::string network_id) {
+  if (network_id == ingress_network_) {
+    return {};
+  }
+  const std::string old = std::exchange(ingress_network_, std::move(network_id));
+  std::vector<std::pair<std::string, std::string>> affected;  // service, network
+  for (const auto& [service_id, rows] : rows_) {
+    for (const std::string& network : {old, ingress_network_}) {
+      const bool present = std::any_of(rows.begin(), rows.end(), [&](const auto& row) {
+        return std::get<0>(row.first) == network;
+      });
+      if (present)
+        affected.emplace_back(service_id, network);
+    }
+  }
+  Status first;
+  auto keep_first = [&first](Status status) {
+    if (first.ok() && !status.ok())
+      first = std::move(status);
+  };
+  for (const auto& [service_id, network] : affected) {
+    const std::string id = lb_id(service_id, network);
+    if (network == old) {  // it was programmed as the ingress network: published ports
+      keep_first(balancer_->remove(id));
+      keep_first(balancer_->remove(id + "/local"));
+    } else {  // it was programmed as an ordinary network: a VIP and names
+      dns_->remove_service(service_id, network);
+      keep_first(balancer_->remove(id));
+    }
+    keep_first(refresh(service_id, network));
+  }
+  return first;
 }
 
 Status ServiceFeed::refresh(const std::string& service_id, const std::string& network_id) {

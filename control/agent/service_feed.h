@@ -68,6 +68,10 @@ class ServiceFeed {
   Status upsert(const EndpointRecord& record);
   Status remove(const std::string& service_id, const std::string& network_id,
                 const std::string& task_id);
+  // The ingress network becomes known (or changes): what was programmed for the rows of the old
+  // and the new ingress network is withdrawn and recomputed under the new role.
+  Status set_ingress_network(std::string network_id);
+  const std::string& ingress_network() const { return ingress_network_; }
 
  private:
   using Key = std::tuple<std::string, std::string>;  // network, task

@@ -267,10 +267,15 @@ Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) 
   SHOAL_ASSIGN_OR_RETURN(auto addr, Ipv4::parse(state.advertise_addr));
   auto tag = options_.node_tag.empty() ? node_tag(state.node_id) : options_.node_tag;
   SHOAL_ASSIGN_OR_RETURN(gossip_, GossipNode::start(state.node_id, {addr, options_.gossip_port}));
+  ServicePlaneConfig plane;
+  plane.node_tag = tag;
+  plane.node_ip = addr;
+  plane.node_name = state.node_id;
+  SHOAL_ASSIGN_OR_RETURN(plane_, ServicePlane::start(plane, *gossip_));
   SHOAL_ASSIGN_OR_RETURN(
       executor_,
       Executor::start({.node_tag = tag, .advertise_addr = addr, .state_dir = options_.state_dir},
-                      *gossip_));
+                      *gossip_, *plane_));
   session_ = std::make_unique<AgentSession>(SessionConfig{.manager_addr = state.manager_addr,
                                                           .files = files,
                                                           .hostname = hostname(),
@@ -292,6 +297,7 @@ void Daemon::stop_node() {
     context_.reset();
   }
   executor_.reset();
+  plane_.reset();
   gossip_.reset();
   manager_control_.reset();
   ca_.reset();

@@ -84,6 +84,7 @@ class Daemon {
   std::unique_ptr<grpc::Service> ca_;
   std::unique_ptr<grpc::Server> manager_server_;
   std::unique_ptr<GossipNode> gossip_;
+  std::unique_ptr<ServicePlane> plane_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<AgentSession> session_;
 

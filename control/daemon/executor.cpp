@@ -60,7 +60,8 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 }  // namespace
 
-Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config, GossipNode& gossip) {
+Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config, GossipNode& gossip,
+                                                  ServicePlane& plane) {
   SHOAL_ASSIGN_OR_RETURN(auto kernel, dataplane::LibnlKernel::create_for_current());
   dataplane::NodeConfig node{
       .tag = config.node_tag, .underlay_ip = config.advertise_addr, .underlay_mtu = std::nullopt};
@@ -70,19 +71,21 @@ Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config, GossipN
                                                  .state_dir = config.state_dir + "/runtime",
                                                  .shim_path = {},
                                                  .cgroup_root = {}}));
-  auto executor = std::make_unique<Executor>(Key{}, std::move(config), gossip, std::move(kernel),
-                                             std::move(overlay), std::move(runtime));
+  auto executor =
+      std::make_unique<Executor>(Key{}, std::move(config), gossip, plane, std::move(kernel),
+                                 std::move(overlay), std::move(runtime));
   executor->load_locals();
   gossip.watch(agent::kPeerTable, [e = executor.get()](const auto& event) { e->note_peer(event); });
   executor->thread_ = std::thread([e = executor.get()] { e->loop(); });
   return executor;
 }
 
-Executor::Executor(Key, ExecutorConfig config, GossipNode& gossip,
+Executor::Executor(Key, ExecutorConfig config, GossipNode& gossip, ServicePlane& plane,
                    std::unique_ptr<dataplane::NetKernel> kernel, dataplane::Overlay overlay,
                    runtime::Runtime runtime)
     : config_(std::move(config)),
       gossip_(gossip),
+      plane_(plane),
       kernel_(std::move(kernel)),
       overlay_(std::move(overlay)),
       runtime_(std::move(runtime)) {}
@@ -205,7 +208,18 @@ void Executor::attach_node_ingress() {
     return;
   }
   node_ingress_attached_ = node_ingress_;
+  // Tasks elsewhere answer the mesh's translated requests to this address: they need it as a
+  // peer like any endpoint.
+  auto ip = node_ingress_->addr;
+  gossip_.put(agent::kPeerTable, node_ingress_->network_id,
+              std::string(kNodeEndpoint) + "@" + config_.advertise_addr.str(),
+              agent::encode_peer(
+                  {.ip = ip, .mac = Mac::from_ipv4(ip.addr()), .vtep = config_.advertise_addr}));
   spdlog::info("node endpoint {} on the ingress network", node_ingress_->addr.str());
+  if (auto mesh = plane_.enable_mesh(node_ingress_->network_id, node_ingress_->addr.addr());
+      !mesh.ok()) {
+    spdlog::warn("routing mesh: {}", mesh.error().message());
+  }
 }
 
 void Executor::start_and_stop() {
@@ -219,10 +233,59 @@ void Executor::start_and_stop() {
     bool wanted = it != assigned_.end() && it->second.desired <= TaskState::kRunning;
     if (!wanted && !local.stopping && !manager::is_terminal(local.reported)) {
       local.stopping = true;
+      take_out_of_rotation(id, local);  // before its SIGTERM, so no request meets a dying task
       auto grace = it != assigned_.end() ? it->second.runtime.stop_grace_period : 10s;
       spawn_stopper(id, grace);
+    } else if (wanted && local.reported == TaskState::kRunning && !local.in_rotation &&
+               !local.torn_down) {
+      put_in_rotation(id, local);  // new, or adopted after a restart
     }
   }
+}
+
+void Executor::put_in_rotation(const std::string& id, Local& local) {
+  const auto& task = assigned_.at(id);
+  TaskService service;
+  service.task_id = id;
+  service.task_name = task.service_name + "." + std::to_string(task.slot) + "." + id;
+  service.service_id = task.service_id;
+  service.service_name = task.service_name;
+  service.netns = local.netns;
+  service.dnsrr = task.dnsrr;
+  for (size_t index = 0; index < local.networks.size() && index < local.addresses.size(); ++index) {
+    TaskEndpoint endpoint;
+    endpoint.network_id = local.networks[index];
+    endpoint.ip = local.addresses[index].addr();
+    if (auto vip = task.vips.find(endpoint.network_id); vip != task.vips.end() && !task.dnsrr) {
+      endpoint.vip = vip->second.addr();
+    }
+    service.endpoints.push_back(std::move(endpoint));
+  }
+  for (const auto& port : task.ports) {
+    agent::PublishedPortRecord record;
+    record.port = port.published;
+    record.target_port = port.target;
+    record.protocol =
+        port.protocol == manager::Protocol::kUdp ? lb::Protocol::kUdp : lb::Protocol::kTcp;
+    record.mode = port.mode == manager::PublishMode::kHost ? agent::PublishMode::kHost
+                                                           : agent::PublishMode::kIngress;
+    service.ports.push_back(record);
+  }
+  if (auto running = plane_.task_running(service); !running.ok()) {
+    spdlog::warn("task {}: service plane: {}", id, running.error().message());
+    return;
+  }
+  local.in_rotation = true;
+}
+
+void Executor::take_out_of_rotation(const std::string& id, Local& local) {
+  if (!local.in_rotation) {
+    return;
+  }
+  if (auto stopping = plane_.task_stopping(id); !stopping.ok()) {
+    spdlog::warn("task {}: service plane: {}", id, stopping.error().message());
+  }
+  local.in_rotation = false;
 }
 
 void Executor::spawn_stopper(const std::string& id, std::chrono::milliseconds grace) {
@@ -265,6 +328,7 @@ Status Executor::prepare_network(const api::TaskAssignment& task, Local& local,
     local.addresses.push_back(addr);
     SHOAL_ASSIGN_OR_RETURN(auto attached, overlay_.attach(endpoint));
     netns = attached.netns;
+    local.netns = attached.netns;
     ++index;
   }
   if (netns.empty()) {
@@ -350,6 +414,7 @@ void Executor::reap_exits() {
 void Executor::teardown(const std::string& id, Local& local) {
   if (local.torn_down)
     return;
+  take_out_of_rotation(id, local);
   std::lock_guard kernel(kernel_mutex_);
   for (size_t index = local.networks.size(); index-- > 0;) {
     auto detached = overlay_.detach(local.networks[index], endpoint_id(id, index));
@@ -494,6 +559,9 @@ Status Executor::leave() {
     (void)overlay_.remove(network);
   ensured_networks_.clear();
   auto swept = overlay_.sweep({}, {});
+  if (auto uninstalled = plane_.uninstall(); !uninstalled.ok()) {
+    spdlog::warn("service plane: {}", uninstalled.error().message());
+  }
   local_.clear();
   std::error_code ec;
   fs::remove_all(config_.state_dir + "/agent", ec);

@@ -27,6 +27,7 @@
 
 #include "control/api/convert.h"
 #include "control/daemon/gossip_node.h"
+#include "control/daemon/service_plane.h"
 #include "control/runtime/runtime.h"
 #include "dataplane/kernel.h"
 #include "dataplane/overlay.h"
@@ -49,7 +50,8 @@ struct NodeIngress {
 class Executor {
  public:
   // `gossip` outlives the executor.
-  static Result<std::unique_ptr<Executor>> start(ExecutorConfig config, GossipNode& gossip);
+  static Result<std::unique_ptr<Executor>> start(ExecutorConfig config, GossipNode& gossip,
+                                                 ServicePlane& plane);
   ~Executor();
 
   // The whole desired state, as the last Assignments message said.
@@ -69,7 +71,7 @@ class Executor {
     friend class Executor;
     Key() = default;
   };
-  Executor(Key, ExecutorConfig config, GossipNode& gossip,
+  Executor(Key, ExecutorConfig config, GossipNode& gossip, ServicePlane& plane,
            std::unique_ptr<dataplane::NetKernel> kernel, dataplane::Overlay overlay,
            runtime::Runtime runtime);
 
@@ -77,6 +79,8 @@ class Executor {
   struct Local {
     std::vector<std::string> networks;  // attached, in order (eth0, eth1, ...)
     std::vector<Ipv4Prefix> addresses;  // on each of them
+    std::string netns;                  // the task's namespace
+    bool in_rotation = false;           // the service plane has its rows (this process)
     manager::TaskState reported = manager::TaskState::kNew;
     std::string message;
     bool stopping = false;
@@ -94,6 +98,8 @@ class Executor {
   void teardown(const std::string& id, Local& local);
   void program_peers();
   void attach_node_ingress();
+  void put_in_rotation(const std::string& id, Local& local);
+  void take_out_of_rotation(const std::string& id, Local& local);
   void publish_endpoints(const std::string& id, const Local& local);
   void withdraw_endpoints(const std::string& id, const Local& local);
   void note_peer(const gossip::networkdb::WatchEvent& event);
@@ -105,6 +111,7 @@ class Executor {
 
   ExecutorConfig config_;
   GossipNode& gossip_;
+  ServicePlane& plane_;
   std::unique_ptr<dataplane::NetKernel> kernel_;
   dataplane::Overlay overlay_;
   runtime::Runtime runtime_;
