@@ -181,8 +181,8 @@ struct ServicePlane::Core {
   void put_row(const agent::EndpointRecord& row) {
     gossip::Bytes value = agent::encode_endpoint(row);
     ours[row.task_id].insert(row.network_id);
-    WatchEvent event{WatchEventType::kUpdate, agent::kEndpointTable, row.network_id, row.task_id,
-                     value, self};
+    WatchEvent event{
+        WatchEventType::kUpdate, agent::kEndpointTable, row.network_id, row.task_id, value, self};
     if (auto applied = apply(event); !applied.ok()) {
       spdlog::warn("service plane: task {} on network {}: {}", row.task_id, row.network_id,
                    applied.error().message());
@@ -346,8 +346,7 @@ Result<std::unique_ptr<ServicePlane>> ServicePlane::start(ServicePlaneConfig con
   c.dns_sink = std::make_unique<DnsServerSink>(*c.dns);
   c.feed = std::make_unique<agent::ServiceFeed>("", *c.balancer, *c.dns_sink);
   c.table = std::make_unique<agent::EndpointTableFeed>(c.self, *c.feed);
-  gossip.watch(agent::kEndpointTable,
-               [core](const WatchEvent& event) { core->on_event(event); });
+  gossip.watch(agent::kEndpointTable, [core](const WatchEvent& event) { core->on_event(event); });
   return std::unique_ptr<ServicePlane>(new ServicePlane(std::move(core)));
 }
 

@@ -75,8 +75,7 @@ std::vector<agent::EndpointRecord> endpoint_rows(const TaskService& task,
 class ServicePlane {
  public:
   // Loads (or adopts) the node's BPF programs, starts the DNS server, watches the table.
-  static Result<std::unique_ptr<ServicePlane>> start(ServicePlaneConfig config,
-                                                     GossipNode& gossip);
+  static Result<std::unique_ptr<ServicePlane>> start(ServicePlaneConfig config, GossipNode& gossip);
   // Leaves the BPF programs pinned (and the rows in the table) for the next agent to adopt.
   ~ServicePlane();
   ServicePlane(const ServicePlane&) = delete;
