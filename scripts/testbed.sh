@@ -31,8 +31,15 @@ run_node_dirs() {
 down() {
   local run=$1 ns dir
   for dir in $(run_node_dirs cgroup2 "$run"); do
-    xargs -r kill -9 <"$dir/cgroup.procs" 2>/dev/null || true
-    rmdir "$dir" 2>/dev/null || true
+    # The node cgroup holds its tasks' cgroups: kill the whole subtree, wait until it is
+    # empty, then remove it bottom-up.
+    echo 1 >"$dir/cgroup.kill" 2>/dev/null ||
+      find "$dir" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    for _ in $(seq 50); do
+      grep -q '^populated 0' "$dir/cgroup.events" 2>/dev/null && break
+      sleep 0.1
+    done
+    find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null || true
   done
   for dir in $(run_node_dirs bpf "$run"); do
     rm -rf "$dir"

@@ -279,9 +279,7 @@ void Executor::put_in_rotation(const std::string& id, Local& local) {
 }
 
 void Executor::take_out_of_rotation(const std::string& id, Local& local) {
-  if (!local.in_rotation) {
-    return;
-  }
+  // Even when put_in_rotation failed half way: the plane withdraws whatever it published.
   if (auto stopping = plane_.task_stopping(id); !stopping.ok()) {
     spdlog::warn("task {}: service plane: {}", id, stopping.error().message());
   }
@@ -551,8 +549,20 @@ Status Executor::leave() {
   }
   for (const auto& [id, grace] : running)
     stop_task(id, grace, false);
-  for (const auto& status : runtime_.list())
-    (void)runtime_.remove(status.id);
+  // A stopped task's shim lingers a moment to record the exit: remove() waits for it.
+  for (const auto& status : runtime_.list()) {
+    Status removed;
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      removed = runtime_.remove(status.id);
+      if (removed.ok() || removed.error().errnum != EBUSY) {
+        break;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    if (!removed.ok()) {
+      spdlog::warn("leave: {}", removed.error().message());
+    }
+  }
   std::lock_guard lock(mutex_);
   std::lock_guard kernel(kernel_mutex_);
   for (const auto& network : ensured_networks_)
