@@ -74,9 +74,12 @@ Result<AllocationReport> Allocator::run_once() {
 }
 
 Status Allocator::allocate_all(WriteTx& tx, AllocationReport& report) {
+  // Explicit subnets first: they cannot move, so a pool network allocated in the same pass
+  // must see them taken. Then the ingress network, so it gets the pool's first free subnet.
   auto networks = tx.networks();
-  std::stable_partition(networks.begin(), networks.end(),
-                        [](const Network& network) { return network.ingress; });
+  auto rank = [](const Network& network) { return network.subnet ? 0 : network.ingress ? 1 : 2; };
+  std::stable_sort(networks.begin(), networks.end(),
+                   [&](const Network& a, const Network& b) { return rank(a) < rank(b); });
   for (auto& network : networks) {
     if (allocator_.pool(network.id) != nullptr) {
       continue;
