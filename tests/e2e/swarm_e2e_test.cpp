@@ -706,9 +706,24 @@ TEST(SwarmTeardown, LeavingRemovesTasksNamespacesLinksAndCgroups) {
   auto forced = c.shoal(1, {"swarm", "leave", "--force"});
   EXPECT_EQ(forced.exit_code, 0) << forced.output;
 
-  // Every node is out, with nothing left behind, its daemon still up.
+  // Every node is out, with nothing left behind, its daemon still up. A link whose peer was
+  // in a deleted sandbox goes when the kernel destroys that namespace, which it does
+  // asynchronously: links get a few seconds.
   for (int host = 1; host <= 3; ++host) {
-    auto left = leftovers(c, host);
+    auto gone_at = std::chrono::steady_clock::now();
+    NodeLeftovers left;
+    wait_until(
+        [&] {
+          left = leftovers(c, host);
+          return left.namespaces.empty() && !left.cgroup && left.links.empty();
+        },
+        5s, 50ms);
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - gone_at);
+    if (waited > 100ms) {
+      std::printf("[ timing   ] h%d: leftovers took %lld ms to go after leave\n", host,
+                  static_cast<long long>(waited.count()));
+    }
     std::string namespaces;
     for (const auto& ns : left.namespaces) {
       namespaces += ns + " ";
