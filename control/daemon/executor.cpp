@@ -75,7 +75,15 @@ Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config, GossipN
       std::make_unique<Executor>(Key{}, std::move(config), gossip, plane, std::move(kernel),
                                  std::move(overlay), std::move(runtime));
   executor->load_locals();
-  gossip.watch(agent::kPeerTable, [e = executor.get()](const auto& event) { e->note_peer(event); });
+  // The gossip thread outlives the executor (GossipNode has no unwatch): events reach it only
+  // while the guard still names it.
+  executor->watch_guard_->target = executor.get();
+  gossip.watch(agent::kPeerTable, [guard = executor->watch_guard_](const auto& event) {
+    std::lock_guard lock(guard->mutex);
+    if (guard->target != nullptr) {
+      guard->target->note_peer(event);
+    }
+  });
   executor->thread_ = std::thread([e = executor.get()] { e->loop(); });
   return executor;
 }
@@ -91,6 +99,10 @@ Executor::Executor(Key, ExecutorConfig config, GossipNode& gossip, ServicePlane&
       runtime_(std::move(runtime)) {}
 
 Executor::~Executor() {
+  {
+    std::lock_guard lock(watch_guard_->mutex);
+    watch_guard_->target = nullptr;
+  }
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;

@@ -109,6 +109,11 @@ class Executor {
   Status save_local(const std::string& id, const Local& local);
   void load_locals();
 
+  struct WatchGuard {
+    std::mutex mutex;
+    Executor* target = nullptr;
+  };
+  std::shared_ptr<WatchGuard> watch_guard_ = std::make_shared<WatchGuard>();
   ExecutorConfig config_;
   GossipNode& gossip_;
   ServicePlane& plane_;

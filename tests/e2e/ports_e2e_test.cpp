@@ -127,6 +127,8 @@ TEST_F(SwarmPorts, AnotherServiceReachesItByNameAndVipAndSeesItsTasks) {
   // The caller is a task too: its connect() goes through the node's eBPF hook (VIP) and its
   // resolver is the embedded DNS. It prints what it got; `service logs` brings it back.
   std::string script =
+      // The task's DNS listener starts just after the task does (see the note in the README).
+      "for i in $(seq 50); do getent hosts web >/dev/null && break; sleep 0.1; done; "
       "getent hosts web; getent ahostsv4 tasks.web | awk '{print \"task \" $1}' | sort -u; "
       "for i in 1 2 3 4 5 6 7 8 9 10; do curl -s --max-time 2 http://web/; echo; done; "
       "exec sleep 1000";
