@@ -52,27 +52,27 @@ bool runtime_changed(const manager::ServiceSpec& a, const manager::ServiceSpec& 
 
 }  // namespace
 
-ControlService::Held ControlService::hold(const grpc::ServerContext& context) const {
+grpc::Status ControlService::hold(const grpc::ServerContext& context,
+                                  std::shared_ptr<const ManagerContext>& held) const {
   if (require_certificate_) {
     if (auto status = require_manager(context); !status.ok())
-      return {nullptr, status};
+      return status;
   }
-  auto held = source_();
+  held = source_();
   if (!held || held->manager == nullptr)
-    return {nullptr, failed_precondition(kNotAManager)};
-  return {held, grpc::Status::OK};
+    return failed_precondition(kNotAManager);
+  return grpc::Status::OK;
 }
 
 // ---- nodes ----
 
 grpc::Status ControlService::ListNodes(grpc::ServerContext* context, const api::Empty*,
                                        api::ListNodesResponse* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
-  auto leader = hooks.leader_node_id();
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
+  auto leader = held->hooks.leader_node_id();
   manager.store().view([&](const ReadTx& tx) {
     for (const auto& node : tx.nodes()) {
       api::to_proto(node, node.id == leader, *response->add_nodes());
@@ -83,27 +83,25 @@ grpc::Status ControlService::ListNodes(grpc::ServerContext* context, const api::
 
 grpc::Status ControlService::GetNode(grpc::ServerContext* context, const api::IdRequest* request,
                                      api::Node* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   std::optional<manager::Node> node;
   manager.store().view([&](const ReadTx& tx) { node = find_node(tx, request->id()); });
   if (!node)
     return not_found("node " + request->id());
-  api::to_proto(*node, node->id == hooks.leader_node_id(), *response);
+  api::to_proto(*node, node->id == held->hooks.leader_node_id(), *response);
   return grpc::Status::OK;
 }
 
 grpc::Status ControlService::UpdateNode(grpc::ServerContext* context,
                                         const api::UpdateNodeRequest* request,
                                         api::Node* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
   std::optional<manager::Node> node;
   manager.store().view([&](const ReadTx& tx) { node = find_node(tx, request->id()); });
@@ -133,23 +131,22 @@ grpc::Status ControlService::UpdateNode(grpc::ServerContext* context,
       !status.ok()) {
     return status;
   }
-  api::to_proto(*node, node->id == hooks.leader_node_id(), *response);
+  api::to_proto(*node, node->id == held->hooks.leader_node_id(), *response);
   return grpc::Status::OK;
 }
 
 grpc::Status ControlService::RemoveNode(grpc::ServerContext* context,
                                         const api::RemoveNodeRequest* request, api::Empty*) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
   std::optional<manager::Node> node;
   manager.store().view([&](const ReadTx& tx) { node = find_node(tx, request->id()); });
   if (!node)
     return not_found("node " + request->id());
-  if (node->id == hooks.leader_node_id()) {
+  if (node->id == held->hooks.leader_node_id()) {
     return failed_precondition("node " + node->id + " is the leader manager and cannot be removed");
   }
   if (node->status != manager::NodeStatus::kDown && !request->force()) {
@@ -164,11 +161,10 @@ grpc::Status ControlService::RemoveNode(grpc::ServerContext* context,
 grpc::Status ControlService::CreateNetwork(grpc::ServerContext* context,
                                            const api::CreateNetworkRequest* request,
                                            api::Network* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   manager::Network network;
   network.name = request->name();
   network.driver = request->driver().empty() ? "overlay" : request->driver();
@@ -221,11 +217,10 @@ grpc::Status ControlService::CreateNetwork(grpc::ServerContext* context,
 
 grpc::Status ControlService::ListNetworks(grpc::ServerContext* context, const api::Empty*,
                                           api::ListNetworksResponse* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   manager.store().view([&](const ReadTx& tx) {
     for (const auto& network : tx.networks())
       api::to_proto(network, *response->add_networks());
@@ -235,11 +230,10 @@ grpc::Status ControlService::ListNetworks(grpc::ServerContext* context, const ap
 
 grpc::Status ControlService::GetNetwork(grpc::ServerContext* context, const api::IdRequest* request,
                                         api::Network* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   std::optional<manager::Network> network;
   manager.store().view([&](const ReadTx& tx) { network = find_network(tx, request->id()); });
   if (!network)
@@ -250,11 +244,10 @@ grpc::Status ControlService::GetNetwork(grpc::ServerContext* context, const api:
 
 grpc::Status ControlService::RemoveNetwork(grpc::ServerContext* context,
                                            const api::IdRequest* request, api::Empty*) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
   std::optional<manager::Network> network;
   std::string user;
@@ -328,11 +321,10 @@ static grpc::Status checked_spec(ManagerRuntime& manager, const api::ServiceSpec
 grpc::Status ControlService::CreateService(grpc::ServerContext* context,
                                            const api::ServiceSpec* request,
                                            api::Service* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
   manager::Service service;
   if (auto status = checked_spec(manager, *request, "", service.spec); !status.ok())
@@ -349,11 +341,10 @@ grpc::Status ControlService::CreateService(grpc::ServerContext* context,
 
 grpc::Status ControlService::ListServices(grpc::ServerContext* context, const api::Empty*,
                                           api::ListServicesResponse* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   manager.store().view([&](const ReadTx& tx) {
     for (const auto& service : tx.services())
       api::to_proto(service, *response->add_services());
@@ -363,11 +354,10 @@ grpc::Status ControlService::ListServices(grpc::ServerContext* context, const ap
 
 grpc::Status ControlService::GetService(grpc::ServerContext* context, const api::IdRequest* request,
                                         api::Service* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   std::optional<manager::Service> service;
   manager.store().view([&](const ReadTx& tx) { service = find_service(tx, request->id()); });
   if (!service)
@@ -379,11 +369,10 @@ grpc::Status ControlService::GetService(grpc::ServerContext* context, const api:
 grpc::Status ControlService::UpdateService(grpc::ServerContext* context,
                                            const api::UpdateServiceRequest* request,
                                            api::Service* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
   std::optional<manager::Service> service;
   manager.store().view([&](const ReadTx& tx) { service = find_service(tx, request->id()); });
@@ -423,11 +412,10 @@ grpc::Status ControlService::UpdateService(grpc::ServerContext* context,
 
 grpc::Status ControlService::RemoveService(grpc::ServerContext* context,
                                            const api::IdRequest* request, api::Empty*) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
   std::optional<manager::Service> service;
   manager.store().view([&](const ReadTx& tx) { service = find_service(tx, request->id()); });
@@ -439,11 +427,10 @@ grpc::Status ControlService::RemoveService(grpc::ServerContext* context,
 grpc::Status ControlService::ListTasks(grpc::ServerContext* context,
                                        const api::ListTasksRequest* request,
                                        api::ListTasksResponse* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   grpc::Status status = grpc::Status::OK;
   manager.store().view([&](const ReadTx& tx) {
     std::optional<manager::Service> service;
@@ -472,11 +459,10 @@ grpc::Status ControlService::ListTasks(grpc::ServerContext* context,
 grpc::Status ControlService::ServiceLogs(grpc::ServerContext* context,
                                          const api::LogsRequest* request,
                                          api::LogsResponse* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
   std::optional<manager::Service> service;
   std::vector<manager::Task> tasks;
   manager.store().view([&](const ReadTx& tx) {
@@ -486,29 +472,25 @@ grpc::Status ControlService::ServiceLogs(grpc::ServerContext* context,
   });
   if (!service)
     return not_found("service " + request->service());
-  return hooks.collect_logs(tasks, request->tail(), *response);
+  return held->hooks.collect_logs(tasks, request->tail(), *response);
 }
 
 grpc::Status ControlService::GetJoinTokens(grpc::ServerContext* context, const api::Empty*,
                                            api::JoinTokens* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
-  *response = hooks.join_tokens();
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  *response = held->hooks.join_tokens();
   return grpc::Status::OK;
 }
 
 grpc::Status ControlService::RotateJoinToken(grpc::ServerContext* context,
                                              const api::RotateJoinTokenRequest* request,
                                              api::JoinTokens* response) {
-  auto held = hold(*context);
-  if (!held.status.ok())
-    return held.status;
-  [[maybe_unused]] auto& manager = *held.context->manager;
-  [[maybe_unused]] const auto& hooks = held.context->hooks;
-  auto tokens = hooks.rotate_join_token(request->role());
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto tokens = held->hooks.rotate_join_token(request->role());
   if (!tokens.ok())
     return to_grpc(tokens.error());
   *response = *tokens;

@@ -66,12 +66,9 @@ class ControlService final : public api::Control::Service {
                                api::JoinTokens*) override;
 
  private:
-  struct Held {
-    std::shared_ptr<const ManagerContext> context;
-    grpc::Status status;
-  };
   // The manager for this call, or why the caller may not have it.
-  Held hold(const grpc::ServerContext& context) const;
+  grpc::Status hold(const grpc::ServerContext& context,
+                    std::shared_ptr<const ManagerContext>& held) const;
 
   ManagerSource source_;
   bool require_certificate_;
