@@ -59,6 +59,7 @@ struct Service {
   std::vector<Backend> backends;
   std::vector<PublishedPort> published;  // balanced over `ingress_backends`
   std::vector<Backend> ingress_backends;
+  std::string scheduler = {};  // IPVS scheduler ("rr" when empty: round robin); eBPF ignores it
 };
 
 class LoadBalancer {

@@ -17,6 +17,8 @@ packages=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libsqlite3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev iperf3 sockperf nftables serf stress-ng wrk
+  # IPVS backend (libnftables) and its tests in a VM (Debian's kernel has ip_vs)
+  libnftables-dev ipvsadm qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
   # embedded DNS
   libldns-dev dnsutils dnsmasq-base dnsperf
 )
