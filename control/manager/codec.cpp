@@ -77,6 +77,37 @@ std::map<std::string, Ipv4Prefix> addresses_from(const json& j) {
   return out;
 }
 
+json config_refs_json(const std::vector<ConfigReference>& refs) {
+  json out = json::array();
+  for (const auto& r : refs) {
+    out.push_back({{"config_id", r.config_id},
+                   {"config_name", r.config_name},
+                   {"target", r.target},
+                   {"mode", r.mode}});
+  }
+  return out;
+}
+
+// Absent in stores written before configs existed.
+std::vector<ConfigReference> config_refs_from(const json& parent) {
+  std::vector<ConfigReference> out;
+  if (!parent.contains("configs"))
+    return out;
+  for (const auto& r : parent.at("configs")) {
+    out.push_back(ConfigReference{.config_id = r.at("config_id").get<std::string>(),
+                                  .config_name = r.at("config_name").get<std::string>(),
+                                  .target = r.at("target").get<std::string>(),
+                                  .mode = r.at("mode").get<uint32_t>()});
+  }
+  return out;
+}
+
+using Labels = std::map<std::string, std::string>;
+
+Labels labels_from(const json& parent) {
+  return parent.contains("labels") ? parent.at("labels").get<Labels>() : Labels{};
+}
+
 json to_json(const Node& n) {
   return {{"id", n.id},
           {"hostname", n.hostname},
@@ -98,11 +129,68 @@ json to_json(const Network& n) {
           {"gateway", n.gateway ? json(n.gateway->str()) : json(nullptr)},
           {"attachable", n.attachable},
           {"ingress", n.ingress},
+          {"labels", n.labels},
           {"version", n.version}};
 }
 
+json update_config_json(const UpdateConfig& c) {
+  return {{"parallelism", c.parallelism},
+          {"delay_ms", c.delay.count()},
+          {"failure_action", number(c.failure_action)},
+          {"monitor_ms", c.monitor.count()},
+          {"max_failure_ratio", c.max_failure_ratio},
+          {"order", number(c.order)}};
+}
+
+// Absent in stores written before rolling updates: Docker's defaults.
+UpdateConfig update_config_from(const json& parent, const char* key) {
+  UpdateConfig c;
+  if (!parent.contains(key)) {
+    return c;
+  }
+  const auto& j = parent.at(key);
+  c.parallelism = j.at("parallelism").get<uint64_t>();
+  c.delay = Duration(j.at("delay_ms").get<int64_t>());
+  c.failure_action = enum_from<FailureAction>(j.at("failure_action"));
+  c.monitor = Duration(j.at("monitor_ms").get<int64_t>());
+  c.max_failure_ratio = j.at("max_failure_ratio").get<double>();
+  c.order = enum_from<UpdateOrder>(j.at("order"));
+  return c;
+}
+
+json optional_time_json(const std::optional<TimePoint>& t) {
+  return t ? json(std::chrono::duration_cast<std::chrono::nanoseconds>(t->time_since_epoch())
+                      .count())
+           : json(nullptr);
+}
+
+std::optional<TimePoint> optional_time_from(const json& parent, const char* key) {
+  if (!parent.contains(key) || parent.at(key).is_null()) {
+    return std::nullopt;
+  }
+  return TimePoint(std::chrono::duration_cast<Clock::duration>(
+      std::chrono::nanoseconds(parent.at(key).get<int64_t>())));
+}
+
+json spec_json(const ServiceSpec& spec);
+
 json to_json(const Service& s) {
-  const auto& spec = s.spec;
+  json status = {{"state", number(s.update_status.state)},
+                 {"started_at", optional_time_json(s.update_status.started_at)},
+                 {"completed_at", optional_time_json(s.update_status.completed_at)},
+                 {"message", s.update_status.message}};
+  return {{"id", s.id},
+          {"spec", spec_json(s.spec)},
+          {"previous_spec", s.previous_spec ? spec_json(*s.previous_spec) : json(nullptr)},
+          {"update_status", status},
+          {"endpoint",
+           {{"ports", ports_json(s.endpoint.ports)}, {"vips", addresses_json(s.endpoint.vips)}}},
+          {"allocated", s.allocated},
+          {"spec_version", s.spec_version},
+          {"version", s.version}};
+}
+
+json spec_json(const ServiceSpec& spec) {
   json j_spec = {{"name", spec.name},
                  {"command", spec.command},
                  {"args", spec.args},
@@ -117,14 +205,14 @@ json to_json(const Service& s) {
                  {"restart_delay_ms", spec.restart.delay.count()},
                  {"restart_max_attempts", spec.restart.max_attempts},
                  {"stop_grace_period_ms", spec.stop_grace_period.count()},
-                 {"max_replicas_per_node", spec.max_replicas_per_node}};
-  return {{"id", s.id},
-          {"spec", j_spec},
-          {"endpoint",
-           {{"ports", ports_json(s.endpoint.ports)}, {"vips", addresses_json(s.endpoint.vips)}}},
-          {"allocated", s.allocated},
-          {"spec_version", s.spec_version},
-          {"version", s.version}};
+                 {"max_replicas_per_node", spec.max_replicas_per_node},
+                 {"configs", config_refs_json(spec.configs)},
+                 {"labels", spec.labels}};
+  j_spec["placement_prefs"] = spec.placement_prefs;
+  j_spec["update"] = update_config_json(spec.update);
+  j_spec["rollback"] = update_config_json(spec.rollback);
+  j_spec["force_update"] = spec.force_update;
+  return j_spec;
 }
 
 json to_json(const Task& t) {
@@ -158,7 +246,10 @@ json to_json(const Task& t) {
            {{"command", t.runtime.command},
             {"args", t.runtime.args},
             {"env", t.runtime.env},
-            {"stop_grace_period_ms", t.runtime.stop_grace_period.count()}}},
+            {"stop_grace_period_ms", t.runtime.stop_grace_period.count()},
+            {"configs", config_refs_json(t.runtime.configs)},
+            {"force_update", t.runtime.force_update}}},
+          {"started_at", optional_time_json(t.started_at)},
           {"spec_version", t.spec_version},
           {"version", t.version}};
 }
@@ -193,35 +284,61 @@ Object network_from(const json& j) {
   }
   n.attachable = j.at("attachable").get<bool>();
   n.ingress = j.at("ingress").get<bool>();
+  n.labels = labels_from(j);
   n.version = j.at("version").get<uint64_t>();
   return n;
 }
 
+ServiceSpec spec_from(const json& spec);
+
 Object service_from(const json& j) {
   Service s;
   s.id = j.at("id").get<std::string>();
-  const auto& spec = j.at("spec");
-  s.spec.name = spec.at("name").get<std::string>();
-  s.spec.command = spec.at("command").get<std::vector<std::string>>();
-  s.spec.args = spec.at("args").get<std::vector<std::string>>();
-  s.spec.env = spec.at("env").get<std::vector<std::string>>();
-  s.spec.global = spec.at("global").get<bool>();
-  s.spec.replicas = spec.at("replicas").get<uint64_t>();
-  s.spec.networks = spec.at("networks").get<std::vector<std::string>>();
-  s.spec.ports = ports_from(spec.at("ports"));
-  s.spec.endpoint_mode = enum_from<EndpointMode>(spec.at("endpoint_mode"));
-  s.spec.constraints = spec.at("constraints").get<std::vector<std::string>>();
-  s.spec.restart.condition = enum_from<RestartCondition>(spec.at("restart_condition"));
-  s.spec.restart.delay = Duration(spec.at("restart_delay_ms").get<int64_t>());
-  s.spec.restart.max_attempts = spec.at("restart_max_attempts").get<uint64_t>();
-  s.spec.stop_grace_period = Duration(spec.at("stop_grace_period_ms").get<int64_t>());
-  s.spec.max_replicas_per_node = spec.at("max_replicas_per_node").get<uint64_t>();
+  s.spec = spec_from(j.at("spec"));
+  if (j.contains("previous_spec") && !j.at("previous_spec").is_null()) {
+    s.previous_spec = spec_from(j.at("previous_spec"));
+  }
+  if (j.contains("update_status")) {
+    const auto& status = j.at("update_status");
+    s.update_status.state = enum_from<UpdateState>(status.at("state"));
+    s.update_status.started_at = optional_time_from(status, "started_at");
+    s.update_status.completed_at = optional_time_from(status, "completed_at");
+    s.update_status.message = status.at("message").get<std::string>();
+  }
   s.endpoint.ports = ports_from(j.at("endpoint").at("ports"));
   s.endpoint.vips = addresses_from(j.at("endpoint").at("vips"));
   s.allocated = j.at("allocated").get<bool>();
   s.spec_version = j.at("spec_version").get<uint64_t>();
   s.version = j.at("version").get<uint64_t>();
   return s;
+}
+
+ServiceSpec spec_from(const json& spec) {
+  ServiceSpec out;
+  out.name = spec.at("name").get<std::string>();
+  out.command = spec.at("command").get<std::vector<std::string>>();
+  out.args = spec.at("args").get<std::vector<std::string>>();
+  out.env = spec.at("env").get<std::vector<std::string>>();
+  out.global = spec.at("global").get<bool>();
+  out.replicas = spec.at("replicas").get<uint64_t>();
+  out.networks = spec.at("networks").get<std::vector<std::string>>();
+  out.ports = ports_from(spec.at("ports"));
+  out.endpoint_mode = enum_from<EndpointMode>(spec.at("endpoint_mode"));
+  out.constraints = spec.at("constraints").get<std::vector<std::string>>();
+  out.restart.condition = enum_from<RestartCondition>(spec.at("restart_condition"));
+  out.restart.delay = Duration(spec.at("restart_delay_ms").get<int64_t>());
+  out.restart.max_attempts = spec.at("restart_max_attempts").get<uint64_t>();
+  out.stop_grace_period = Duration(spec.at("stop_grace_period_ms").get<int64_t>());
+  out.max_replicas_per_node = spec.at("max_replicas_per_node").get<uint64_t>();
+  out.configs = config_refs_from(spec);
+  out.labels = labels_from(spec);
+  if (spec.contains("placement_prefs")) {
+    out.placement_prefs = spec.at("placement_prefs").get<std::vector<std::string>>();
+  }
+  out.update = update_config_from(spec, "update");
+  out.rollback = update_config_from(spec, "rollback");
+  out.force_update = spec.value("force_update", uint64_t{0});
+  return out;
 }
 
 Object task_from(const json& j) {
@@ -252,6 +369,9 @@ Object task_from(const json& j) {
   t.runtime.args = runtime.at("args").get<std::vector<std::string>>();
   t.runtime.env = runtime.at("env").get<std::vector<std::string>>();
   t.runtime.stop_grace_period = Duration(runtime.at("stop_grace_period_ms").get<int64_t>());
+  t.runtime.force_update = runtime.value("force_update", uint64_t{0});
+  t.started_at = optional_time_from(j, "started_at");
+  t.runtime.configs = config_refs_from(runtime);
   t.spec_version = j.at("spec_version").get<uint64_t>();
   t.version = j.at("version").get<uint64_t>();
   return t;

@@ -76,6 +76,9 @@ Result<OrchestratorReport> Orchestrator::run_once(TimePoint now) {
         SHOAL_TRY(tx.remove_task(id));
         ++report.removed;
       }
+      if (decisions.service) {
+        SHOAL_TRY(tx.update(std::move(*decisions.service)));
+      }
       return {};
     };
     for (auto& [service_id, tasks] : tasks_by_service) {

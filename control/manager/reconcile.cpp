@@ -5,6 +5,7 @@
 #include <set>
 
 #include "control/manager/constraint.h"
+#include "control/manager/update_planner.h"
 
 namespace shoal::manager {
 
@@ -44,11 +45,7 @@ class Plan {
     task.slot = slot;
     task.node_id = std::move(node_id);
     task.attempt = attempt;
-    const auto& spec = service_->spec;
-    task.runtime = TaskRuntime{.command = spec.command,
-                               .args = spec.args,
-                               .env = spec.env,
-                               .stop_grace_period = spec.stop_grace_period};
+    task.runtime = runtime_of(service_->spec);
     task.spec_version = service_->spec_version;
     created_.insert(task.id);
     auto id = task.id;
@@ -134,36 +131,61 @@ class Plan {
     }
     decisions.remove = std::move(removed_);
     decisions.wake_at = wake_;
+    decisions.service = std::move(service_update_);
     return decisions;
   }
 
-  // Rolling update, one task at a time and stop-first (Docker's defaults: parallelism 1, order
-  // stop-first): while any task of the current spec is still on its way to RUNNING, wait; else
-  // replace the first outdated live task (in `live` order) in its slot, on its node for global.
-  void update_one_outdated(const std::vector<std::string>& live, bool same_node) {
-    const std::string* outdated = nullptr;
-    for (const auto& id : live) {
-      const Task& task = tasks_.at(id);
-      if (is_terminal(task.observed)) {
-        continue;
+  // Runs the update planner over `slots` and applies its plan. stop-first: the old task is
+  // stopped, and its slot refilled (by the caller's count) once it exited; start-first: the new
+  // task starts beside the old one, which is stopped once the new one runs. `node_of` gives the
+  // node a replacement must go to (global services), or empty.
+  template <typename NodeOf>
+  void apply_update(const std::vector<UpdateSlot>& slots, NodeOf node_of) {
+    const Service& service = *service_;
+    bool rolling_back = is_rollback(service.update_status.state);
+    UpdateInput input{.config = rolling_back ? service.spec.rollback : service.spec.update,
+                      .status = service.update_status,
+                      .spec_version = service.spec_version,
+                      .slots = slots,
+                      .history = {},
+                      .now = now_};
+    for (const auto& [id, task] : tasks_) {
+      input.history.push_back(&task);
+    }
+    auto update = plan_update(input);
+    if (update.outcome == UpdateOutcome::kRollback && !service.previous_spec) {
+      update.outcome = UpdateOutcome::kPaused;  // nothing to return to
+    }
+    if (auto status = next_status(service.update_status, update, now_)) {
+      Service changed = service;
+      changed.update_status = *status;
+      if (update.outcome == UpdateOutcome::kRollback) {
+        std::swap(changed.spec, *changed.previous_spec);
+        ++changed.spec_version;
       }
-      if (task.spec_version == service_->spec_version) {
-        if (task.observed < TaskState::kRunning) {
-          return;  // the previous step is not done yet
+      service_update_ = std::move(changed);
+    }
+    if (update.wake_at) {
+      wake_at(*update.wake_at);
+    }
+    std::string why = "updating to spec version " + std::to_string(service.spec_version);
+    bool start_first = input.config.order == UpdateOrder::kStartFirst;
+    // Pointers into tasks_ stay valid: std::map insertions move nothing, and old tasks are
+    // never erased here.
+    for (const Task* old : update.replace) {
+      uint64_t slot = old->slot;
+      std::string node = node_of(*old);
+      if (!start_first) {
+        shut_down(old->id, why);
+        if (!is_terminal(old->observed)) {
+          continue;  // the slot is refilled once the old task exited
         }
-      } else if (outdated == nullptr) {
-        outdated = &id;
       }
+      create(slot, std::move(node), 0);
     }
-    if (outdated == nullptr) {
-      return;
+    for (const Task* old : update.stop) {
+      shut_down(old->id, why);
     }
-    std::string id = *outdated;
-    const Task& old = tasks_.at(id);
-    uint64_t slot = old.slot;
-    std::string node = same_node ? old.node_id : std::string();
-    shut_down(id, "updating to spec version " + std::to_string(service_->spec_version));
-    create(slot, std::move(node), 0);
   }
 
   // The policy step for a live task that ended by itself. Returns the id of the task that now
@@ -194,7 +216,57 @@ class Plan {
   std::set<std::string> changed_;
   std::vector<std::string> removed_;
   std::optional<TimePoint> wake_;
+  std::optional<Service> service_update_;
 };
+
+}  // namespace
+
+namespace {
+
+// The tasks holding one slot (or one global node): live ones, and an outdated one still
+// stopping for the update.
+struct SlotTasks {
+  std::vector<std::string> live;
+  std::string stopping;
+};
+
+bool node_usable(const NodeIndex& nodes, const std::string& node_id) {
+  auto it = nodes.find(node_id);
+  return it != nodes.end() && it->second->status != NodeStatus::kDown &&
+         it->second->availability != NodeAvailability::kDrain;
+}
+
+// An outdated task asked to stop that has not exited yet: its slot waits for it (stop-first).
+bool stopping_for_update(const Task& task, const TaskRuntime& wanted, const NodeIndex& nodes) {
+  return task.desired == TaskState::kShutdown && task.observed >= TaskState::kAssigned &&
+         !is_terminal(task.observed) && task.runtime != wanted && node_usable(nodes, task.node_id);
+}
+
+// Splits each group's live tasks into one fresh and one outdated (extra ones are duplicates and
+// shut down) and builds the planner's slots, in group order.
+template <typename Key, typename IsOutdated>
+std::vector<UpdateSlot> update_slots(std::map<Key, SlotTasks>& groups,
+                                     const std::map<std::string, Task>& tasks,
+                                     IsOutdated is_outdated, std::vector<std::string>& duplicates) {
+  std::vector<UpdateSlot> slots;
+  for (auto& [key, group] : groups) {
+    UpdateSlot slot;
+    for (const auto& id : group.live) {
+      const Task& task = tasks.at(id);
+      const Task*& place = is_outdated(task) ? slot.outdated : slot.fresh;
+      if (place == nullptr) {
+        place = &task;
+      } else {
+        duplicates.push_back(id);
+      }
+    }
+    if (!group.stopping.empty()) {
+      slot.stopping = &tasks.at(group.stopping);
+    }
+    slots.push_back(slot);
+  }
+  return slots;
+}
 
 }  // namespace
 
@@ -202,9 +274,13 @@ Decisions reconcile_replicated(const Service& service, const std::vector<Task>& 
                                const NodeIndex& nodes, TimePoint now,
                                const OrchestratorConfig& config, IdGenerator& ids) {
   Plan plan(&service, tasks, now, &ids);
-  std::map<uint64_t, std::vector<std::string>> live_by_slot;
+  const TaskRuntime wanted_runtime = runtime_of(service.spec);
+  std::map<uint64_t, SlotTasks> slots;
   for (const auto& task : tasks) {
     if (!is_live(task)) {
+      if (stopping_for_update(task, wanted_runtime, nodes)) {
+        slots[task.slot].stopping = task.id;
+      }
       continue;
     }
     if (!is_terminal(task.observed) && !task.node_id.empty()) {
@@ -216,42 +292,50 @@ Decisions reconcile_replicated(const Service& service, const std::vector<Task>& 
         } else {
           plan.shut_down(task.id, "node " + task.node_id + " is drained");
         }
-        live_by_slot[task.slot].push_back(plan.create(task.slot, {}, task.attempt).id);
+        slots[task.slot].live.push_back(plan.create(task.slot, {}, task.attempt).id);
         continue;
       }
     }
     if (is_terminal(task.observed)) {
-      live_by_slot[task.slot].push_back(plan.restart_if_due(task.id, {}));
+      slots[task.slot].live.push_back(plan.restart_if_due(task.id, {}));
       continue;
     }
-    live_by_slot[task.slot].push_back(task.id);
+    slots[task.slot].live.push_back(task.id);
   }
 
-  // One live task per slot: a duplicate (two writers raced) goes, the first by id stays.
-  for (auto& [slot, ids_in_slot] : live_by_slot) {
-    for (size_t i = 1; i < ids_in_slot.size(); ++i) {
-      plan.shut_down(ids_in_slot[i], "duplicate task in slot " + std::to_string(slot));
-    }
-    ids_in_slot.resize(1);
-  }
   uint64_t wanted = service.spec.replicas;
   // Scale down: highest slots first.
-  while (live_by_slot.size() > wanted) {
-    auto highest = std::prev(live_by_slot.end());
-    plan.shut_down(highest->second.front(), "scaled down");
-    live_by_slot.erase(highest);
+  while (slots.size() > wanted) {
+    auto highest = std::prev(slots.end());
+    for (const auto& id : highest->second.live) {
+      plan.shut_down(id, "scaled down");
+    }
+    slots.erase(highest);
   }
-  // Scale up: the lowest free slot numbers.
-  for (uint64_t slot = 1; live_by_slot.size() < wanted; ++slot) {
-    if (!live_by_slot.contains(slot)) {
-      live_by_slot[slot].push_back(plan.create(slot, {}, 0).id);
+  // Scale up: the lowest free slot numbers (a slot whose old task is stopping is not free).
+  for (uint64_t slot = 1; slots.size() < wanted; ++slot) {
+    if (!slots.contains(slot)) {
+      slots[slot].live.push_back(plan.create(slot, {}, 0).id);
     }
   }
-  std::vector<std::string> live;
-  for (const auto& [slot, ids_in_slot] : live_by_slot) {
-    live.push_back(ids_in_slot.front());
+  auto constraints = Constraint::parse_all(service.spec.constraints);
+  auto is_outdated = [&](const Task& task) {
+    if (task.runtime != wanted_runtime) {
+      return true;
+    }
+    auto node = nodes.find(task.node_id);
+    if (task.node_id.empty() || !constraints.ok() || node == nodes.end()) {
+      return false;
+    }
+    return !std::all_of(constraints->begin(), constraints->end(),
+                        [&](const Constraint& c) { return c.matches(*node->second); });
+  };
+  std::vector<std::string> duplicates;
+  auto update = update_slots(slots, plan.tasks(), is_outdated, duplicates);
+  for (const auto& id : duplicates) {
+    plan.shut_down(id, "duplicate task in slot " + std::to_string(plan.tasks().at(id).slot));
   }
-  plan.update_one_outdated(live, false);
+  plan.apply_update(update, [](const Task&) { return std::string(); });
   plan.trim_history(config.task_history_limit,
                     [](const Task& task) { return std::to_string(task.slot); });
   return plan.finish();
@@ -273,9 +357,13 @@ Decisions reconcile_global(const Service& service, const std::vector<Task>& task
   for (const auto& node : nodes) {
     index.emplace(node.id, &node);
   }
-  std::map<std::string, std::vector<std::string>> live_by_node;
+  const TaskRuntime wanted_runtime = runtime_of(service.spec);
+  std::map<std::string, SlotTasks> by_node;
   for (const auto& task : tasks) {
     if (!is_live(task)) {
+      if (stopping_for_update(task, wanted_runtime, index)) {
+        by_node[task.node_id].stopping = task.id;
+      }
       continue;
     }
     auto it = index.find(task.node_id);
@@ -295,28 +383,32 @@ Decisions reconcile_global(const Service& service, const std::vector<Task>& task
           node->status == NodeStatus::kReady && node->availability == NodeAvailability::kActive;
       // On a paused (or not yet ready) node the ended task keeps its place until the node can
       // take new tasks again.
-      live_by_node[node->id].push_back(eligible ? plan.restart_if_due(task.id, node->id) : task.id);
+      by_node[node->id].live.push_back(eligible ? plan.restart_if_due(task.id, node->id)
+                                                : task.id);
       continue;
     }
-    live_by_node[node->id].push_back(task.id);
-  }
-  for (auto& [node_id, ids_on_node] : live_by_node) {
-    for (size_t i = 1; i < ids_on_node.size(); ++i) {
-      plan.shut_down(ids_on_node[i], "duplicate task on node " + node_id);
-    }
+    by_node[node->id].live.push_back(task.id);
   }
   for (const auto& node : nodes) {
     bool eligible = node.status == NodeStatus::kReady &&
                     node.availability == NodeAvailability::kActive && matches(node);
-    if (eligible && !live_by_node.contains(node.id)) {
-      plan.create(0, node.id, 0);
+    if (eligible && !by_node.contains(node.id)) {
+      by_node[node.id].live.push_back(plan.create(0, node.id, 0).id);
     }
   }
-  std::vector<std::string> live;
-  for (const auto& [node_id, ids_on_node] : live_by_node) {
-    live.push_back(ids_on_node.front());
+  // A node whose only task is stopping but that is no longer eligible is not a slot to refill.
+  std::erase_if(by_node, [&](const auto& entry) {
+    auto it = index.find(entry.first);
+    return entry.second.live.empty() && (it == index.end() || !matches(*it->second));
+  });
+  std::vector<std::string> duplicates;
+  auto update = update_slots(
+      by_node, plan.tasks(), [&](const Task& task) { return task.runtime != wanted_runtime; },
+      duplicates);
+  for (const auto& id : duplicates) {
+    plan.shut_down(id, "duplicate task on node " + plan.tasks().at(id).node_id);
   }
-  plan.update_one_outdated(live, true);
+  plan.apply_update(update, [](const Task& task) { return task.node_id; });
   plan.trim_history(config.task_history_limit, [](const Task& task) { return task.node_id; });
   return plan.finish();
 }

@@ -16,8 +16,10 @@
 // down live tasks above the wanted count, highest slots first. Global services want one live
 // task on every node that is READY, active and matches the constraints; a paused node keeps what
 // it runs; drained, down, gone or no-longer-matching nodes have theirs shut down.
-// Then updates: live tasks made from an older spec_version of the service are replaced one at a
-// time, the next only once the previous replacement is RUNNING (stop-first, parallelism 1).
+// Then updates: a live task is outdated when its runtime differs from the spec's (or, replicated,
+// its node no longer matches the constraints). The update planner (update_planner.h) says which
+// to replace now; an outdated task still stopping for the update (stop-first) keeps its slot
+// until it exited. Its outcome moves the service's update status, and may roll the spec back.
 // Last, history: per slot (per node for global), at most `task_history_limit` tasks are kept,
 // the live one included; the oldest finished ones beyond that are removed.
 #pragma once
@@ -41,8 +43,12 @@ struct Decisions {
   std::vector<Task> update;         // changed tasks (desired or observed state)
   std::vector<std::string> remove;  // history beyond the limit
   std::optional<TimePoint> wake_at;
+  // The service itself, when its update status moved or an automatic rollback swapped its spec.
+  std::optional<Service> service;
 
-  bool empty() const { return create.empty() && update.empty() && remove.empty(); }
+  bool empty() const {
+    return create.empty() && update.empty() && remove.empty() && !service.has_value();
+  }
 };
 
 using NodeIndex = std::unordered_map<std::string, const Node*>;

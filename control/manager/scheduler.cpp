@@ -1,7 +1,11 @@
 #include "control/manager/scheduler.h"
 
+#include <algorithm>
+#include <map>
 #include <queue>
 #include <tuple>
+
+#include "control/manager/validation.h"
 
 namespace shoal::manager {
 
@@ -45,6 +49,73 @@ void place_group(std::vector<NodeInfo>& nodes, const std::vector<const Task*>& g
       heap.push(entry(node, service.id, index));
     } else {
       ++failures[failed];
+    }
+  }
+}
+
+// Placement preferences (swarmkit's spread): nodes are grouped by the value of each preference's
+// label (a node without the label is in the "" group), outermost first; each task goes to the
+// group, then subgroup, holding the fewest tasks of the service, then by the usual spread order.
+// Only nodes that pass the filters form the groups, as in swarmkit's tree. O(T x N x levels).
+void place_spread(std::vector<NodeInfo>& nodes, const std::vector<const Task*>& group,
+                  const Service& service, const std::vector<std::string>& labels,
+                  Pipeline& pipeline, std::vector<Placement>& out) {
+  pipeline.set_task(*group.front(), service);
+  std::vector<size_t> failures(pipeline.size(), 0);
+  std::vector<size_t> eligible;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    int failed = pipeline.first_failure(nodes[i]);
+    if (failed < 0) {
+      eligible.push_back(i);
+    } else {
+      ++failures[failed];
+    }
+  }
+  // paths[i][l]: node i's label values of levels 0..l, the key of its group at level l.
+  std::map<std::vector<std::string>, uint64_t> counts;
+  auto paths = [&](const NodeInfo& node) {
+    std::vector<std::vector<std::string>> out_paths;
+    std::vector<std::string> path;
+    for (const auto& label : labels) {
+      auto it = node.node.labels.find(label);
+      path.push_back(it == node.node.labels.end() ? std::string() : it->second);
+      out_paths.push_back(path);
+    }
+    return out_paths;
+  };
+  for (size_t i : eligible) {
+    for (const auto& path : paths(nodes[i])) {
+      counts[path] += nodes[i].tasks_of(service.id);
+    }
+  }
+  auto rank = [&](size_t i) {
+    std::vector<uint64_t> key;
+    for (const auto& path : paths(nodes[i])) {
+      key.push_back(counts[path]);
+    }
+    key.push_back(nodes[i].tasks_of(service.id));
+    key.push_back(nodes[i].total_tasks);
+    key.push_back(i);
+    return key;
+  };
+  for (const Task* task : group) {
+    if (eligible.empty()) {
+      out.push_back(
+          Placement{.task_id = task->id, .node_id = {}, .message = pipeline.explain(failures)});
+      continue;
+    }
+    auto best = std::min_element(eligible.begin(), eligible.end(),
+                                 [&](size_t a, size_t b) { return rank(a) < rank(b); });
+    auto& node = nodes[*best];
+    node.add_task(*task, &service);
+    for (const auto& path : paths(node)) {
+      ++counts[path];
+    }
+    out.push_back(Placement{.task_id = task->id, .node_id = node.node.id, .message = {}});
+    int failed = pipeline.first_failure(node);
+    if (failed >= 0) {
+      ++failures[failed];
+      eligible.erase(best);
     }
   }
 }
@@ -110,7 +181,17 @@ std::vector<Placement> place_tasks(
       }
       continue;
     }
-    place_group(nodes, groups[service_id], *service->second, pipeline, out);
+    std::vector<std::string> labels;
+    for (const auto& preference : service->second->spec.placement_prefs) {
+      if (auto label = spread_label(preference); label.ok()) {
+        labels.push_back(*label);  // validated on create; a bad one is only skipped here
+      }
+    }
+    if (labels.empty()) {
+      place_group(nodes, groups[service_id], *service->second, pipeline, out);
+    } else {
+      place_spread(nodes, groups[service_id], *service->second, labels, pipeline, out);
+    }
   }
   for (const Task* task : named) {
     auto service = services.find(task->service_id);

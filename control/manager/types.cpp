@@ -18,6 +18,9 @@ Status advance(Task& task, TaskState next, std::string message, TimePoint now) {
   task.message = message;
   task.history.push_back(TaskEvent{.state = next, .message = std::move(message)});
   task.updated_at = now;
+  if (next == TaskState::kRunning) {
+    task.started_at = now;
+  }
   if (is_terminal(next)) {
     task.ended_at = now;
   }
@@ -183,6 +186,74 @@ Result<PublishMode> parse_publish_mode(std::string_view text) {
 Result<EndpointMode> parse_endpoint_mode(std::string_view text) {
   return parse_word(text, {EndpointMode::kVip, EndpointMode::kDnsrr}, "endpoint mode",
                     "expected vip or dnsrr");
+}
+
+bool is_rollback(UpdateState state) {
+  return state == UpdateState::kRollbackStarted || state == UpdateState::kRollbackPaused ||
+         state == UpdateState::kRollbackCompleted;
+}
+
+TaskRuntime runtime_of(const ServiceSpec& spec) {
+  return TaskRuntime{.command = spec.command,
+                     .args = spec.args,
+                     .env = spec.env,
+                     .stop_grace_period = spec.stop_grace_period,
+                     .configs = spec.configs,
+                     .force_update = spec.force_update};
+}
+
+std::string_view to_string(FailureAction action) {
+  switch (action) {
+    case FailureAction::kPause:
+      return "pause";
+    case FailureAction::kContinue:
+      return "continue";
+    case FailureAction::kRollback:
+      return "rollback";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(UpdateOrder order) {
+  return order == UpdateOrder::kStartFirst ? "start-first" : "stop-first";
+}
+
+std::string_view to_string(UpdateState state) {
+  switch (state) {
+    case UpdateState::kNone:
+      return "";
+    case UpdateState::kUpdating:
+      return "updating";
+    case UpdateState::kPaused:
+      return "paused";
+    case UpdateState::kCompleted:
+      return "completed";
+    case UpdateState::kRollbackStarted:
+      return "rollback_started";
+    case UpdateState::kRollbackPaused:
+      return "rollback_paused";
+    case UpdateState::kRollbackCompleted:
+      return "rollback_completed";
+  }
+  return "unknown";
+}
+
+Result<FailureAction> parse_failure_action(std::string_view text) {
+  return parse_word(text, {FailureAction::kPause, FailureAction::kContinue, FailureAction::kRollback},
+                    "failure action", "expected pause, continue or rollback");
+}
+
+Result<UpdateOrder> parse_update_order(std::string_view text) {
+  return parse_word(text, {UpdateOrder::kStopFirst, UpdateOrder::kStartFirst}, "update order",
+                    "expected stop-first or start-first");
+}
+
+Result<UpdateState> parse_update_state(std::string_view text) {
+  return parse_word(text,
+                    {UpdateState::kNone, UpdateState::kUpdating, UpdateState::kPaused,
+                     UpdateState::kCompleted, UpdateState::kRollbackStarted,
+                     UpdateState::kRollbackPaused, UpdateState::kRollbackCompleted},
+                    "update state", "expected updating, paused, completed or rollback_*");
 }
 
 }  // namespace shoal::manager

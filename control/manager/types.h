@@ -50,7 +50,30 @@ struct Network {
   std::optional<Ipv4> gateway;       // explicit (--gateway) or the subnet's first address
   bool attachable = false;
   bool ingress = false;
+  std::map<std::string, std::string> labels;
   uint64_t version = 0;
+};
+
+// A config (Docker's `docker config`): data that tasks see as a read-only file. Immutable once
+// created, like Docker's (only labels could change there; here nothing does).
+struct Config {
+  std::string id;
+  std::string name;
+  std::string data;  // bytes, at most kMaxConfigSize
+  std::map<std::string, std::string> labels;
+  TimePoint created_at{};
+  uint64_t version = 0;
+};
+inline constexpr size_t kMaxConfigSize = 500 * 1024;  // Docker's limit
+
+// A config a service's tasks get as a file: by id (the name travels along for messages).
+struct ConfigReference {
+  std::string config_id;
+  std::string config_name;
+  std::string target;  // absolute path inside the task
+  uint32_t mode = 0444;
+
+  friend bool operator==(const ConfigReference&, const ConfigReference&) = default;
 };
 
 enum class Protocol { kTcp, kUdp, kSctp };
@@ -73,6 +96,21 @@ struct RestartPolicy {
   uint64_t max_attempts = 0;                 // 0: unlimited
 };
 
+enum class FailureAction { kPause, kContinue, kRollback };
+enum class UpdateOrder { kStopFirst, kStartFirst };
+
+// How a rolling update (or a rollback) replaces tasks; Docker's defaults.
+struct UpdateConfig {
+  uint64_t parallelism = 1;  // tasks replaced at once; 0: all
+  Duration delay{0};         // between one task running and the next replacement
+  FailureAction failure_action = FailureAction::kPause;
+  Duration monitor = std::chrono::seconds(5);  // a new task ending within this counts as failed
+  double max_failure_ratio = 0;                // failed / tasks tolerated before failure_action
+  UpdateOrder order = UpdateOrder::kStopFirst;
+
+  friend bool operator==(const UpdateConfig&, const UpdateConfig&) = default;
+};
+
 struct ServiceSpec {
   std::string name;
   std::vector<std::string> command;  // argv[0] and what follows it in --
@@ -87,7 +125,33 @@ struct ServiceSpec {
   RestartPolicy restart;
   Duration stop_grace_period = std::chrono::seconds(10);
   uint64_t max_replicas_per_node = 0;  // 0: no limit
+  std::vector<ConfigReference> configs;
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> placement_prefs;  // "spread=node.labels.zone", outermost first
+  UpdateConfig update;
+  UpdateConfig rollback;
+  // Docker's TaskSpec.ForceUpdate: `service update --force` bumps it, so every task differs.
+  uint64_t force_update = 0;
 };
+
+enum class UpdateState {
+  kNone,
+  kUpdating,
+  kPaused,
+  kCompleted,
+  kRollbackStarted,
+  kRollbackPaused,
+  kRollbackCompleted,
+};
+
+struct UpdateStatus {
+  UpdateState state = UpdateState::kNone;
+  std::optional<TimePoint> started_at;
+  std::optional<TimePoint> completed_at;
+  std::string message;
+};
+
+bool is_rollback(UpdateState state);
 
 // What the allocator decided for a service: its ports with published numbers filled in, and a
 // VIP on each of its networks (ingress included when a port is published in ingress mode).
@@ -102,8 +166,11 @@ struct Service {
   ServiceEndpoint endpoint;
   bool allocated = false;
   // Bumped by whoever changes what the tasks run (command, env...; not replicas), and by
-  // `service update --force`: tasks of an older spec_version are replaced, one at a time.
+  // `service update --force`. Tasks whose runtime differs from the spec's are replaced as the
+  // update planner says; spec_version tells the tasks of this update from older ones.
   uint64_t spec_version = 0;
+  std::optional<ServiceSpec> previous_spec;  // what `service rollback` returns to
+  UpdateStatus update_status;
   uint64_t version = 0;
 };
 
@@ -114,9 +181,13 @@ struct TaskRuntime {
   std::vector<std::string> args;
   std::vector<std::string> env;
   Duration stop_grace_period = std::chrono::seconds(10);
+  std::vector<ConfigReference> configs;
+  uint64_t force_update = 0;  // the spec's, so that --force makes every task outdated
 
   friend bool operator==(const TaskRuntime&, const TaskRuntime&) = default;
 };
+
+TaskRuntime runtime_of(const ServiceSpec& spec);
 
 // In order: a task's observed state may only move to a later one.
 enum class TaskState {
@@ -152,6 +223,7 @@ struct Task {
   uint64_t attempt = 0;                         // restarts of this slot before this task
   std::optional<TimePoint> ended_at;            // when it reached a terminal state
   std::optional<TimePoint> updated_at;          // when the observed state last moved
+  std::optional<TimePoint> started_at;          // when it became RUNNING
   TaskRuntime runtime;
   uint64_t spec_version = 0;  // the service's spec_version it was made from
   uint64_t version = 0;
@@ -179,5 +251,11 @@ std::string_view to_string(PublishMode mode);
 std::string_view to_string(EndpointMode mode);
 Result<PublishMode> parse_publish_mode(std::string_view text);
 Result<EndpointMode> parse_endpoint_mode(std::string_view text);
+std::string_view to_string(FailureAction action);
+std::string_view to_string(UpdateOrder order);
+std::string_view to_string(UpdateState state);
+Result<FailureAction> parse_failure_action(std::string_view text);
+Result<UpdateOrder> parse_update_order(std::string_view text);
+Result<UpdateState> parse_update_state(std::string_view text);
 
 }  // namespace shoal::manager

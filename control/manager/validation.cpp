@@ -12,7 +12,31 @@ namespace {
 bool alnum(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0;
 }
+
+Status validate_update_config(const std::string& object, const char* which,
+                              const UpdateConfig& config) {
+  std::string what = object + " " + which;
+  if (config.delay.count() < 0) {
+    return invalid_argument(what, "delay is negative");
+  }
+  if (config.monitor.count() < 0) {
+    return invalid_argument(what, "monitor is negative");
+  }
+  if (!(config.max_failure_ratio >= 0 && config.max_failure_ratio <= 1)) {
+    return invalid_argument(what, "max failure ratio must be between 0 and 1");
+  }
+  return {};
+}
 }  // namespace
+
+Result<std::string> spread_label(std::string_view preference) {
+  constexpr std::string_view kPrefix = "spread=node.labels.";
+  if (!preference.starts_with(kPrefix) || preference.size() == kPrefix.size()) {
+    return invalid_argument("placement preference \"" + std::string(preference) + "\"",
+                            "expected spread=node.labels.<label>");
+  }
+  return std::string(preference.substr(kPrefix.size()));
+}
 
 Status validate_name(std::string_view what, std::string_view name) {
   if (name.empty()) {
@@ -78,6 +102,14 @@ Status validate_service_spec(const ServiceSpec& spec) {
   }
   if (spec.stop_grace_period.count() < 0) {
     return invalid_argument(object, "stop grace period is negative");
+  }
+  for (const auto& preference : spec.placement_prefs) {
+    SHOAL_TRY(spread_label(preference));
+  }
+  SHOAL_TRY(validate_update_config(object, "update", spec.update));
+  SHOAL_TRY(validate_update_config(object, "rollback", spec.rollback));
+  if (spec.rollback.failure_action == FailureAction::kRollback) {
+    return invalid_argument(object + " rollback", "failure action must be pause or continue");
   }
   return {};
 }

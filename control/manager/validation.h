@@ -15,6 +15,9 @@ namespace shoal::manager {
 
 Status validate_name(std::string_view what, std::string_view name);
 Status validate_service_spec(const ServiceSpec& spec);
+
+// "spread=node.labels.zone" -> "zone": the only placement preference Docker has.
+Result<std::string> spread_label(std::string_view preference);
 Status validate_network(const Network& network);
 
 }  // namespace shoal::manager

@@ -259,11 +259,17 @@ TEST_F(Reconcile, GlobalRestartStaysOnItsNode) {
   EXPECT_EQ(decisions.create[0].attempt, 1u);
 }
 
-TEST_F(Reconcile, UpdateReplacesOneTaskAtATime) {
+// Stop-first (the default): the old task is stopped, its slot refilled once it exited, and the
+// next slot waits for the new task to run.
+TEST_F(Reconcile, UpdateReplacesOneTaskAtATimeStopFirst) {
   service_.spec.replicas = 3;
   service_.spec.command = {"/bin/server"};
   service_.spec.env = {"MODE=new"};
   service_.spec_version = 1;
+  service_.update_status = UpdateStatus{.state = UpdateState::kUpdating,
+                                        .started_at = t0_,
+                                        .completed_at = std::nullopt,
+                                        .message = "update in progress"};
   std::vector<Task> tasks = {task("a", 1, TaskState::kRunning), task("b", 2, TaskState::kRunning),
                              task("c", 3, TaskState::kRunning)};
   auto first = replicated(tasks, t0_);
@@ -271,35 +277,124 @@ TEST_F(Reconcile, UpdateReplacesOneTaskAtATime) {
   EXPECT_EQ(first.update[0].id, "a");
   EXPECT_EQ(first.update[0].desired, TaskState::kShutdown);
   EXPECT_EQ(first.update[0].message, "updating to spec version 1");
-  ASSERT_EQ(first.create.size(), 1u);
-  const auto& fresh = first.create[0];
+  EXPECT_TRUE(first.create.empty());  // not before the old task exited
+
+  // While the old task is stopping, nothing else moves.
+  tasks[0] = first.update[0];
+  EXPECT_TRUE(replicated(tasks, t0_).empty());
+  ASSERT_TRUE(advance(tasks[0], TaskState::kShutdown, {}, t0_).ok());
+  auto refill = replicated(tasks, t0_);
+  ASSERT_EQ(refill.create.size(), 1u);
+  const auto& fresh = refill.create[0];
   EXPECT_EQ(fresh.slot, 1u);
   EXPECT_EQ(fresh.spec_version, 1u);
   EXPECT_EQ(fresh.runtime.env, std::vector<std::string>{"MODE=new"});
   EXPECT_EQ(fresh.runtime.command, std::vector<std::string>{"/bin/server"});
-
-  // While the replacement is on its way, nothing else moves.
-  tasks[0] = first.update[0];
   tasks.push_back(fresh);
-  EXPECT_TRUE(replicated(tasks, t0_).empty());
+  EXPECT_TRUE(replicated(tasks, t0_).empty());  // on its way to RUNNING
+
   // Once it runs, the next slot goes.
-  ASSERT_TRUE(advance(tasks.back(), TaskState::kRunning).ok());
+  ASSERT_TRUE(advance(tasks.back(), TaskState::kRunning, {}, t0_).ok());
   auto second = replicated(tasks, t0_);
   ASSERT_EQ(second.update.size(), 1u);
   EXPECT_EQ(second.update[0].id, "b");
-  ASSERT_EQ(second.create.size(), 1u);
-  EXPECT_EQ(second.create[0].slot, 2u);
+  EXPECT_FALSE(second.service.has_value());
+}
+
+TEST_F(Reconcile, StartFirstRunsTheNewTaskBesideTheOld) {
+  service_.spec.replicas = 1;
+  service_.spec.env = {"MODE=new"};
+  service_.spec.update.order = UpdateOrder::kStartFirst;
+  service_.spec_version = 2;
+  std::vector<Task> tasks = {task("a", 1, TaskState::kRunning)};
+  auto first = replicated(tasks, t0_);
+  EXPECT_TRUE(first.update.empty());  // the old one keeps serving
+  ASSERT_EQ(first.create.size(), 1u);
+  EXPECT_EQ(first.create[0].slot, 1u);
+  tasks.push_back(first.create[0]);
+  EXPECT_TRUE(replicated(tasks, t0_).empty());  // not a duplicate: one old, one new
+  ASSERT_TRUE(advance(tasks.back(), TaskState::kRunning, {}, t0_).ok());
+  auto second = replicated(tasks, t0_);
+  ASSERT_EQ(second.update.size(), 1u);
+  EXPECT_EQ(second.update[0].id, "a");
+  EXPECT_EQ(second.update[0].desired, TaskState::kShutdown);
+  EXPECT_TRUE(second.create.empty());
+}
+
+TEST_F(Reconcile, UpdateCompletesAfterTheMonitorWindow) {
+  service_.spec_version = 2;
+  service_.update_status.state = UpdateState::kUpdating;
+  service_.update_status.started_at = t0_;
+  auto fresh = task("a", 1, TaskState::kRunning);  // RUNNING at t0_
+  fresh.spec_version = 2;
+  auto early = replicated({fresh}, t0_ + seconds(1));
+  EXPECT_FALSE(early.service.has_value());
+  EXPECT_EQ(early.wake_at, t0_ + seconds(5));
+  auto done = replicated({fresh}, t0_ + seconds(5));
+  ASSERT_TRUE(done.service.has_value());
+  EXPECT_EQ(done.service->update_status.state, UpdateState::kCompleted);
+  EXPECT_EQ(done.service->update_status.completed_at, t0_ + seconds(5));
+}
+
+TEST_F(Reconcile, AFailingUpdateRollsTheSpecBack) {
+  service_.spec.replicas = 2;
+  service_.spec.restart.condition = RestartCondition::kNone;
+  ServiceSpec old = service_.spec;
+  service_.spec.command = {"/bin/false"};
+  service_.spec.update.failure_action = FailureAction::kRollback;
+  service_.previous_spec = old;
+  service_.spec_version = 2;
+  service_.update_status.state = UpdateState::kUpdating;
+  service_.update_status.started_at = t0_ - seconds(1);
+  auto bad = task("bad", 1, TaskState::kFailed);  // ended at t0_
+  bad.spec_version = 2;
+  bad.runtime = runtime_of(service_.spec);
+  auto decisions = replicated({bad, task("b", 2, TaskState::kRunning)}, t0_);
+  ASSERT_TRUE(decisions.service.has_value());
+  const auto& rolled = *decisions.service;
+  EXPECT_EQ(rolled.update_status.state, UpdateState::kRollbackStarted);
+  EXPECT_EQ(rolled.spec.command, old.command);
+  ASSERT_TRUE(rolled.previous_spec.has_value());
+  EXPECT_EQ(rolled.previous_spec->command, std::vector<std::string>{"/bin/false"});
+  EXPECT_EQ(rolled.spec_version, 3u);
+  EXPECT_TRUE(decisions.create.empty());  // the rollback is planned on the next pass
+
+  // Next pass, rolling back: the failed slot gets the old spec, b (never updated) stays.
+  auto next = reconcile_replicated(rolled, {bad, task("b", 2, TaskState::kRunning)}, index(), t0_,
+                                   config_, ids_);
+  ASSERT_EQ(next.update.size(), 1u);
+  EXPECT_EQ(next.update[0].id, "bad");
+  EXPECT_EQ(next.update[0].desired, TaskState::kShutdown);
+  ASSERT_EQ(next.create.size(), 1u);  // it had exited: its slot is refilled at once
+  EXPECT_EQ(next.create[0].slot, 1u);
+  EXPECT_EQ(next.create[0].runtime.command, old.command);
+  EXPECT_EQ(next.create[0].spec_version, 3u);
+  EXPECT_FALSE(next.service.has_value());
+}
+
+TEST_F(Reconcile, AReplicatedTaskOnANodeNoLongerMatchingIsOutdated) {
+  service_.spec.replicas = 1;
+  service_.spec.constraints = {"node.labels.zone==east"};
+  nodes_[0].labels["zone"] = "west";
+  auto decisions = replicated({task("a", 1, TaskState::kRunning, "n1")}, t0_);
+  ASSERT_EQ(decisions.update.size(), 1u);
+  EXPECT_EQ(decisions.update[0].id, "a");
+  EXPECT_EQ(decisions.update[0].desired, TaskState::kShutdown);
+  nodes_[0].labels["zone"] = "east";
+  EXPECT_TRUE(replicated({task("a", 1, TaskState::kRunning, "n1")}, t0_).empty());
 }
 
 TEST_F(Reconcile, GlobalUpdateStaysOnTheNode) {
   service_.spec.global = true;
+  service_.spec.update.order = UpdateOrder::kStartFirst;
+  service_.spec.env = {"V=2"};
   service_.spec_version = 2;
   nodes_.resize(2);
   auto decisions = global(
       {task("a", 0, TaskState::kRunning, "n1"), task("b", 0, TaskState::kRunning, "n2")}, t0_);
-  ASSERT_EQ(decisions.update.size(), 1u);
+  EXPECT_TRUE(decisions.update.empty());
   ASSERT_EQ(decisions.create.size(), 1u);
-  EXPECT_EQ(decisions.create[0].node_id, decisions.update[0].node_id);
+  EXPECT_EQ(decisions.create[0].node_id, "n1");
   EXPECT_EQ(decisions.create[0].spec_version, 2u);
 }
 

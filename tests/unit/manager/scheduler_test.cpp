@@ -206,6 +206,75 @@ TEST(Placement, HostPortsKeepOneTaskPerNode) {
             "no suitable node (host-mode port 80/tcp already in use on 2 nodes)");
 }
 
+Node labelled(std::string id, std::map<std::string, std::string> labels) {
+  auto node = ready_node(std::move(id));
+  node.labels = std::move(labels);
+  return node;
+}
+
+std::map<std::string, int> place_counts(std::vector<NodeInfo>& nodes, const Service& s, int n) {
+  std::unordered_map<std::string, const Service*> services = {{s.id, &s}};
+  std::vector<Task> tasks;
+  for (int i = 0; i < n; ++i) {
+    tasks.push_back(pending_task("t" + std::to_string(i), s.id));
+  }
+  std::vector<const Task*> pending;
+  for (const auto& t : tasks) {
+    pending.push_back(&t);
+  }
+  std::map<std::string, int> out;
+  for (const auto& p : place_tasks(nodes, pending, services)) {
+    ++out[p.node_id];
+  }
+  return out;
+}
+
+TEST(Placement, SpreadPreferenceBalancesLabelValuesNotNodes) {
+  // Two nodes in east, one in west, one without the label (a group of its own, as in swarmkit).
+  std::vector<NodeInfo> nodes = {info(labelled("e1", {{"zone", "east"}})),
+                                 info(labelled("e2", {{"zone", "east"}})),
+                                 info(labelled("w1", {{"zone", "west"}})), info(ready_node("x"))};
+  auto s = service("s");
+  s.spec.placement_prefs = {"spread=node.labels.zone"};
+  auto counts = place_counts(nodes, s, 6);
+  EXPECT_EQ(counts, (std::map<std::string, int>{{"e1", 1}, {"e2", 1}, {"w1", 2}, {"x", 2}}));
+  // Without the preference the same nodes share the tasks node by node.
+  std::vector<NodeInfo> plain = {info(labelled("e1", {{"zone", "east"}})),
+                                 info(labelled("e2", {{"zone", "east"}})),
+                                 info(labelled("w1", {{"zone", "west"}})), info(ready_node("x"))};
+  s.spec.placement_prefs.clear();
+  auto spread = place_counts(plain, s, 8);
+  EXPECT_EQ(spread, (std::map<std::string, int>{{"e1", 2}, {"e2", 2}, {"w1", 2}, {"x", 2}}));
+}
+
+TEST(Placement, SpreadCountsTasksAlreadyRunningAndHonoursTheLimitPerNode) {
+  std::vector<NodeInfo> nodes = {info(labelled("e1", {{"zone", "east"}})),
+                                 info(labelled("w1", {{"zone", "west"}})),
+                                 info(labelled("w2", {{"zone", "west"}}))};
+  auto s = service("s");
+  s.spec.placement_prefs = {"spread=node.labels.zone"};
+  s.spec.max_replicas_per_node = 2;
+  nodes[0].add_task(pending_task("old1", "s"), &s);
+  nodes[0].add_task(pending_task("old2", "s"), &s);  // east holds 2 already, and its limit
+  auto counts = place_counts(nodes, s, 4);
+  // west takes two (one per node) to catch up; east is full, so west takes the rest.
+  EXPECT_EQ(counts, (std::map<std::string, int>{{"w1", 2}, {"w2", 2}}));
+  auto more = place_counts(nodes, s, 1);
+  EXPECT_EQ(more.begin()->first, "");  // every node at its limit
+}
+
+TEST(Placement, NestedSpreadPreferencesSplitEachLevel) {
+  std::vector<NodeInfo> nodes = {info(labelled("a1", {{"dc", "a"}, {"rack", "1"}})),
+                                 info(labelled("a2", {{"dc", "a"}, {"rack", "2"}})),
+                                 info(labelled("a3", {{"dc", "a"}, {"rack", "2"}})),
+                                 info(labelled("b1", {{"dc", "b"}, {"rack", "1"}}))};
+  auto s = service("s");
+  s.spec.placement_prefs = {"spread=node.labels.dc", "spread=node.labels.rack"};
+  auto counts = place_counts(nodes, s, 8);
+  // 4 per dc; in dc a, 2 per rack, rack 2's two split between a2 and a3.
+  EXPECT_EQ(counts, (std::map<std::string, int>{{"a1", 2}, {"a2", 1}, {"a3", 1}, {"b1", 4}}));
+}
+
 TEST(Placement, TaskNamingItsNodeIsOnlyCheckedThere) {
   auto drained = ready_node("b");
   drained.availability = NodeAvailability::kDrain;

@@ -95,6 +95,33 @@ TEST(Validation, EachBadFieldSaysWhat) {
   EXPECT_EQ(refusal(spec), "invalid service web: stop grace period is negative");
 }
 
+TEST(Validation, UpdateConfigsAndPlacementPreferences) {
+  auto spec = valid_spec();
+  spec.placement_prefs = {"spread=node.labels.zone"};
+  spec.update.failure_action = FailureAction::kRollback;
+  spec.update.max_failure_ratio = 1;
+  EXPECT_EQ(refusal(spec), "accepted");
+  EXPECT_EQ(*spread_label("spread=node.labels.zone"), "zone");
+
+  spec.placement_prefs = {"spread=node.hostname"};
+  EXPECT_NE(refusal(spec).find("expected spread=node.labels.<label>"), std::string::npos);
+  spec.placement_prefs = {"spread=node.labels."};
+  EXPECT_NE(refusal(spec), "accepted");
+
+  spec = valid_spec();
+  spec.update.max_failure_ratio = 1.5;
+  EXPECT_NE(refusal(spec).find("update: max failure ratio must be between 0 and 1"),
+            std::string::npos)
+      << refusal(spec);
+  spec = valid_spec();
+  spec.rollback.delay = std::chrono::milliseconds(-1);
+  EXPECT_NE(refusal(spec).find("rollback: delay is negative"), std::string::npos)
+      << refusal(spec);
+  spec = valid_spec();
+  spec.rollback.failure_action = FailureAction::kRollback;
+  EXPECT_NE(refusal(spec).find("failure action must be pause or continue"), std::string::npos);
+}
+
 TEST(Validation, Networks) {
   Network network;
   network.name = "app";
