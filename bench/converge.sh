@@ -216,13 +216,14 @@ for n in "${sizes[@]}"; do
   shoal service scale -d "web=$n" >/dev/null
   converged() {
     running_ids web >"$round/running"
-    [[ $(wc -l <"$round/running") -eq $n ]] || return 1
     awk 'FNR == NR {old[$1] = 1; next} !($1 in old)' "$round/before" "$round/running" >"$round/new"
+    [[ $(wc -l <"$round/running") -eq $n ]] || return 1
     [[ $(seen_pairs "$round/new" "$round/scale") -eq $(($(wc -l <"$round/new") * 2 * hosts)) ]]
   }
   if ! wait_for 300 converged; then
-    notes+=("- N=$n: NOT converged within 300 s: $(seen_pairs "$round/new" "$round/scale") of $(($(wc -l <"$round/new") * 2 * hosts)) task x host x path pairs answered")
+    notes+=("- N=$n: NOT converged within 300 s: $(wc -l <"$round/running") of $n tasks running, $(seen_pairs "$round/new" "$round/scale") of $(($(wc -l <"$round/new") * 2 * hosts)) (new running task) x host x path pairs answered")
   fi
+  notes+=("- N=$n: kernel ARP table (one for the machine) after the round: $(ip -s ntable show name arp_cache | awk '/entries/ {for (i = 1; i < NF; i++) if ($i == "entries") print $(i + 1)}') entries, gc_thresh3 $(sysctl -n net.ipv4.neigh.default.gc_thresh3)")
   t_done=$(now_ns)
   stop_probers
   for f in "$round/scale"/*.out; do
