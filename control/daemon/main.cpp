@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "control/daemon/daemon.h"
+#include "ipvs/backend_choice.h"
 
 int main(int argc, char** argv) {
   shoal::daemon::DaemonOptions options;
@@ -21,7 +22,23 @@ int main(int argc, char** argv) {
   app.add_option("--node-tag", options.node_tag,
                  "prefix of this node's kernel names (default: from the node id)");
   app.add_option("--log-level", log_level, "debug|info|warn|error")->capture_default_str();
+  std::string lb_backend = "auto";
+  app.add_option("--lb-backend", lb_backend, "auto|ebpf|ipvs (auto: eBPF where the kernel runs it)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+
+  // A backend the kernel lacks stops the start here, in one line.
+  auto backend = shoal::lb::choose_backend(lb_backend, shoal::lb::probe_kernel());
+  if (!backend.ok()) {
+    std::fprintf(stderr, "shoald: %s\n", backend.error().message().c_str());
+    return 1;
+  }
+  if (*backend == shoal::lb::BackendKind::kIpvs) {  // issue #9: the service plane is eBPF's
+    std::fprintf(stderr,
+                 "shoald: the IPVS backend is not wired into the service plane yet; use "
+                 "--lb-backend ebpf on a kernel with eBPF\n");
+    return 1;
+  }
 
   auto level = spdlog::level::from_str(log_level);
   if (level == spdlog::level::off && log_level != "off") {
@@ -29,6 +46,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::set_level(level);
+  spdlog::info("load balancer: {}", shoal::lb::backend_kind_name(*backend));
 
   // Signals are taken by one thread with sigwait; every other thread inherits the mask.
   sigset_t signals;
