@@ -12,7 +12,7 @@ packages=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   # gossip and common libraries
   libboost-dev libboost-system-dev libmsgpack-cxx-dev libssl-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev libcli11-dev
+  nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   # wire formats and the control API
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc libsqlite3-dev
   # tests and benchmarks

@@ -24,7 +24,31 @@ Result<uint16_t> port_number(uint32_t value, const char* what, bool zero_ok) {
   return static_cast<uint16_t>(value);
 }
 
+void config_ref_to_proto(const manager::ConfigReference& ref, ConfigReference& out) {
+  out.set_config_id(ref.config_id);
+  out.set_config_name(ref.config_name);
+  out.set_target(ref.target);
+  out.set_mode(ref.mode);
+}
+
+manager::ConfigReference config_ref_from_proto(const ConfigReference& ref) {
+  return manager::ConfigReference{.config_id = ref.config_id(),
+                                  .config_name = ref.config_name(),
+                                  .target = ref.target(),
+                                  .mode = ref.mode()};
+}
+
 }  // namespace
+
+void to_proto(const manager::Config& config, bool with_data, Config& out) {
+  out.set_id(config.id);
+  out.set_name(config.name);
+  if (with_data)
+    out.set_data(config.data);
+  out.mutable_labels()->insert(config.labels.begin(), config.labels.end());
+  out.set_created_unix_ms(unix_ms(config.created_at));
+  out.set_version(config.version);
+}
 
 void to_proto(const manager::Node& node, bool leader, Node& out) {
   out.set_id(node.id);
@@ -47,8 +71,41 @@ void to_proto(const manager::Network& network, Network& out) {
   out.set_gateway(network.gateway ? network.gateway->str() : "");
   out.set_attachable(network.attachable);
   out.set_ingress(network.ingress);
+  out.mutable_labels()->insert(network.labels.begin(), network.labels.end());
   out.set_version(network.version);
 }
+
+namespace {
+
+void update_config_to_proto(const manager::UpdateConfig& config, UpdateConfig& out) {
+  out.set_parallelism(config.parallelism);
+  out.set_delay_ms(static_cast<uint64_t>(config.delay.count()));
+  out.set_failure_action(std::string(manager::to_string(config.failure_action)));
+  out.set_monitor_ms(static_cast<uint64_t>(config.monitor.count()));
+  out.set_max_failure_ratio(config.max_failure_ratio);
+  out.set_order(std::string(manager::to_string(config.order)));
+}
+
+Result<manager::UpdateConfig> update_config_from_proto(const UpdateConfig& config) {
+  manager::UpdateConfig out;
+  out.parallelism = config.parallelism();
+  out.delay = manager::Duration(static_cast<int64_t>(config.delay_ms()));
+  SHOAL_ASSIGN_OR_RETURN(out.failure_action,
+                         manager::parse_failure_action(
+                             config.failure_action().empty() ? "pause" : config.failure_action()));
+  out.monitor = manager::Duration(static_cast<int64_t>(config.monitor_ms()));
+  out.max_failure_ratio = config.max_failure_ratio();
+  SHOAL_ASSIGN_OR_RETURN(out.order, manager::parse_update_order(
+                                        config.order().empty() ? "stop-first" : config.order()));
+  return out;
+}
+
+int64_t unix_ms(const std::optional<manager::TimePoint>& t) {
+  return t ? std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count()
+           : 0;
+}
+
+}  // namespace
 
 void to_proto(const manager::ServiceSpec& spec, ServiceSpec& out) {
   out.set_name(spec.name);
@@ -73,6 +130,13 @@ void to_proto(const manager::ServiceSpec& spec, ServiceSpec& out) {
   restart.set_max_attempts(spec.restart.max_attempts);
   out.set_stop_grace_ms(static_cast<uint64_t>(spec.stop_grace_period.count()));
   out.set_max_replicas_per_node(spec.max_replicas_per_node);
+  for (const auto& ref : spec.configs)
+    config_ref_to_proto(ref, *out.add_configs());
+  out.mutable_labels()->insert(spec.labels.begin(), spec.labels.end());
+  for (const auto& preference : spec.placement_prefs)
+    out.add_placement_prefs(preference);
+  update_config_to_proto(spec.update, *out.mutable_update_config());
+  update_config_to_proto(spec.rollback, *out.mutable_rollback_config());
 }
 
 void to_proto(const manager::Service& service, Service& out) {
@@ -87,6 +151,13 @@ void to_proto(const manager::Service& service, Service& out) {
   }
   out.set_spec_version(service.spec_version);
   out.set_version(service.version);
+  auto& status = *out.mutable_update_status();
+  status.set_state(std::string(manager::to_string(service.update_status.state)));
+  status.set_started_unix_ms(unix_ms(service.update_status.started_at));
+  status.set_completed_unix_ms(unix_ms(service.update_status.completed_at));
+  status.set_message(service.update_status.message);
+  if (service.previous_spec)
+    to_proto(*service.previous_spec, *out.mutable_previous_spec());
 }
 
 void to_proto(const manager::Task& task, const std::string& service_name, Task& out) {
@@ -110,6 +181,8 @@ void to_proto(const manager::Task& task, const std::string& service_name, Task& 
   for (const auto& kv : task.runtime.env)
     out.add_env(kv);
   out.set_stop_grace_ms(static_cast<uint64_t>(task.runtime.stop_grace_period.count()));
+  for (const auto& ref : task.runtime.configs)
+    config_ref_to_proto(ref, *out.add_configs());
   out.set_spec_version(task.spec_version);
   out.set_version(task.version);
   if (task.updated_at)
@@ -172,6 +245,16 @@ Result<manager::ServiceSpec> from_proto(const ServiceSpec& spec) {
     out.stop_grace_period = manager::Duration(static_cast<int64_t>(spec.stop_grace_ms()));
   }
   out.max_replicas_per_node = spec.max_replicas_per_node();
+  for (const auto& ref : spec.configs())
+    out.configs.push_back(config_ref_from_proto(ref));
+  out.labels.insert(spec.labels().begin(), spec.labels().end());
+  out.placement_prefs.assign(spec.placement_prefs().begin(), spec.placement_prefs().end());
+  if (spec.has_update_config()) {
+    SHOAL_ASSIGN_OR_RETURN(out.update, update_config_from_proto(spec.update_config()));
+  }
+  if (spec.has_rollback_config()) {
+    SHOAL_ASSIGN_OR_RETURN(out.rollback, update_config_from_proto(spec.rollback_config()));
+  }
   return out;
 }
 
@@ -199,6 +282,8 @@ Result<TaskAssignment> assignment_from_proto(const Task& task) {
     out.ports.push_back(converted);
   }
   out.dnsrr = task.endpoint_mode() == "dnsrr";
+  for (const auto& ref : task.configs())
+    out.runtime.configs.push_back(config_ref_from_proto(ref));
   return out;
 }
 
@@ -216,6 +301,7 @@ Result<manager::Network> network_from_proto(const Network& network) {
   }
   out.attachable = network.attachable();
   out.ingress = network.ingress();
+  out.labels.insert(network.labels().begin(), network.labels().end());
   return out;
 }
 

@@ -16,6 +16,8 @@ void to_proto(const manager::Network& network, Network& out);
 void to_proto(const manager::ServiceSpec& spec, ServiceSpec& out);
 void to_proto(const manager::Service& service, Service& out);
 void to_proto(const manager::Task& task, const std::string& service_name, Task& out);
+// Lists and inspect leave the data out unless asked (Docker's inspect never shows it).
+void to_proto(const manager::Config& config, bool with_data, Config& out);
 // The service's endpoint on a task message (what the node's service plane programs).
 void endpoint_to_proto(const manager::Service& service, Task& out);
 
@@ -34,6 +36,8 @@ struct TaskAssignment {
   std::map<std::string, Ipv4Prefix> vips;       // the service's, by network id
   std::vector<manager::PortConfig> ports;       // the service's published ports
   bool dnsrr = false;
+  // The content of each config in runtime.configs, by config id (from Assignments.configs).
+  std::map<std::string, std::string> config_data;
 };
 Result<TaskAssignment> assignment_from_proto(const Task& task);
 Result<manager::Network> network_from_proto(const Network& network);

@@ -31,6 +31,8 @@ int run(int argc, char** argv) {
   add_node_commands(app, ctx);
   add_network_commands(app, ctx);
   add_service_commands(app, ctx);
+  add_config_commands(app, ctx);
+  add_stack_commands(app, ctx);
   app.add_subcommand("version", "Show the shoal version")->callback([&ctx] {
     ctx.action = [] {
       std::cout << "shoal " << kVersion << "\n";

@@ -34,5 +34,7 @@ void add_swarm_commands(CLI::App& app, Context& ctx);
 void add_node_commands(CLI::App& app, Context& ctx);
 void add_network_commands(CLI::App& app, Context& ctx);
 void add_service_commands(CLI::App& app, Context& ctx);
+void add_config_commands(CLI::App& app, Context& ctx);
+void add_stack_commands(CLI::App& app, Context& ctx);
 
 }  // namespace shoal::cli

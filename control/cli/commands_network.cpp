@@ -16,6 +16,7 @@ struct CreateOptions {
   std::string subnet;
   std::string gateway;
   std::string name;
+  std::vector<std::string> labels;
 };
 
 Status network_create(Context& ctx, const CreateOptions& o) {
@@ -37,6 +38,10 @@ Status network_create(Context& ctx, const CreateOptions& o) {
   request.set_subnet(o.subnet);
   request.set_gateway(o.gateway);
   request.set_attachable(o.attachable);
+  for (const auto& label : o.labels) {
+    SHOAL_ASSIGN_OR_RETURN(auto kv, split_key_value(label, "--label", false));
+    (*request.mutable_labels())[kv.first] = kv.second;
+  }
   SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
   SHOAL_ASSIGN_OR_RETURN(auto network,
                          client->control(&api::Control::Stub::CreateNetwork, request));
@@ -112,6 +117,8 @@ void add_network_commands(CLI::App& app, Context& ctx) {
   create_cmd->add_flag("--attachable", create->attachable, "Enable manual container attachment");
   create_cmd->add_option("--subnet", create->subnet, "Subnet in CIDR format");
   create_cmd->add_option("--gateway", create->gateway, "IPv4 gateway for the subnet");
+  create_cmd->add_option("--label", create->labels, "Set metadata on a network")
+      ->allow_extra_args(false);
   create_cmd->add_option("NAME", create->name, "Network name")->required();
   on_parsed(create_cmd, ctx, [&ctx, create] { return network_create(ctx, *create); });
 

@@ -1,6 +1,8 @@
 #include "control/cli/inspect.h"
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <map>
 
 #include "control/cli/duration.h"
@@ -25,6 +27,17 @@ nlohmann::json ports_json(const google::protobuf::RepeatedPtrField<api::PortConf
                      {"TargetPort", p.target()},
                      {"PublishedPort", p.published()},
                      {"PublishMode", p.mode()}});
+  }
+  return array;
+}
+
+nlohmann::json configs_json(
+    const google::protobuf::RepeatedPtrField<api::ConfigReference>& configs) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const auto& c : configs) {
+    array.push_back({{"ConfigID", c.config_id()},
+                     {"ConfigName", c.config_name()},
+                     {"File", {{"Name", c.target()}, {"Mode", c.mode()}}}});
   }
   return array;
 }
@@ -67,7 +80,43 @@ nlohmann::json to_json(const api::Network& network) {
           {"Subnet", network.subnet()},
           {"Gateway", network.gateway()},
           {"Attachable", network.attachable()},
-          {"Ingress", network.ingress()}};
+          {"Ingress", network.ingress()},
+          {"Labels", std::map<std::string, std::string>(network.labels().begin(),
+                                                        network.labels().end())}};
+}
+
+// Docker's UpdateStatus: absent (null) until the service's first update.
+nlohmann::json update_status_json(const api::UpdateStatus& status) {
+  if (status.state().empty()) {
+    return nullptr;
+  }
+  auto time = [](int64_t unix_ms) -> nlohmann::json {
+    if (unix_ms == 0) {
+      return nullptr;
+    }
+    auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms));
+    std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+    char ms[8];
+    std::snprintf(ms, sizeof ms, ".%03dZ", static_cast<int>(unix_ms % 1000));
+    return std::string(text) + ms;
+  };
+  return {{"State", status.state()},
+          {"StartedAt", time(status.started_unix_ms())},
+          {"CompletedAt", time(status.completed_unix_ms())},
+          {"Message", status.message()}};
+}
+
+nlohmann::json update_config_json(const api::UpdateConfig& config) {
+  return {{"Parallelism", config.parallelism()},
+          {"Delay", ms(config.delay_ms())},
+          {"FailureAction", config.failure_action()},
+          {"Monitor", ms(config.monitor_ms())},
+          {"MaxFailureRatio", config.max_failure_ratio()},
+          {"Order", config.order()}};
 }
 
 nlohmann::json to_json(const api::Service& service) {
@@ -79,6 +128,13 @@ nlohmann::json to_json(const api::Service& service) {
   return {{"ID", service.id()},
           {"Version", {{"Index", service.version()}}},
           {"SpecVersion", service.spec_version()},
+          {"UpdateStatus", update_status_json(service.update_status())},
+          {"PreviousSpec",
+           service.has_previous_spec()
+               ? nlohmann::json{{"Command", strings(service.previous_spec().command())},
+                                {"Args", strings(service.previous_spec().args())},
+                                {"Env", strings(service.previous_spec().env())}}
+               : nlohmann::json(nullptr)},
           {"Spec",
            {{"Name", spec.name()},
             {"Mode", spec.mode()},
@@ -95,7 +151,12 @@ nlohmann::json to_json(const api::Service& service) {
               {"Delay", ms(spec.restart().delay_ms())},
               {"MaxAttempts", spec.restart().max_attempts()}}},
             {"StopGracePeriod", ms(spec.stop_grace_ms())},
-            {"MaxReplicasPerNode", spec.max_replicas_per_node()}}},
+            {"MaxReplicasPerNode", spec.max_replicas_per_node()},
+            {"Preferences", strings(spec.placement_prefs())},
+            {"UpdateConfig", update_config_json(spec.update_config())},
+            {"RollbackConfig", update_config_json(spec.rollback_config())},
+            {"Labels", std::map<std::string, std::string>(spec.labels().begin(), spec.labels().end())},
+            {"Configs", configs_json(spec.configs())}}},
           {"Endpoint", {{"Ports", ports_json(service.endpoint_ports())}, {"VirtualIPs", vips}}}};
 }
 
@@ -132,14 +193,35 @@ std::string pretty(const api::Service& service) {
   if (spec.mode() != "global") {
     text += " Replicas:\t" + std::to_string(spec.replicas()) + "\n";
   }
-  if (!spec.constraints().empty() || spec.max_replicas_per_node() > 0) {
+  const auto& update = service.update_status();
+  if (!update.state().empty()) {
+    text += "UpdateStatus:\n";
+    text += " State:\t\t" + update.state() + "\n";
+    text += " Message:\t" + update.message() + "\n";
+  }
+  if (!spec.constraints().empty() || spec.max_replicas_per_node() > 0 ||
+      !spec.placement_prefs().empty()) {
     text += "Placement:\n";
+    if (!spec.placement_prefs().empty()) {
+      text += " Preferences:\t[" + join(spec.placement_prefs(), " ") + "]\n";
+    }
     if (!spec.constraints().empty()) {
       text += " Constraints:\t[" + join(spec.constraints(), " ") + "]\n";
     }
     if (spec.max_replicas_per_node() > 0) {
       text += " Max Replicas Per Node:\t" + std::to_string(spec.max_replicas_per_node()) + "\n";
     }
+  }
+  for (const auto& [title, config] :
+       {std::pair{"UpdateConfig", &spec.update_config()},
+        std::pair{"RollbackConfig", &spec.rollback_config()}}) {
+    text += std::string(title) + ":\n";
+    text += " Parallelism:\t" + std::to_string(config->parallelism()) + "\n";
+    text += " Delay:\t\t" + ms(config->delay_ms()) + "\n";
+    text += " On failure:\t" + config->failure_action() + "\n";
+    text += " Monitoring Period: " + ms(config->monitor_ms()) + "\n";
+    text += " Max failure ratio: " + std::to_string(config->max_failure_ratio()) + "\n";
+    text += " Update order:      " + config->order() + "\n";
   }
   text += "RestartPolicy:\n";
   text += " Condition:\t" + spec.restart().condition() + "\n";

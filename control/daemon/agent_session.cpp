@@ -136,6 +136,14 @@ void AgentSession::handle(api::Dispatcher::Stub& stub, const api::Assignments& a
     }
     tasks.push_back(std::move(converted).value());
   }
+  for (const auto& file : assignments.configs()) {
+    for (auto& task : tasks) {
+      for (const auto& ref : task.runtime.configs) {
+        if (ref.config_id == file.config_id())
+          task.config_data[ref.config_id] = file.data();
+      }
+    }
+  }
   std::vector<manager::Network> networks;
   for (const auto& network : assignments.networks()) {
     auto converted = api::network_from_proto(network);

@@ -88,6 +88,7 @@ api::Assignments DispatcherService::assignments_for(const std::string& node_id) 
     for (auto& service : tx.services())
       services.emplace(service.id, std::move(service));
     std::set<std::string> networks;
+    std::set<std::string> configs;
     auto self = tx.get_node(node_id);
     for (const auto& network : tx.networks()) {
       if (network.ingress && self && self->ingress_addr) {
@@ -109,6 +110,16 @@ api::Assignments DispatcherService::assignments_for(const std::string& node_id) 
         api::endpoint_to_proto(service->second, sent);
       for (const auto& [network, addr] : task.addresses)
         networks.insert(network);
+      for (const auto& ref : task.runtime.configs)
+        configs.insert(ref.config_id);
+    }
+    // Only the configs of this node's tasks leave the manager for it.
+    for (const auto& id : configs) {
+      if (auto config = tx.get_config(id)) {
+        auto& file = *out.add_configs();
+        file.set_config_id(config->id);
+        file.set_data(config->data);
+      }
     }
     for (const auto& id : networks) {
       if (auto network = tx.get_network(id))

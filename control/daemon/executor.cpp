@@ -368,6 +368,15 @@ void Executor::start_task(const api::TaskAssignment& task) {
   spec.netns = netns;
   spec.resolv_conf = "nameserver 127.0.0.11\noptions ndots:0\n";
   spec.hostname = short_id(task.id);
+  for (const auto& ref : task.runtime.configs) {
+    auto data = task.config_data.find(ref.config_id);
+    if (data == task.config_data.end()) {
+      teardown(task.id, local);
+      report(task.id, local, TaskState::kRejected, "config " + ref.config_name + " not received");
+      return;
+    }
+    spec.files.push_back({.content = data->second, .target = ref.target, .mode = ref.mode});
+  }
   report(task.id, local, TaskState::kStarting);
   auto started = runtime_.start(spec);
   if (!started.ok()) {

@@ -45,4 +45,8 @@ std::optional<manager::Service> find_service(const manager::ReadTx& tx, const st
   return find(tx.services(), ref, [](const manager::Service& s) { return s.spec.name; });
 }
 
+std::optional<manager::Config> find_config(const manager::ReadTx& tx, const std::string& ref) {
+  return find(tx.configs(), ref, [](const manager::Config& c) { return c.name; });
+}
+
 }  // namespace shoal::daemon

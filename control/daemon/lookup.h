@@ -13,5 +13,6 @@ namespace shoal::daemon {
 std::optional<manager::Node> find_node(const manager::ReadTx& tx, const std::string& ref);
 std::optional<manager::Network> find_network(const manager::ReadTx& tx, const std::string& ref);
 std::optional<manager::Service> find_service(const manager::ReadTx& tx, const std::string& ref);
+std::optional<manager::Config> find_config(const manager::ReadTx& tx, const std::string& ref);
 
 }  // namespace shoal::daemon

@@ -77,6 +77,44 @@ std::map<std::string, Ipv4Prefix> addresses_from(const json& j) {
   return out;
 }
 
+json time_json(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+TimePoint time_from(const json& j) {
+  return TimePoint(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(j.get<int64_t>())));
+}
+
+// Config data is bytes; JSON text holds only UTF-8, so it is stored as hex.
+std::string hex(const std::string& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::string unhex(const std::string& text) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    throw std::invalid_argument("config data is not hex");
+  };
+  if (text.size() % 2 != 0)
+    throw std::invalid_argument("config data has an odd length");
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (size_t i = 0; i < text.size(); i += 2)
+    out.push_back(static_cast<char>(digit(text[i]) * 16 + digit(text[i + 1])));
+  return out;
+}
+
 json config_refs_json(const std::vector<ConfigReference>& refs) {
   json out = json::array();
   for (const auto& r : refs) {
@@ -106,6 +144,26 @@ using Labels = std::map<std::string, std::string>;
 
 Labels labels_from(const json& parent) {
   return parent.contains("labels") ? parent.at("labels").get<Labels>() : Labels{};
+}
+
+json to_json(const Config& c) {
+  return {{"id", c.id},
+          {"name", c.name},
+          {"data", hex(c.data)},
+          {"labels", c.labels},
+          {"created_at", time_json(c.created_at)},
+          {"version", c.version}};
+}
+
+Object config_from(const json& j) {
+  Config c;
+  c.id = j.at("id").get<std::string>();
+  c.name = j.at("name").get<std::string>();
+  c.data = unhex(j.at("data").get<std::string>());
+  c.labels = labels_from(j);
+  c.created_at = time_from(j.at("created_at"));
+  c.version = j.at("version").get<uint64_t>();
+  return c;
 }
 
 json to_json(const Node& n) {
@@ -397,6 +455,9 @@ Result<Object> decode(std::string_view kind, std::string_view text) {
     }
     if (kind == "task") {
       return task_from(j);
+    }
+    if (kind == "config") {
+      return config_from(j);
     }
     return invalid_argument("stored object kind \"" + std::string(kind) + "\"", "unknown kind");
   } catch (const std::exception& e) {

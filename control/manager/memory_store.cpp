@@ -14,8 +14,10 @@ std::map<std::string, T>& table_of(MemoryStore::Tables& tables) {
     return tables.networks;
   } else if constexpr (std::is_same_v<T, Service>) {
     return tables.services;
-  } else {
+  } else if constexpr (std::is_same_v<T, Task>) {
     return tables.tasks;
+  } else {
+    return tables.configs;
   }
 }
 
@@ -83,6 +85,10 @@ class ReadView final : public ReadTx {
   std::vector<Network> networks() const override { return values(tables_.networks); }
   std::vector<Service> services() const override { return values(tables_.services); }
   std::vector<Task> tasks() const override { return values(tables_.tasks); }
+  std::optional<Config> get_config(const std::string& id) const override {
+    return find(tables_.configs, id);
+  }
+  std::vector<Config> configs() const override { return values(tables_.configs); }
 
  private:
   template <typename T>
@@ -127,6 +133,12 @@ class Transaction final : public WriteTx {
     return staged_list(tables_.services, services_);
   }
   std::vector<Task> tasks() const override { return staged_list(tables_.tasks, tasks_); }
+  std::optional<Config> get_config(const std::string& id) const override {
+    return staged_get(tables_.configs, configs_, id);
+  }
+  std::vector<Config> configs() const override {
+    return staged_list(tables_.configs, configs_);
+  }
 
   Status create(Object object) override {
     return std::visit([this](auto& value) { return stage_write(std::move(value), true); }, object);
@@ -138,6 +150,7 @@ class Transaction final : public WriteTx {
   Status remove_network(const std::string& id) override { return stage_remove<Network>(id); }
   Status remove_service(const std::string& id) override { return stage_remove<Service>(id); }
   Status remove_task(const std::string& id) override { return stage_remove<Task>(id); }
+  Status remove_config(const std::string& id) override { return stage_remove<Config>(id); }
 
   // Applies every staged change with `index` as the new version; returns the events in the order
   // the writes were staged.
@@ -155,8 +168,11 @@ class Transaction final : public WriteTx {
         case 2:
           append_event(out, tables_.services, services_, id, index);
           break;
-        default:
+        case 3:
           append_event(out, tables_.tasks, tasks_, id, index);
+          break;
+        default:
+          append_event(out, tables_.configs, configs_, id, index);
           break;
       }
     }
@@ -188,8 +204,10 @@ class Transaction final : public WriteTx {
       return 1;
     } else if constexpr (std::is_same_v<T, Service>) {
       return 2;
-    } else {
+    } else if constexpr (std::is_same_v<T, Task>) {
       return 3;
+    } else {
+      return 4;
     }
   }
 
@@ -201,8 +219,10 @@ class Transaction final : public WriteTx {
       return networks_;
     } else if constexpr (std::is_same_v<T, Service>) {
       return services_;
-    } else {
+    } else if constexpr (std::is_same_v<T, Task>) {
       return tasks_;
+    } else {
+      return configs_;
     }
   }
 
@@ -276,6 +296,7 @@ class Transaction final : public WriteTx {
   Staged<Network> networks_;
   Staged<Service> services_;
   Staged<Task> tasks_;
+  Staged<Config> configs_;
   std::vector<std::pair<int, std::string>> order_;  // first touch of each (kind, id)
 };
 

@@ -40,6 +40,7 @@ class MemoryStore : public Store {
     std::map<std::string, Network> networks;
     std::map<std::string, Service> services;
     std::map<std::string, Task> tasks;
+    std::map<std::string, Config> configs;
   };
 
  private:

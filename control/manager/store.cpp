@@ -14,8 +14,10 @@ std::string_view object_kind(const Object& object) {
       return "network";
     case 2:
       return "service";
-    default:
+    case 3:
       return "task";
+    default:
+      return "config";
   }
 }
 
@@ -42,6 +44,15 @@ std::optional<Service> ReadTx::service_by_name(const std::string& name) const {
   for (auto& service : services()) {
     if (service.spec.name == name) {
       return std::move(service);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Config> ReadTx::config_by_name(const std::string& name) const {
+  for (auto& config : configs()) {
+    if (config.name == name) {
+      return std::move(config);
     }
   }
   return std::nullopt;

@@ -24,9 +24,9 @@
 
 namespace shoal::manager {
 
-using Object = std::variant<Node, Network, Service, Task>;
+using Object = std::variant<Node, Network, Service, Task, Config>;
 const std::string& object_id(const Object& object);
-std::string_view object_kind(const Object& object);  // "node", "network", "service", "task"
+std::string_view object_kind(const Object& object);  // "node", "network", "service", "task", "config"
 
 enum class EventAction { kCreate, kUpdate, kRemove };
 
@@ -48,10 +48,13 @@ class ReadTx {
   virtual std::vector<Network> networks() const = 0;
   virtual std::vector<Service> services() const = 0;
   virtual std::vector<Task> tasks() const = 0;
+  virtual std::optional<Config> get_config(const std::string& id) const = 0;
+  virtual std::vector<Config> configs() const = 0;
 
   std::vector<Task> tasks_of_service(const std::string& service_id) const;
   std::optional<Network> network_by_name(const std::string& name) const;
   std::optional<Service> service_by_name(const std::string& name) const;
+  std::optional<Config> config_by_name(const std::string& name) const;
 };
 
 class WriteTx : public ReadTx {
@@ -64,6 +67,7 @@ class WriteTx : public ReadTx {
   virtual Status remove_network(const std::string& id) = 0;
   virtual Status remove_service(const std::string& id) = 0;
   virtual Status remove_task(const std::string& id) = 0;
+  virtual Status remove_config(const std::string& id) = 0;
 };
 
 class Store {

@@ -95,6 +95,17 @@ Status write_task_files(const TaskPaths& paths, const TaskSpec& spec, ShimSpec s
     SHOAL_TRY(write_file(paths.hosts(), hosts));
     shim.hosts = paths.hosts();
   }
+  if (!spec.files.empty()) {
+    if (::mkdir(paths.files().c_str(), 0700) != 0 || ::mkdir(paths.mounts().c_str(), 0700) != 0)
+      return sys_error("create", paths.files(), errno);
+    shim.mounts_dir = paths.mounts();
+  }
+  for (size_t i = 0; i < spec.files.size(); ++i) {
+    SHOAL_TRY(write_file(paths.file(i), spec.files[i].content));
+    if (::chmod(paths.file(i).c_str(), spec.files[i].mode & 07777) != 0)
+      return sys_error("chmod", paths.file(i), errno);
+    shim.files.push_back({paths.file(i), spec.files[i].target});
+  }
   return write_file(paths.spec(), encode_spec(shim));
 }
 

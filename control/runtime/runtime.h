@@ -29,6 +29,13 @@ struct RuntimeConfig {
   std::chrono::milliseconds start_timeout{10000};  // for the shim's report
 };
 
+// A file that appears, read-only, at `target` inside the task's mount namespace (a config).
+struct TaskFile {
+  std::string content;
+  std::string target;  // absolute; its directory must exist on the node
+  uint32_t mode = 0444;
+};
+
 struct TaskSpec {
   std::string id;  // [A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 characters
   std::vector<std::string> argv;
@@ -38,6 +45,7 @@ struct TaskSpec {
   std::string resolv_conf;  // content of the task's /etc/resolv.conf; empty: the host's
   std::string hostname;     // set in a UTS namespace of the task's own; empty: the host's
   std::string hosts;        // content of /etc/hosts; empty: generated when hostname is set
+  std::vector<TaskFile> files;
 };
 
 enum class TaskPhase { kRunning, kExited };

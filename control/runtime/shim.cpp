@@ -18,6 +18,7 @@
 #include "control/runtime/cgroup.h"
 #include "control/runtime/process.h"
 #include "control/runtime/task_files.h"
+#include "control/runtime/task_mounts.h"
 
 namespace shoal::runtime {
 namespace {
@@ -92,6 +93,7 @@ Status private_mounts(const ShimSpec& spec) {
   }
   SHOAL_TRY(bind_file(spec.resolv_conf, "/etc/resolv.conf"));
   SHOAL_TRY(bind_file(spec.hosts, "/etc/hosts"));
+  SHOAL_TRY(mount_task_files(spec.files, spec.mounts_dir));
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
     return sys_error("set hostname", spec.hostname, errno);
   }

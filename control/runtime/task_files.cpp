@@ -25,7 +25,11 @@ std::string encode_spec(const ShimSpec& spec) {
             {"hosts", spec.hosts},
             {"hostname", spec.hostname},
             {"shim_cgroup", spec.shim_cgroup},
-            {"task_cgroup", spec.task_cgroup}};
+            {"task_cgroup", spec.task_cgroup},
+            {"files", json::array()},
+            {"mounts_dir", spec.mounts_dir}};
+  for (const auto& file : spec.files)
+    j["files"].push_back({{"source", file.source}, {"target", file.target}});
   return j.dump(2) + "\n";
 }
 
@@ -42,6 +46,9 @@ Result<ShimSpec> decode_spec(const std::string& text) {
     j.at("hostname").get_to(spec.hostname);
     j.at("shim_cgroup").get_to(spec.shim_cgroup);
     j.at("task_cgroup").get_to(spec.task_cgroup);
+    for (const auto& file : j.value("files", json::array()))
+      spec.files.push_back({file.at("source").get<std::string>(), file.at("target").get<std::string>()});
+    spec.mounts_dir = j.value("mounts_dir", std::string());
     return spec;
   } catch (const json::exception& e) {
     return invalid_argument("task spec", e.what());

@@ -35,6 +35,15 @@ struct TaskPaths {
   std::string stdout_log() const { return dir + "/stdout.log"; }
   std::string stderr_log() const { return dir + "/stderr.log"; }
   std::string shim_log() const { return dir + "/shim.log"; }
+  std::string files() const { return dir + "/files"; }  // the TaskSpec's files, by index
+  std::string file(size_t index) const { return files() + "/" + std::to_string(index); }
+  std::string mounts() const { return dir + "/mounts"; }  // where the shim stages directories
+};
+
+// A file bound read-only over `target` in the task's mount namespace.
+struct FileMount {
+  std::string source;
+  std::string target;
 };
 
 // Everything the shim needs; paths are absolute.
@@ -48,6 +57,8 @@ struct ShimSpec {
   std::string hostname;     // set in a new UTS namespace; empty: keep the host's
   std::string shim_cgroup;  // cgroup directory the shim lives in
   std::string task_cgroup;  // cgroup directory the task lives in
+  std::vector<FileMount> files;
+  std::string mounts_dir;  // staging for directories that get new files (see task_mounts.h)
 };
 
 std::string encode_spec(const ShimSpec& spec);
