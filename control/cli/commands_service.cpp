@@ -6,14 +6,15 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "control/cli/commands.h"
-#include "control/cli/config_ref.h"
 #include "control/cli/duration.h"
 #include "control/cli/inspect.h"
 #include "control/cli/progress.h"
 #include "control/cli/publish.h"
+#include "control/cli/update_flags.h"
 #include "control/cli/views.h"
 
 namespace shoal::cli {
@@ -92,8 +93,10 @@ struct CreateOptions {
   std::string max_replicas = "0";
   std::vector<std::string> publish;
   std::string endpoint_mode = "vip";
-  std::vector<std::string> configs;
-  std::vector<std::string> labels;
+
+  std::vector<std::string> placement_prefs;
+  UpdateFlags update;
+  UpdateFlags rollback;
   bool detach = false;
   bool quiet = false;
   std::vector<std::string> command;
@@ -154,13 +157,13 @@ Result<api::ServiceSpec> build_spec(const CreateOptions& o) {
   spec.set_stop_grace_ms(grace);
   SHOAL_ASSIGN_OR_RETURN(uint64_t max_replicas, parse_count(o.max_replicas, "--max-replicas"));
   spec.set_max_replicas_per_node(max_replicas);
-  for (const auto& c : o.configs) {
-    SHOAL_ASSIGN_OR_RETURN(*spec.add_configs(), parse_config_ref(c));
+  for (const auto& preference : o.placement_prefs) {
+    spec.add_placement_prefs(preference);
   }
-  for (const auto& label : o.labels) {
-    SHOAL_ASSIGN_OR_RETURN(auto kv, split_key_value(label, "--label", false));
-    (*spec.mutable_labels())[kv.first] = kv.second;
-  }
+  default_update_config(*spec.mutable_update_config());
+  default_update_config(*spec.mutable_rollback_config());
+  SHOAL_TRY(apply_update_flags(o.update, "--update", *spec.mutable_update_config()));
+  SHOAL_TRY(apply_update_flags(o.rollback, "--rollback", *spec.mutable_rollback_config()));
   return spec;
 }
 
@@ -392,13 +395,91 @@ struct UpdateOptions {
   std::string replicas;
   std::vector<std::string> env_add;
   std::vector<std::string> env_rm;
+  std::vector<std::string> constraint_add;
+  std::vector<std::string> constraint_rm;
+  std::vector<std::string> placement_pref_add;
+  std::vector<std::string> placement_pref_rm;
+  std::string max_replicas;
+  std::optional<std::string> args;  // replaces the arguments after the command
+  UpdateFlags update;
+  UpdateFlags rollback_flags;
+  bool rollback = false;
   bool force = false;
   bool detach = false;
   bool quiet = false;
   std::string service;
 };
 
+// --constraint-add/-rm, --placement-pref-add/-rm (removal by exact text, as Docker's), and
+// --replicas-max-per-node.
+Status edit_placement(const UpdateOptions& o, api::ServiceSpec& spec) {
+  auto edit = [](auto* list, const std::vector<std::string>& remove,
+                 const std::vector<std::string>& add) {
+    std::vector<std::string> kept;
+    for (const auto& item : *list) {
+      if (std::find(remove.begin(), remove.end(), item) == remove.end()) {
+        kept.push_back(item);
+      }
+    }
+    for (const auto& item : add) {
+      if (std::find(kept.begin(), kept.end(), item) == kept.end()) {
+        kept.push_back(item);
+      }
+    }
+    list->Clear();
+    for (const auto& item : kept) {
+      *list->Add() = item;
+    }
+  };
+  for (const auto& c : o.constraint_add) {
+    if (c.find("==") == std::string::npos && c.find("!=") == std::string::npos) {
+      return usage_error("invalid constraint \"" + c + "\": expected KEY==VALUE or KEY!=VALUE");
+    }
+  }
+  edit(spec.mutable_constraints(), o.constraint_rm, o.constraint_add);
+  edit(spec.mutable_placement_prefs(), o.placement_pref_rm, o.placement_pref_add);
+  if (!o.max_replicas.empty()) {
+    SHOAL_ASSIGN_OR_RETURN(uint64_t max_replicas,
+                           parse_count(o.max_replicas, "--replicas-max-per-node"));
+    spec.set_max_replicas_per_node(max_replicas);
+  }
+  return Status();
+}
+
+// --args "a b c": split on blanks (no shell quoting).
+std::vector<std::string> split_words(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : text + " ") {
+    if (c == ' ' || c == '\t') {
+      if (!word.empty()) {
+        words.push_back(word);
+      }
+      word.clear();
+    } else {
+      word.push_back(c);
+    }
+  }
+  return words;
+}
+
+Status service_rollback(Context& ctx, const std::string& name, bool detach) {
+  SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
+  SHOAL_ASSIGN_OR_RETURN(auto service, get_service(*client, name));
+  api::IdRequest request;
+  request.set_id(service.id());
+  SHOAL_TRY(client->control(&api::Control::Stub::RollbackService, request));
+  std::cout << name << "\n";
+  if (detach) {
+    return Status();
+  }
+  return watch_progress(*client, service.id(), std::cout, stdout_is_tty());
+}
+
 Status service_update(Context& ctx, const UpdateOptions& o) {
+  if (o.rollback) {
+    return service_rollback(ctx, o.service, o.detach || o.quiet);
+  }
   std::optional<uint64_t> replicas;
   if (!o.replicas.empty()) {
     SHOAL_ASSIGN_OR_RETURN(replicas, parse_count(o.replicas, "--replicas"));
@@ -434,6 +515,21 @@ Status service_update(Context& ctx, const UpdateOptions& o) {
   for (const auto& entry : env) {
     spec.add_env(entry);
   }
+  SHOAL_TRY(edit_placement(o, spec));
+  if (o.args) {
+    spec.clear_args();
+    for (const auto& word : split_words(*o.args)) {
+      spec.add_args(word);
+    }
+  }
+  if (!spec.has_update_config()) {
+    default_update_config(*spec.mutable_update_config());
+  }
+  if (!spec.has_rollback_config()) {
+    default_update_config(*spec.mutable_rollback_config());
+  }
+  SHOAL_TRY(apply_update_flags(o.update, "--update", *spec.mutable_update_config()));
+  SHOAL_TRY(apply_update_flags(o.rollback_flags, "--rollback", *spec.mutable_rollback_config()));
   api::UpdateServiceRequest request;
   request.set_id(service.id());
   *request.mutable_spec() = spec;
@@ -471,14 +567,16 @@ void add_service_commands(CLI::App& app, Context& ctx) {
                      "Maximum number of restarts before giving up (0: no limit)");
   create->add_option("--stop-grace-period", c->stop_grace_period,
                      "Time to wait before force killing a task (10s)");
-  create->add_option("--max-replicas", c->max_replicas, "Maximum number of tasks per node");
+  create->add_option("--max-replicas,--replicas-max-per-node", c->max_replicas,
+                     "Maximum number of tasks per node (0: no limit)");
+  create->add_option("--placement-pref", c->placement_prefs,
+                     "Add a placement preference (spread=node.labels.X)")
+      ->allow_extra_args(false);
+  add_update_flags(create, c->update, c->rollback);
   create->add_option("-p,--publish", c->publish, "Publish a port as a node port")
       ->allow_extra_args(false);
   create->add_option("--endpoint-mode", c->endpoint_mode, "vip or dnsrr")
       ->check(CLI::IsMember({"vip", "dnsrr"}));
-  create->add_option("--config", c->configs, "Specify configurations to expose to the service")
-      ->allow_extra_args(false);
-  create->add_option("-l,--label", c->labels, "Service labels")->allow_extra_args(false);
   create->add_flag("-d,--detach", c->detach, "Exit immediately instead of waiting to converge");
   create->add_flag("-q,--quiet", c->quiet, "Suppress progress output");
   create->add_option("COMMAND", c->command, "-- CMD [ARG...]")->required();
@@ -537,10 +635,29 @@ void add_service_commands(CLI::App& app, Context& ctx) {
   update->add_option("--env-rm", u->env_rm, "Remove an environment variable")
       ->allow_extra_args(false);
   update->add_flag("--force", u->force, "Replace every task even if nothing changed");
+  update->add_flag("--rollback", u->rollback, "Roll back to the previous specification");
+  update->add_option("--args", u->args, "Service command args (replaces them)");
+  update->add_option("--constraint-add", u->constraint_add, "Add or update a placement constraint")
+      ->allow_extra_args(false);
+  update->add_option("--constraint-rm", u->constraint_rm, "Remove a constraint")
+      ->allow_extra_args(false);
+  update->add_option("--placement-pref-add", u->placement_pref_add, "Add a placement preference")
+      ->allow_extra_args(false);
+  update->add_option("--placement-pref-rm", u->placement_pref_rm, "Remove a placement preference")
+      ->allow_extra_args(false);
+  update->add_option("--replicas-max-per-node", u->max_replicas,
+                     "Maximum number of tasks per node (0: no limit)");
+  add_update_flags(update, u->update, u->rollback_flags);
   update->add_flag("-d,--detach", u->detach, "Exit immediately instead of waiting to converge");
   update->add_flag("-q,--quiet", u->quiet, "Suppress progress output");
   update->add_option("SERVICE", u->service, "Service name or id")->required();
   on_parsed(update, ctx, [&ctx, u] { return service_update(ctx, *u); });
+
+  auto rb = std::make_shared<std::pair<std::string, bool>>();
+  auto* rollback = service->add_subcommand("rollback", "Revert changes to a service's configuration");
+  rollback->add_flag("-d,--detach", rb->second, "Exit immediately instead of waiting to converge");
+  rollback->add_option("SERVICE", rb->first, "Service name or id")->required();
+  on_parsed(rollback, ctx, [&ctx, rb] { return service_rollback(ctx, rb->first, rb->second); });
 }
 
 }  // namespace shoal::cli

@@ -120,8 +120,12 @@ ProgressView compute_progress(const api::Service& service, const std::vector<api
       }
     }
   };
+  // Once an update (or rollback) is over, a running task counts whatever version made it: tasks
+  // a rollback kept, or whose node still matches changed constraints, are not replaced.
+  const auto& update_state = service.update_status().state();
+  bool settled = update_state == "completed" || update_state == "rollback_completed";
   auto counts = [&](const api::Task* task) {
-    return task != nullptr && task->spec_version() == service.spec_version() &&
+    return task != nullptr && (settled || task->spec_version() == service.spec_version()) &&
            task->state() == "running";
   };
   std::vector<std::string> slot_lines;
@@ -210,6 +214,11 @@ Status watch_progress(Client& client, const std::string& service_id, std::ostrea
                            client.control(&api::Control::Stub::ListTasks, list, kPollTimeout));
     ProgressView view = compute_progress(
         service, std::vector<api::Task>(tasks.tasks().begin(), tasks.tasks().end()));
+    const auto& update = service.update_status();
+    if (update.state() == "paused" || update.state() == "rollback_paused") {
+      printer.show(view.lines);
+      return Error{kDaemonOp, "", 0, update.message()};
+    }
     for (const auto& failure : view.failures) {
       if (failure.updated_unix_ms < start_ms || !reported.insert(failure.task_id).second) {
         continue;

@@ -4,7 +4,6 @@
 
 #include "control/api/convert.h"
 #include "control/daemon/auth.h"
-#include "control/daemon/control_configs.h"
 #include "control/daemon/grpc_status.h"
 #include "control/daemon/lookup.h"
 #include "control/manager/validation.h"
@@ -48,7 +47,13 @@ std::optional<std::string> port_holder(const ReadTx& tx, const manager::PortConf
 bool runtime_changed(const manager::ServiceSpec& a, const manager::ServiceSpec& b) {
   return a.command != b.command || a.args != b.args || a.env != b.env ||
          a.stop_grace_period != b.stop_grace_period || a.networks != b.networks ||
-         a.ports != b.ports || a.configs != b.configs;
+         a.ports != b.ports;
+}
+
+// What makes an update replace tasks: what they run, or where they may run.
+bool tasks_change(const manager::ServiceSpec& a, const manager::ServiceSpec& b) {
+  return runtime_changed(a, b) || a.constraints != b.constraints ||
+         a.force_update != b.force_update;
 }
 
 }  // namespace
@@ -170,7 +175,6 @@ grpc::Status ControlService::CreateNetwork(grpc::ServerContext* context,
   network.name = request->name();
   network.driver = request->driver().empty() ? "overlay" : request->driver();
   network.attachable = request->attachable();
-  network.labels.insert(request->labels().begin(), request->labels().end());
   if (!request->subnet().empty()) {
     auto subnet = Ipv4Prefix::parse(request->subnet());
     if (!subnet.ok())
@@ -310,9 +314,7 @@ static grpc::Status checked_spec(ManagerRuntime& manager, const api::ServiceSpec
     }
     if (auto same = tx.service_by_name(out.name); same && same->id != own_id) {
       status = {grpc::StatusCode::ALREADY_EXISTS, "service " + out.name + " already exists"};
-      return;
     }
-    status = resolve_config_references(tx, out.configs);
   });
   if (!status.ok())
     return status;
@@ -396,15 +398,55 @@ grpc::Status ControlService::UpdateService(grpc::ServerContext* context,
   if (spec.global != service->spec.global) {
     return invalid("service mode cannot be changed (replicated/global)");
   }
-  if (request->force() || runtime_changed(service->spec, spec)) {
-    ++service->spec_version;  // the orchestrator replaces tasks of older versions one by one
-  }
   if (spec.ports != service->spec.ports || spec.networks != service->spec.networks) {
     // Would need the allocator to release and give VIPs and ports again (the ports issue).
     return failed_precondition("changing the networks or published ports of service " + spec.name +
                                " is not supported yet: remove and create it");
   }
+  spec.force_update = service->spec.force_update + (request->force() ? 1 : 0);
+  if (request->force() || tasks_change(service->spec, spec)) {
+    // The orchestrator replaces the tasks that differ, as the update planner says.
+    ++service->spec_version;
+    service->update_status = manager::UpdateStatus{.state = manager::UpdateState::kUpdating,
+                                                   .started_at = manager::Clock::now(),
+                                                   .completed_at = std::nullopt,
+                                                   .message = "update in progress"};
+  }
+  service->previous_spec = std::move(service->spec);  // Docker keeps it on every update
   service->spec = std::move(spec);
+  if (auto status = write(manager.store(), [&](WriteTx& tx) { return tx.update(*service); });
+      !status.ok()) {
+    return status;
+  }
+  manager.store().view([&](const ReadTx& tx) { service = tx.get_service(service->id); });
+  api::to_proto(*service, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::RollbackService(grpc::ServerContext* context,
+                                             const api::IdRequest* request,
+                                             api::Service* response) {
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  auto& manager = *held->manager;
+  std::lock_guard lock(manager.control_mutex());
+  std::optional<manager::Service> service;
+  manager.store().view([&](const ReadTx& tx) { service = find_service(tx, request->id()); });
+  if (!service)
+    return not_found("service " + request->id());
+  if (!service->previous_spec) {
+    return failed_precondition("service " + service->spec.name +
+                               " has no previous spec to roll back to");
+  }
+  // Swapped, as Docker does: a second rollback returns to the spec rolled away from.
+  std::swap(service->spec, *service->previous_spec);
+  if (tasks_change(service->spec, *service->previous_spec))
+    ++service->spec_version;
+  service->update_status = manager::UpdateStatus{.state = manager::UpdateState::kRollbackStarted,
+                                                 .started_at = manager::Clock::now(),
+                                                 .completed_at = std::nullopt,
+                                                 .message = "manually requested rollback"};
   if (auto status = write(manager.store(), [&](WriteTx& tx) { return tx.update(*service); });
       !status.ok()) {
     return status;

@@ -383,8 +383,7 @@ Decisions reconcile_global(const Service& service, const std::vector<Task>& task
           node->status == NodeStatus::kReady && node->availability == NodeAvailability::kActive;
       // On a paused (or not yet ready) node the ended task keeps its place until the node can
       // take new tasks again.
-      by_node[node->id].live.push_back(eligible ? plan.restart_if_due(task.id, node->id)
-                                                : task.id);
+      by_node[node->id].live.push_back(eligible ? plan.restart_if_due(task.id, node->id) : task.id);
       continue;
     }
     by_node[node->id].live.push_back(task.id);

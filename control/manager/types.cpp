@@ -239,7 +239,8 @@ std::string_view to_string(UpdateState state) {
 }
 
 Result<FailureAction> parse_failure_action(std::string_view text) {
-  return parse_word(text, {FailureAction::kPause, FailureAction::kContinue, FailureAction::kRollback},
+  return parse_word(text,
+                    {FailureAction::kPause, FailureAction::kContinue, FailureAction::kRollback},
                     "failure action", "expected pause, continue or rollback");
 }
 

@@ -115,8 +115,7 @@ TEST(Validation, UpdateConfigsAndPlacementPreferences) {
       << refusal(spec);
   spec = valid_spec();
   spec.rollback.delay = std::chrono::milliseconds(-1);
-  EXPECT_NE(refusal(spec).find("rollback: delay is negative"), std::string::npos)
-      << refusal(spec);
+  EXPECT_NE(refusal(spec).find("rollback: delay is negative"), std::string::npos) << refusal(spec);
   spec = valid_spec();
   spec.rollback.failure_action = FailureAction::kRollback;
   EXPECT_NE(refusal(spec).find("failure action must be pause or continue"), std::string::npos);
