@@ -10,6 +10,7 @@
 #include <set>
 
 #include "control/cli/commands.h"
+#include "control/cli/config_ref.h"
 #include "control/cli/duration.h"
 #include "control/cli/inspect.h"
 #include "control/cli/progress.h"
@@ -93,7 +94,8 @@ struct CreateOptions {
   std::string max_replicas = "0";
   std::vector<std::string> publish;
   std::string endpoint_mode = "vip";
-
+  std::vector<std::string> configs;
+  std::vector<std::string> labels;
   std::vector<std::string> placement_prefs;
   UpdateFlags update;
   UpdateFlags rollback;
@@ -157,6 +159,13 @@ Result<api::ServiceSpec> build_spec(const CreateOptions& o) {
   spec.set_stop_grace_ms(grace);
   SHOAL_ASSIGN_OR_RETURN(uint64_t max_replicas, parse_count(o.max_replicas, "--max-replicas"));
   spec.set_max_replicas_per_node(max_replicas);
+  for (const auto& c : o.configs) {
+    SHOAL_ASSIGN_OR_RETURN(*spec.add_configs(), parse_config_ref(c));
+  }
+  for (const auto& label : o.labels) {
+    SHOAL_ASSIGN_OR_RETURN(auto kv, split_key_value(label, "--label", false));
+    (*spec.mutable_labels())[kv.first] = kv.second;
+  }
   for (const auto& preference : o.placement_prefs) {
     spec.add_placement_prefs(preference);
   }
@@ -577,6 +586,9 @@ void add_service_commands(CLI::App& app, Context& ctx) {
       ->allow_extra_args(false);
   create->add_option("--endpoint-mode", c->endpoint_mode, "vip or dnsrr")
       ->check(CLI::IsMember({"vip", "dnsrr"}));
+  create->add_option("--config", c->configs, "Specify configurations to expose to the service")
+      ->allow_extra_args(false);
+  create->add_option("-l,--label", c->labels, "Service labels")->allow_extra_args(false);
   create->add_flag("-d,--detach", c->detach, "Exit immediately instead of waiting to converge");
   create->add_flag("-q,--quiet", c->quiet, "Suppress progress output");
   create->add_option("COMMAND", c->command, "-- CMD [ARG...]")->required();

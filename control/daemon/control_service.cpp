@@ -4,6 +4,7 @@
 
 #include "control/api/convert.h"
 #include "control/daemon/auth.h"
+#include "control/daemon/control_configs.h"
 #include "control/daemon/grpc_status.h"
 #include "control/daemon/lookup.h"
 #include "control/manager/validation.h"
@@ -47,7 +48,7 @@ std::optional<std::string> port_holder(const ReadTx& tx, const manager::PortConf
 bool runtime_changed(const manager::ServiceSpec& a, const manager::ServiceSpec& b) {
   return a.command != b.command || a.args != b.args || a.env != b.env ||
          a.stop_grace_period != b.stop_grace_period || a.networks != b.networks ||
-         a.ports != b.ports;
+         a.ports != b.ports || a.configs != b.configs;
 }
 
 // What makes an update replace tasks: what they run, or where they may run.
@@ -175,6 +176,7 @@ grpc::Status ControlService::CreateNetwork(grpc::ServerContext* context,
   network.name = request->name();
   network.driver = request->driver().empty() ? "overlay" : request->driver();
   network.attachable = request->attachable();
+  network.labels.insert(request->labels().begin(), request->labels().end());
   if (!request->subnet().empty()) {
     auto subnet = Ipv4Prefix::parse(request->subnet());
     if (!subnet.ok())
@@ -314,7 +316,9 @@ static grpc::Status checked_spec(ManagerRuntime& manager, const api::ServiceSpec
     }
     if (auto same = tx.service_by_name(out.name); same && same->id != own_id) {
       status = {grpc::StatusCode::ALREADY_EXISTS, "service " + out.name + " already exists"};
+      return;
     }
+    status = resolve_config_references(tx, out.configs);
   });
   if (!status.ok())
     return status;

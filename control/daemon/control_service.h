@@ -63,6 +63,14 @@ class ControlService final : public api::Control::Service {
   grpc::Status ServiceLogs(grpc::ServerContext*, const api::LogsRequest*,
                            api::LogsResponse*) override;
 
+  // In control_configs.cpp.
+  grpc::Status CreateConfig(grpc::ServerContext*, const api::CreateConfigRequest*,
+                            api::Config*) override;
+  grpc::Status ListConfigs(grpc::ServerContext*, const api::Empty*,
+                           api::ListConfigsResponse*) override;
+  grpc::Status GetConfig(grpc::ServerContext*, const api::IdRequest*, api::Config*) override;
+  grpc::Status RemoveConfig(grpc::ServerContext*, const api::IdRequest*, api::Empty*) override;
+
   grpc::Status GetJoinTokens(grpc::ServerContext*, const api::Empty*, api::JoinTokens*) override;
   grpc::Status RotateJoinToken(grpc::ServerContext*, const api::RotateJoinTokenRequest*,
                                api::JoinTokens*) override;
