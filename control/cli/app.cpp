@@ -33,6 +33,7 @@ int run(int argc, char** argv) {
   add_service_commands(app, ctx);
   add_config_commands(app, ctx);
   add_stack_commands(app, ctx);
+  add_run_command(app, ctx);
   app.add_subcommand("version", "Show the shoal version")->callback([&ctx] {
     ctx.action = [] {
       std::cout << "shoal " << kVersion << "\n";
@@ -61,7 +62,7 @@ int run(int argc, char** argv) {
     }
     return 1;
   }
-  return 0;
+  return ctx.exit_code.value_or(0);
 }
 
 }  // namespace shoal::cli

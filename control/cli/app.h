@@ -19,6 +19,9 @@ class Context {
   std::string host = kDefaultHost;
   // Set by the parsed subcommand's callback; run() calls it after parsing succeeded.
   std::function<Status()> action;
+  // The process exit code when the command succeeded but ends with another (`shoal run` exits
+  // with its process's code).
+  std::optional<int> exit_code;
 
   // The daemon connection, made on first use from `host`.
   Result<Client*> client();
@@ -36,5 +39,6 @@ void add_network_commands(CLI::App& app, Context& ctx);
 void add_service_commands(CLI::App& app, Context& ctx);
 void add_config_commands(CLI::App& app, Context& ctx);
 void add_stack_commands(CLI::App& app, Context& ctx);
+void add_run_command(CLI::App& app, Context& ctx);
 
 }  // namespace shoal::cli

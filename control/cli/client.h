@@ -48,6 +48,10 @@ class Client {
                        std::chrono::milliseconds timeout = kCallTimeout) {
     return call(*control_, rpc, request, timeout);
   }
+  // For the streaming calls; failure() turns their final status into an Error.
+  api::Local::Stub& local_stub() { return *local_; }
+  Error failure(const grpc::Status& status);
+
   template <typename Req, typename Resp>
   Result<Resp> local(grpc::Status (api::Local::Stub::*rpc)(grpc::ClientContext*, const Req&, Resp*),
                      const std::type_identity_t<Req>& request,
@@ -71,7 +75,6 @@ class Client {
   }
 
   Client(std::string host, std::shared_ptr<grpc::Channel> channel);
-  Error failure(const grpc::Status& status);
 
   std::string host_;
   std::shared_ptr<grpc::Channel> channel_;

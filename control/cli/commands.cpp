@@ -1,6 +1,21 @@
 #include "control/cli/commands.h"
 
+#include <cstdlib>
+
 namespace shoal::cli {
+
+Result<std::string> parse_env(const std::string& text) {
+  SHOAL_ASSIGN_OR_RETURN(auto kv, split_key_value(text, "--env", false));
+  if (text.find('=') != std::string::npos) {
+    return text;
+  }
+  const char* value = std::getenv(kv.first.c_str());
+  if (value == nullptr) {
+    return usage_error("invalid --env \"" + text + "\": expected KEY=VALUE (" + kv.first +
+                       " is not set here)");
+  }
+  return kv.first + "=" + value;
+}
 
 Status check_format(const std::string& format) {
   if (format != "table" && format != "json") {

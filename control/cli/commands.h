@@ -19,6 +19,9 @@ void on_parsed(CLI::App* sub, Context& ctx, Fn fn) {
   sub->callback([&ctx, fn] { ctx.action = fn; });
 }
 
+// --env K=V; a bare K takes its value from this environment, as docker does.
+Result<std::string> parse_env(const std::string& text);
+
 // --format: "table" (default) or "json" (one object per line, as docker's '{{json .}}').
 Status check_format(const std::string& format);
 

@@ -38,19 +38,6 @@ Result<uint64_t> parse_duration_ms(const std::string& text, const std::string& f
   return static_cast<uint64_t>(d->count());
 }
 
-// --env K=V; a bare K takes its value from this environment, as docker does.
-Result<std::string> parse_env(const std::string& text) {
-  SHOAL_ASSIGN_OR_RETURN(auto kv, split_key_value(text, "--env", false));
-  if (text.find('=') != std::string::npos) {
-    return text;
-  }
-  const char* value = std::getenv(kv.first.c_str());
-  if (value == nullptr) {
-    return usage_error("invalid --env \"" + text + "\": expected KEY=VALUE (" + kv.first +
-                       " is not set here)");
-  }
-  return kv.first + "=" + value;
-}
 
 bool stdout_is_tty() {
   return isatty(STDOUT_FILENO) == 1;
@@ -413,6 +400,8 @@ struct UpdateOptions {
   UpdateFlags update;
   UpdateFlags rollback_flags;
   bool rollback = false;
+  std::vector<std::string> publish_add;
+  std::vector<std::string> publish_rm;
   bool force = false;
   bool detach = false;
   bool quiet = false;
@@ -539,6 +528,7 @@ Status service_update(Context& ctx, const UpdateOptions& o) {
   }
   SHOAL_TRY(apply_update_flags(o.update, "--update", *spec.mutable_update_config()));
   SHOAL_TRY(apply_update_flags(o.rollback_flags, "--rollback", *spec.mutable_rollback_config()));
+  SHOAL_TRY(update_ports(spec, o.publish_add, o.publish_rm));
   api::UpdateServiceRequest request;
   request.set_id(service.id());
   *request.mutable_spec() = spec;
@@ -645,6 +635,10 @@ void add_service_commands(CLI::App& app, Context& ctx) {
   update->add_option("--env-add", u->env_add, "Add or update an environment variable")
       ->allow_extra_args(false);
   update->add_option("--env-rm", u->env_rm, "Remove an environment variable")
+      ->allow_extra_args(false);
+  update->add_option("--publish-add", u->publish_add, "Add or update a published port")
+      ->allow_extra_args(false);
+  update->add_option("--publish-rm", u->publish_rm, "Remove a published port by its target port")
       ->allow_extra_args(false);
   update->add_flag("--force", u->force, "Replace every task even if nothing changed");
   update->add_flag("--rollback", u->rollback, "Roll back to the previous specification");

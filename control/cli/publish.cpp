@@ -1,5 +1,6 @@
 #include "control/cli/publish.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 
@@ -76,6 +77,36 @@ Result<api::PortConfig> parse_long(std::string_view text) {
 }
 
 }  // namespace
+
+Status update_ports(api::ServiceSpec& spec, const std::vector<std::string>& add,
+                    const std::vector<std::string>& remove) {
+  api::ServiceSpec updated = spec;  // all or nothing
+  auto* ports = updated.mutable_ports();
+  for (const auto& text : remove) {
+    SHOAL_ASSIGN_OR_RETURN(auto gone, parse_publish(text));
+    auto matches = [&](const api::PortConfig& port) {
+      return port.target() == gone.target() && port.protocol() == gone.protocol() &&
+             (gone.published() == 0 || port.published() == gone.published());
+    };
+    auto size = ports->size();
+    ports->erase(std::remove_if(ports->begin(), ports->end(), matches), ports->end());
+    if (ports->size() == size) {
+      return bad(text, "the service publishes no such port");
+    }
+  }
+  for (const auto& text : add) {
+    SHOAL_ASSIGN_OR_RETURN(auto port, parse_publish(text));
+    auto replaced = [&](const api::PortConfig& old) {
+      return (port.published() != 0 && old.published() == port.published() &&
+              old.protocol() == port.protocol()) ||
+             (old.target() == port.target() && old.protocol() == port.protocol());
+    };
+    ports->erase(std::remove_if(ports->begin(), ports->end(), replaced), ports->end());
+    *ports->Add() = port;
+  }
+  spec = std::move(updated);
+  return {};
+}
 
 Result<api::PortConfig> parse_publish(std::string_view text) {
   if (text.find('=') != std::string_view::npos) {

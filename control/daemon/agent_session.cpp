@@ -58,6 +58,10 @@ void AgentSession::run() {
   }
 }
 
+std::shared_ptr<grpc::Channel> AgentSession::manager_channel() const {
+  return node_channel(config_.manager_addr, config_.files);
+}
+
 void AgentSession::run_session(api::Dispatcher::Stub& stub) {
   grpc::ClientContext context;
   {

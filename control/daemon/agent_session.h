@@ -36,6 +36,8 @@ class AgentSession {
   AgentSession& operator=(const AgentSession&) = delete;
 
   bool connected() const { return connected_; }
+  // A channel to the manager with this node's certificate, for calls beside the session.
+  std::shared_ptr<grpc::Channel> manager_channel() const;
 
  private:
   void run();

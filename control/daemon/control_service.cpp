@@ -356,8 +356,10 @@ grpc::Status ControlService::ListServices(grpc::ServerContext* context, const ap
     return status;
   auto& manager = *held->manager;
   manager.store().view([&](const ReadTx& tx) {
-    for (const auto& service : tx.services())
-      api::to_proto(service, *response->add_services());
+    for (const auto& service : tx.services()) {
+      if (!service.spec.standalone_run)  // `shoal run` processes are not services to the user
+        api::to_proto(service, *response->add_services());
+    }
   });
   return grpc::Status::OK;
 }
@@ -402,12 +404,14 @@ grpc::Status ControlService::UpdateService(grpc::ServerContext* context,
   if (spec.global != service->spec.global) {
     return invalid("service mode cannot be changed (replicated/global)");
   }
-  if (spec.ports != service->spec.ports || spec.networks != service->spec.networks) {
-    // Would need the allocator to release and give VIPs and ports again (the ports issue).
-    return failed_precondition("changing the networks or published ports of service " + spec.name +
-                               " is not supported yet: remove and create it");
+  const bool endpoint_changed =
+      spec.ports != service->spec.ports || spec.networks != service->spec.networks;
+  if (endpoint_changed) {
+    // The allocator gives ports and VIPs again (keeping what stays); the tasks are replaced so
+    // that they are on the new networks and publish the new ports, as Docker does.
+    service->allocated = false;
   }
-  spec.force_update = service->spec.force_update + (request->force() ? 1 : 0);
+  spec.force_update = service->spec.force_update + (request->force() || endpoint_changed ? 1 : 0);
   if (request->force() || tasks_change(service->spec, spec)) {
     // The orchestrator replaces the tasks that differ, as the update planner says.
     ++service->spec_version;

@@ -43,6 +43,10 @@ class LocalService final : public api::Local::Service {
   grpc::Status Leave(grpc::ServerContext*, const api::LeaveRequest* request, api::Empty*) override {
     return daemon_.leave(*request);
   }
+  grpc::Status Run(grpc::ServerContext* context, const api::RunRequest* request,
+                   grpc::ServerWriter<api::RunOutput>* writer) override {
+    return daemon_.run(*context, *request, *writer);
+  }
 
  private:
   Daemon& daemon_;

@@ -57,6 +57,10 @@ class Daemon {
   grpc::Status init(const api::InitRequest& request, api::InitResponse& out);
   grpc::Status join(const api::JoinRequest& request, api::JoinResponse& out);
   grpc::Status leave(const api::LeaveRequest& request);
+  // `shoal run`: starts a standalone process through the manager, then streams its output
+  // until it ends (or the client goes, which stops it).
+  grpc::Status run(grpc::ServerContext& context, const api::RunRequest& request,
+                   grpc::ServerWriter<api::RunOutput>& writer);
 
   struct Key {
    private:

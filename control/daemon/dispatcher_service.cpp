@@ -7,6 +7,7 @@
 #include "control/api/convert.h"
 #include "control/daemon/auth.h"
 #include "control/daemon/grpc_status.h"
+#include "control/daemon/standalone_run.h"
 
 namespace shoal::daemon {
 
@@ -186,6 +187,15 @@ grpc::Status DispatcherService::Heartbeat(grpc::ServerContext* context,
     return status;
   if (!session_valid(who.node_id, request->session_id()))
     return unknown_session();
+  // A node marked down (it was silent too long) registers again: that makes it ready, and it
+  // reports its tasks afresh.
+  bool down = false;
+  manager_.store().view([&](const manager::ReadTx& tx) {
+    auto node = tx.get_node(who.node_id);
+    down = node && node->status == manager::NodeStatus::kDown;
+  });
+  if (down)
+    return unknown_session();
   manager_.node_seen(who.node_id);
   response->set_period_ms(static_cast<uint64_t>(manager_.options().heartbeat_period.count()));
   return grpc::Status::OK;
@@ -209,12 +219,30 @@ grpc::Status DispatcherService::UpdateTaskStatus(grpc::ServerContext* context,
       }
       SHOAL_TRY(manager::advance(*task, *state, update.message()));
       SHOAL_TRY(tx.update(*task));
+      SHOAL_TRY(remove_ended_run(tx, *task));
     }
     return {};
   });
   if (!written.ok())
     return to_grpc(written.error(), grpc::StatusCode::ABORTED);
   return grpc::Status::OK;
+}
+
+grpc::Status DispatcherService::StartRun(grpc::ServerContext* context,
+                                         const api::StartRunRequest* request,
+                                         api::StartRunResponse* response) {
+  pki::NodeIdentity who;
+  if (auto status = require_node(*context, who); !status.ok())
+    return status;
+  return start_standalone_run(manager_, who.node_id, *request, *response);
+}
+
+grpc::Status DispatcherService::EndRun(grpc::ServerContext* context, const api::IdRequest* request,
+                                       api::Empty*) {
+  pki::NodeIdentity who;
+  if (auto status = require_node(*context, who); !status.ok())
+    return status;
+  return end_standalone_run(manager_, who.node_id, request->id());
 }
 
 grpc::Status DispatcherService::PublishLogs(grpc::ServerContext* context,

@@ -24,6 +24,9 @@ class DispatcherService final : public api::Dispatcher::Service {
                        grpc::ServerWriter<api::Assignments>*) override;
   grpc::Status Heartbeat(grpc::ServerContext*, const api::HeartbeatRequest*,
                          api::HeartbeatResponse*) override;
+  grpc::Status StartRun(grpc::ServerContext*, const api::StartRunRequest*,
+                        api::StartRunResponse*) override;
+  grpc::Status EndRun(grpc::ServerContext*, const api::IdRequest*, api::Empty*) override;
   grpc::Status UpdateTaskStatus(grpc::ServerContext*, const api::UpdateTaskStatusRequest*,
                                 api::Empty*) override;
   grpc::Status PublishLogs(grpc::ServerContext*, const api::PublishLogsRequest*,

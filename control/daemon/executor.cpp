@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "control/agent/peer_record.h"
+#include "control/daemon/readiness.h"
 #include "dataplane/libnl_kernel.h"
 #include "dataplane/netns.h"
 #include "ebpf/mounts.h"
@@ -23,8 +24,18 @@ namespace {
 
 constexpr size_t kFinishedKept = 32;  // exited tasks whose output stays for `service logs`
 constexpr auto kPoll = 500ms;         // exits are noticed at least this often
+constexpr size_t kStartsPerPass = 4;
+constexpr auto kReadinessPoll = 50ms;  // while a new task's ports do not accept yet
+// A new task with published TCP ports enters rotation once they accept, or after this anyway
+// (its process may serve them later, or never: the requests then fail as in Docker).
+constexpr auto kReadinessLimit = 10s;
+// Between taking a task out of rotation and its SIGTERM: the other nodes learn of it through
+// gossip (p99 well under a second on a LAN), and must stop sending it requests first.
+constexpr auto kRotationDrain = 1500ms;
 
 constexpr const char* kNodeEndpoint = "node";
+constexpr int kRunFailedToStart = 125;       // docker run's code when the daemon fails it
+constexpr size_t kRunOutputMax = 16u << 20;  // of a `shoal run`: its client follows the tail
 
 std::string short_id(const std::string& id) {
   return id.substr(0, 12);
@@ -133,7 +144,9 @@ void Executor::assign(std::vector<api::TaskAssignment> tasks,
 }
 
 std::vector<api::TaskStatus> Executor::take_reports() {
-  std::lock_guard lock(mutex_);
+  // Not mutex_: a pass that starts many tasks holds it for long, and the session's thread,
+  // which heartbeats, must not wait for it.
+  std::lock_guard lock(reports_mutex_);
   return std::exchange(reports_, {});
 }
 
@@ -147,6 +160,7 @@ std::vector<api::TaskStatus> Executor::all_reports() {
     status.set_message(local.message);
     out.push_back(std::move(status));
   }
+  std::lock_guard reports(reports_mutex_);
   reports_.clear();
   return out;
 }
@@ -162,18 +176,28 @@ void Executor::report(const std::string& id, Local& local, TaskState state, std:
   status.set_state(std::string(manager::to_string(state)));
   status.set_message(std::move(message));
   status.set_exit_code(exit_code);
-  reports_.push_back(std::move(status));
+  {
+    std::lock_guard reports(reports_mutex_);
+    reports_.push_back(std::move(status));
+  }
   (void)save_local(id, local);
 }
 
 void Executor::loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    cv_.wait_for(lock, kPoll, [this] { return stopping_ || changed_; });
+    cv_.wait_for(lock, awaiting_readiness_ ? kReadinessPoll : kPoll,
+                 [this] { return stopping_ || changed_; });
     if (stopping_)
       break;
     changed_ = false;
     reconcile();
+    if (changed_) {
+      // More to do at once (a batch of starts): let the other threads in between passes.
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+    }
   }
 }
 
@@ -235,27 +259,63 @@ void Executor::attach_node_ingress() {
 }
 
 void Executor::start_and_stop() {
+  // A few starts per pass: the tasks started go into rotation at the end of the pass, rather
+  // than all at once after the whole batch (each start takes a while: namespaces, links).
+  size_t started = 0;
   for (const auto& [id, task] : assigned_) {
     if (task.desired <= TaskState::kRunning && !local_.contains(id)) {
+      if (started++ == kStartsPerPass) {
+        changed_ = true;  // the rest on the next pass, which comes at once
+        break;
+      }
       start_task(task);
     }
   }
+  awaiting_readiness_ = false;
   for (auto& [id, local] : local_) {
     auto it = assigned_.find(id);
     bool wanted = it != assigned_.end() && it->second.desired <= TaskState::kRunning;
     if (!wanted && !local.stopping && !manager::is_terminal(local.reported)) {
       local.stopping = true;
-      take_out_of_rotation(id, local);  // before its SIGTERM, so no request meets a dying task
+      // Out of rotation before its SIGTERM, so no request meets a dying task.
+      auto drain = local.in_rotation ? std::chrono::milliseconds(kRotationDrain) : 0ms;
+      take_out_of_rotation(id, local);
       auto grace = it != assigned_.end() ? it->second.runtime.stop_grace_period : 10s;
-      spawn_stopper(id, grace);
+      spawn_stopper(id, grace, drain);
     } else if (wanted && local.reported == TaskState::kRunning && !local.in_rotation &&
                !local.torn_down) {
-      put_in_rotation(id, local);  // new, or adopted after a restart
+      if (ready_for_rotation(id, local)) {
+        put_in_rotation(id, local);  // new, or adopted after a restart
+      } else {
+        awaiting_readiness_ = true;
+      }
     }
   }
 }
 
-void Executor::put_in_rotation(const std::string& id, Local& local) {
+bool Executor::ready_for_rotation(const std::string& id, const Local& local) {
+  if (!local.started_at || std::chrono::steady_clock::now() - *local.started_at > kReadinessLimit) {
+    return true;
+  }
+  const auto& task = assigned_.at(id);
+  std::vector<uint16_t> ports;
+  for (const auto& port : task.ports) {
+    if (port.protocol == manager::Protocol::kTcp) {
+      ports.push_back(port.target);
+    }
+  }
+  if (ports.empty() || local.addresses.empty()) {
+    return true;
+  }
+  auto accepting = tcp_ports_accept(local.netns, local.addresses.front().addr(), ports);
+  if (!accepting.ok()) {
+    spdlog::warn("task {}: readiness probe: {}", id, accepting.error().message());
+    return true;  // the probe is an aid: never the reason a task gets no traffic
+  }
+  return *accepting;
+}
+
+TaskService Executor::task_service(const std::string& id, const Local& local) const {
   const auto& task = assigned_.at(id);
   TaskService service;
   service.task_id = id;
@@ -283,7 +343,11 @@ void Executor::put_in_rotation(const std::string& id, Local& local) {
                                                            : agent::PublishMode::kIngress;
     service.ports.push_back(record);
   }
-  if (auto running = plane_.task_running(service); !running.ok()) {
+  return service;
+}
+
+void Executor::put_in_rotation(const std::string& id, Local& local) {
+  if (auto running = plane_.task_running(task_service(id, local)); !running.ok()) {
     spdlog::warn("task {}: service plane: {}", id, running.error().message());
     return;
   }
@@ -298,7 +362,8 @@ void Executor::take_out_of_rotation(const std::string& id, Local& local) {
   local.in_rotation = false;
 }
 
-void Executor::spawn_stopper(const std::string& id, std::chrono::milliseconds grace) {
+void Executor::spawn_stopper(const std::string& id, std::chrono::milliseconds grace,
+                             std::chrono::milliseconds drain) {
   std::erase_if(stoppers_, [](Stopper& stopper) {
     if (!*stopper.done)
       return false;
@@ -307,7 +372,8 @@ void Executor::spawn_stopper(const std::string& id, std::chrono::milliseconds gr
   });
   auto done = std::make_shared<std::atomic<bool>>(false);
   // stop_task takes mutex_, which the caller holds: the thread waits for it, as it should.
-  stoppers_.push_back({std::thread([this, id, grace, done] {
+  stoppers_.push_back({std::thread([this, id, grace, drain, done] {
+                         std::this_thread::sleep_for(drain);
                          stop_task(id, grace, true);
                          *done = true;
                        }),
@@ -378,6 +444,9 @@ void Executor::start_task(const api::TaskAssignment& task) {
     spec.files.push_back({.content = data->second, .target = ref.target, .mode = ref.mode});
   }
   report(task.id, local, TaskState::kStarting);
+  if (auto listening = plane_.task_starting(task_service(task.id, local)); !listening.ok()) {
+    spdlog::warn("task {}: service plane: {}", task.id, listening.error().message());
+  }
   auto started = runtime_.start(spec);
   if (!started.ok()) {
     spdlog::warn("task {}: {}", task.id, started.error().message());
@@ -387,6 +456,7 @@ void Executor::start_task(const api::TaskAssignment& task) {
   }
   spdlog::info("task {} ({}.{}) running, pid {}", task.id, task.service_name, task.slot,
                started->pid);
+  local.started_at = std::chrono::steady_clock::now();
   report(task.id, local, TaskState::kRunning, "started");
 }
 
@@ -404,6 +474,41 @@ void Executor::stop_task(const std::string& id, std::chrono::milliseconds grace,
   finished_.push_back(id);
   changed_ = true;
   cv_.notify_all();
+}
+
+std::optional<Executor::RunView> Executor::run_view(const std::string& service_id,
+                                                    const std::string& task_id) {
+  std::lock_guard lock(mutex_);
+  RunView view;
+  view.task_id = task_id;
+  if (view.task_id.empty()) {
+    for (const auto& [id, task] : assigned_) {
+      if (task.service_id == service_id)
+        view.task_id = id;
+    }
+  }
+  auto local = local_.find(view.task_id);
+  auto status = runtime_.status(view.task_id);
+  if (!status.ok()) {
+    if (local == local_.end() || !manager::is_terminal(local->second.reported))
+      return view.task_id.empty() ? std::nullopt : std::optional(view);  // not started yet
+    // It never started.
+    view.ended = true;
+    view.exit_code = kRunFailedToStart;
+    view.failure = local->second.message;
+    return view;
+  }
+  if (auto logs = runtime_.logs(view.task_id, kRunOutputMax); logs.ok()) {
+    view.out = std::move(logs->out);
+    view.err = std::move(logs->err);
+  }
+  if (status->phase == runtime::TaskPhase::kExited) {
+    view.ended = true;
+    view.exit_code = status->exit_code ? *status->exit_code
+                     : status->signal  ? 128 + *status->signal
+                                       : kRunFailedToStart;
+  }
+  return view;
 }
 
 void Executor::reap_exits() {

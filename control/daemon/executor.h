@@ -63,6 +63,17 @@ class Executor {
   std::vector<api::TaskStatus> all_reports();
   // The tail of each task's output, for `service logs`.
   std::vector<api::LogLine> logs(const std::vector<std::string>& task_ids, uint32_t tail);
+  // `shoal run`: the task this node runs for a run (a service of one task; once known, pass
+  // its id, since the task leaves the assignment when it ends), its whole output so far, and
+  // how it ended. Nothing while no such task is here yet.
+  struct RunView {
+    std::string task_id;
+    std::string out, err;
+    bool ended = false;
+    int exit_code = 0;
+    std::string failure;  // it could not start: why
+  };
+  std::optional<RunView> run_view(const std::string& service_id, const std::string& task_id);
   // Stops every task and removes every network of this node (swarm leave).
   Status leave();
 
@@ -85,12 +96,16 @@ class Executor {
     std::string message;
     bool stopping = false;
     bool torn_down = false;
+    // When this process started it (steady clock): bounds the wait for readiness. Unset for an
+    // adopted task, which goes back in rotation at once.
+    std::optional<std::chrono::steady_clock::time_point> started_at;
   };
 
   void loop();
   void reconcile();
   void start_and_stop();
-  void spawn_stopper(const std::string& id, std::chrono::milliseconds grace);
+  void spawn_stopper(const std::string& id, std::chrono::milliseconds grace,
+                     std::chrono::milliseconds drain);
   void start_task(const api::TaskAssignment& task);
   Status prepare_network(const api::TaskAssignment& task, Local& local, std::string& netns);
   void stop_task(const std::string& id, std::chrono::milliseconds grace, bool report);
@@ -98,6 +113,8 @@ class Executor {
   void teardown(const std::string& id, Local& local);
   void program_peers();
   void attach_node_ingress();
+  bool ready_for_rotation(const std::string& id, const Local& local);
+  TaskService task_service(const std::string& id, const Local& local) const;
   void put_in_rotation(const std::string& id, Local& local);
   void take_out_of_rotation(const std::string& id, Local& local);
   void publish_endpoints(const std::string& id, const Local& local);
@@ -126,7 +143,8 @@ class Executor {
   bool stopping_ = false;
   bool changed_ = false;
   bool assignments_seen_ = false;
-  bool needs_sweep_ = true;  // once after start, to clear what a previous run left
+  bool awaiting_readiness_ = false;  // a task waits for its ports: look again soon
+  bool needs_sweep_ = true;          // once after start, to clear what a previous run left
   std::map<std::string, api::TaskAssignment> assigned_;
   std::map<std::string, manager::Network> networks_;
   std::optional<NodeIngress> node_ingress_;           // as assigned
@@ -135,6 +153,7 @@ class Executor {
   std::map<std::string, std::map<std::string, dataplane::PeerSpec>> peers_;
   std::map<std::string, Local> local_;
   std::set<std::string> ensured_networks_;
+  std::mutex reports_mutex_;  // reports_ only; taken after mutex_ when both are
   std::vector<api::TaskStatus> reports_;
   struct Stopper {
     std::thread thread;

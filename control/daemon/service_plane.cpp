@@ -222,6 +222,12 @@ struct ServicePlane::Core {
         erase_row(task.task_id, network);
     }
     entry.networks = std::move(networks);
+    return listen(entry);
+  }
+
+  // Starts, or converges, the task's DNS listener in its namespace.
+  Status listen(Local& entry) {
+    const TaskService& task = entry.task;
     if (task.netns.empty())
       return {};
     if (entry.listener) {
@@ -393,7 +399,7 @@ Status ServicePlane::enable_mesh(const std::string& ingress_network_id, Ipv4 nod
   return first.take();
 }
 
-Status ServicePlane::task_running(const TaskService& task) {
+static Status check_task(const TaskService& task) {
   if (task.task_id.empty() || task.service_id.empty()) {
     return invalid_argument("task " + task.task_name, "needs a task id and a service id");
   }
@@ -401,6 +407,21 @@ Status ServicePlane::task_running(const TaskService& task) {
     if (endpoint.network_id.empty())
       return invalid_argument("task " + task.task_id, "has an endpoint without a network");
   }
+  return {};
+}
+
+Status ServicePlane::task_starting(const TaskService& task) {
+  SHOAL_TRY(check_task(task));
+  Core& c = *core_;
+  std::lock_guard lock(c.mutex);
+  SHOAL_TRY(c.check_running());
+  Core::Local& entry = c.local[task.task_id];
+  entry.task = task;
+  return c.listen(entry);
+}
+
+Status ServicePlane::task_running(const TaskService& task) {
+  SHOAL_TRY(check_task(task));
   Core& c = *core_;
   std::lock_guard lock(c.mutex);
   SHOAL_TRY(c.check_running());

@@ -85,6 +85,9 @@ class ServicePlane {
   // netns, holding the gateway) is attached: turns the routing mesh on for published ports.
   // Calling it again with other values moves the mesh; with the same, changes nothing.
   Status enable_mesh(const std::string& ingress_network_id, Ipv4 node_ingress_ip);
+  // A task is about to start: its DNS listener, so that its first lookup is answered. No rows:
+  // nothing sends it traffic yet.
+  Status task_starting(const TaskService& task);
   // A task became RUNNING: its rows (one per network) and its DNS listener. Again for the same
   // task: converges to the new endpoints.
   Status task_running(const TaskService& task);

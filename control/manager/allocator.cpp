@@ -109,7 +109,7 @@ Status Allocator::allocate_all(WriteTx& tx, AllocationReport& report) {
   std::map<std::string, Service> services;
   for (auto& service : tx.services()) {
     if (!service.allocated) {
-      if (auto status = allocator_.allocate_service(service); !status.ok()) {
+      if (auto status = allocator_.reallocate_service(service); !status.ok()) {
         report.problems.push_back(std::move(status).error());
         continue;
       }

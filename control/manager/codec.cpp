@@ -270,6 +270,7 @@ json spec_json(const ServiceSpec& spec) {
   j_spec["update"] = update_config_json(spec.update);
   j_spec["rollback"] = update_config_json(spec.rollback);
   j_spec["force_update"] = spec.force_update;
+  j_spec["standalone_run"] = spec.standalone_run;
   return j_spec;
 }
 
@@ -396,6 +397,7 @@ ServiceSpec spec_from(const json& spec) {
   out.update = update_config_from(spec, "update");
   out.rollback = update_config_from(spec, "rollback");
   out.force_update = spec.value("force_update", uint64_t{0});
+  out.standalone_run = spec.value("standalone_run", false);
   return out;
 }
 

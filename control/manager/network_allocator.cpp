@@ -147,12 +147,12 @@ Result<std::vector<std::string>> NetworkAllocator::attached_networks(const Servi
       ids.push_back(id);
     }
   }
-  bool ingress = std::any_of(service.spec.ports.begin(), service.spec.ports.end(),
-                             [](const PortConfig& p) { return p.mode == PublishMode::kIngress; });
-  if (ingress) {
+  // mode=host ports ride the ingress network too: the node's mesh forwards its port to its own
+  // tasks' ingress addresses, so every published port is served by one datapath.
+  if (!service.spec.ports.empty()) {
     if (!ingress_id_) {
       return invalid_argument("service " + service.spec.name,
-                              "publishes a port in ingress mode but there is no ingress network");
+                              "publishes a port but there is no ingress network");
     }
     if (std::find(ids.begin(), ids.end(), *ingress_id_) == ids.end()) {
       ids.push_back(*ingress_id_);
@@ -174,6 +174,55 @@ Result<Ipv4Prefix> NetworkAllocator::allocate_address(const std::string& holder,
 }
 
 Status NetworkAllocator::allocate_service(Service& service) {
+  if (service_ports_.contains(service.id)) {
+    return invalid_argument("service " + service.spec.name, "is already allocated");
+  }
+  return assign_endpoint(service, {});
+}
+
+Status NetworkAllocator::reallocate_service(Service& service) {
+  if (!service_ports_.contains(service.id)) {
+    return allocate_service(service);
+  }
+  const ServiceEndpoint previous = service.endpoint;
+  release_service(service.id);
+  auto assigned = assign_endpoint(service, previous);
+  if (!assigned.ok()) {
+    // Nothing else was handed out in between: what it held is free for it again.
+    (void)claim_endpoint(service, previous);
+    service.endpoint = previous;
+    service.allocated = true;
+  }
+  return assigned;
+}
+
+Status NetworkAllocator::claim_endpoint(const Service& service, const ServiceEndpoint& endpoint) {
+  SHOAL_ASSIGN_OR_RETURN(auto ports, ports_.allocate(service.spec.name, endpoint.ports));
+  service_ports_[service.id] = std::move(ports);
+  for (const auto& [network_id, vip] : endpoint.vips) {
+    auto network = networks_.find(network_id);
+    if (network == networks_.end()) {
+      continue;  // the network is gone; so is the address
+    }
+    SHOAL_TRY(network->second.pool.claim(vip.addr()));
+    holders_[service.id].emplace_back(network_id, vip.addr());
+  }
+  return {};
+}
+
+Result<Ipv4Prefix> NetworkAllocator::service_vip(const std::string& service_id,
+                                                 const std::string& network_id,
+                                                 const ServiceEndpoint& previous) {
+  auto kept = previous.vips.find(network_id);
+  if (kept != previous.vips.end() &&
+      networks_.at(network_id).pool.claim(kept->second.addr()).ok()) {
+    holders_[service_id].emplace_back(network_id, kept->second.addr());
+    return kept->second;
+  }
+  return allocate_address(service_id, network_id);
+}
+
+Status NetworkAllocator::assign_endpoint(Service& service, const ServiceEndpoint& previous) {
   const auto& spec = service.spec;
   bool ingress_ports = std::any_of(spec.ports.begin(), spec.ports.end(), [](const PortConfig& p) {
     return p.mode == PublishMode::kIngress;
@@ -182,15 +231,22 @@ Status NetworkAllocator::allocate_service(Service& service) {
     return invalid_argument("service " + spec.name,
                             "ports published in ingress mode need endpoint mode vip, not dnsrr");
   }
-  if (service_ports_.contains(service.id)) {
-    return invalid_argument("service " + spec.name, "is already allocated");
-  }
   SHOAL_ASSIGN_OR_RETURN(auto networks, attached_networks(service));
-  SHOAL_ASSIGN_OR_RETURN(auto ports, ports_.allocate(spec.name, spec.ports));
+  std::vector<PortConfig> wanted = spec.ports;
+  for (auto& port : wanted) {
+    // A port kept across an update keeps the number the range gave it.
+    auto same = std::find_if(previous.ports.begin(), previous.ports.end(), [&](const auto& p) {
+      return p.target == port.target && p.protocol == port.protocol && p.mode == port.mode;
+    });
+    if (port.published == 0 && same != previous.ports.end()) {
+      port.published = same->published;
+    }
+  }
+  SHOAL_ASSIGN_OR_RETURN(auto ports, ports_.allocate(spec.name, std::move(wanted)));
   ServiceEndpoint endpoint{.ports = ports, .vips = {}};
   if (spec.endpoint_mode == EndpointMode::kVip) {
     for (const auto& network_id : networks) {
-      auto vip = allocate_address(service.id, network_id);
+      auto vip = service_vip(service.id, network_id, previous);
       if (!vip.ok()) {
         ports_.release(ports);
         release_service(service.id);
@@ -273,9 +329,7 @@ Status NetworkAllocator::rebuild(const ReadTx& tx) {
     if (!service.allocated) {
       continue;
     }
-    SHOAL_ASSIGN_OR_RETURN(auto ports, ports_.allocate(service.spec.name, service.endpoint.ports));
-    service_ports_[service.id] = std::move(ports);
-    SHOAL_TRY(claim_addresses(service.id, service.endpoint.vips));
+    SHOAL_TRY(claim_endpoint(service, service.endpoint));
   }
   for (const auto& task : tx.tasks()) {
     if (!is_terminal(task.observed) && task.observed != TaskState::kNew) {

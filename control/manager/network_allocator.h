@@ -45,6 +45,10 @@ class NetworkAllocator {
   // (and the ingress network, when a port is published in ingress mode) must be allocated.
   // All or nothing; a service already allocated must be released first.
   Status allocate_service(Service& service);
+  // An allocated service whose ports or networks changed (`service update`): it keeps its VIPs
+  // on the networks it stays on and the dynamic ports of the ports it keeps; what it no longer
+  // uses is released. All or nothing: on error it holds what it held before.
+  Status reallocate_service(Service& service);
   void release_service(const std::string& service_id);
 
   // An address on each of the task's service's networks (ingress included as above).
@@ -73,6 +77,13 @@ class NetworkAllocator {
   Status claim_network(const Network& network);
   Result<std::vector<std::string>> attached_networks(const Service& service) const;
   Result<Ipv4Prefix> allocate_address(const std::string& holder, const std::string& network_id);
+  // The VIP the service had on the network, when it had one there; else a fresh one.
+  Result<Ipv4Prefix> service_vip(const std::string& service_id, const std::string& network_id,
+                                 const ServiceEndpoint& previous);
+  // Fills in the endpoint; `previous` names VIPs and dynamic ports to keep where still wanted.
+  Status assign_endpoint(Service& service, const ServiceEndpoint& previous);
+  // Claims exactly what an endpoint names (after a restart, or to undo a failed change).
+  Status claim_endpoint(const Service& service, const ServiceEndpoint& endpoint);
 
   struct NetworkState {
     std::string name;

@@ -132,6 +132,8 @@ struct ServiceSpec {
   UpdateConfig rollback;
   // Docker's TaskSpec.ForceUpdate: `service update --force` bumps it, so every task differs.
   uint64_t force_update = 0;
+  // A `shoal run` process: hidden from `service ls`, removed once its one task has ended.
+  bool standalone_run = false;
 };
 
 enum class UpdateState {

@@ -357,5 +357,20 @@ TEST_F(ServicePlaneNetns, AStoppingTaskLeavesEveryHostsRotationWithinTheBound) {
   converge();
 }
 
+TEST_F(ServicePlaneNetns, AStartingTaskResolvesNamesBeforeItTakesTraffic) {
+  converge();
+  ASSERT_OK(host(2).plane->task_stopping("w2"));
+  ASSERT_OK(host(2).plane->task_starting(service_of(kTasks[1])));
+  // Its DNS listener answers at once (a process's first lookup comes before it is RUNNING)...
+  EXPECT_EQ(resolve(task_ns(kTasks[1]), "web"), std::vector<std::string>{kWebVip});
+  // ...while no host sends it a request.
+  for (int h = 1; h <= kClusterHosts; ++h) {
+    EXPECT_TRUE(eventually(kWithdraw, [&] { return serves_exactly(via_mesh(h, 10), {"w1"}, 10); }))
+        << "host " << h << ": " << ::testing::PrintToString(tally(via_mesh(h, 10)));
+  }
+  ASSERT_OK(host(2).plane->task_running(service_of(kTasks[1])));
+  converge();
+}
+
 }  // namespace
 }  // namespace shoal::daemon

@@ -35,6 +35,35 @@ TEST(CliPublish, LongForm) {
   expect_port("mode=host,target=443,published=8443", 8443, 443, "tcp", "host");
 }
 
+std::vector<std::string> ports_of(const api::ServiceSpec& spec) {
+  std::vector<std::string> out;
+  for (const auto& p : spec.ports()) {
+    out.push_back(std::to_string(p.published()) + ":" + std::to_string(p.target()) + "/" +
+                  p.protocol() + "/" + p.mode());
+  }
+  return out;
+}
+
+TEST(CliPublish, UpdateAddsReplacesAndRemovesPorts) {
+  api::ServiceSpec spec;
+  ASSERT_TRUE(update_ports(spec, {"8080:80", "53:53/udp", "target=443"}, {}).ok());
+  EXPECT_EQ(ports_of(spec), (std::vector<std::string>{"8080:80/tcp/ingress", "53:53/udp/ingress",
+                                                      "0:443/tcp/ingress"}));
+  // Same target and protocol, or same published port: replaced, not added beside.
+  ASSERT_TRUE(update_ports(spec, {"9090:80", "published=53,target=5353,protocol=udp"}, {}).ok());
+  EXPECT_EQ(ports_of(spec), (std::vector<std::string>{"0:443/tcp/ingress", "9090:80/tcp/ingress",
+                                                      "53:5353/udp/ingress"}));
+  // Removal by target port, as docker's --publish-rm; removals apply before additions.
+  ASSERT_TRUE(update_ports(spec, {"8443:443"}, {"443", "5353/udp"}).ok());
+  EXPECT_EQ(ports_of(spec),
+            (std::vector<std::string>{"9090:80/tcp/ingress", "8443:443/tcp/ingress"}));
+  auto missing = update_ports(spec, {}, {"80", "81"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message(),
+            "invalid publish \"81\": the service publishes no such port");
+  EXPECT_EQ(ports_of(spec).size(), 2u);  // nothing half done
+}
+
 TEST(CliPublish, BadOnesSayWhy) {
   EXPECT_EQ(error_of("80:80x"), "invalid publish \"80:80x\": target port \"80x\" is not 1-65535");
   EXPECT_EQ(error_of("70000:80"),

@@ -207,6 +207,61 @@ TEST_F(ServiceAllocation, VipsPortsAndTaskAddresses) {
   EXPECT_TRUE(allocator_.pool("a")->in_use(*Ipv4::parse("10.0.1.2")));  // the VIP stays
 }
 
+TEST_F(ServiceAllocation, HostModePortsAlsoAttachTheIngressNetwork) {
+  auto web = service("s1", "web");
+  web.spec.ports = {PortConfig{.published = 9000, .target = 90, .mode = PublishMode::kHost}};
+  ASSERT_TRUE(allocator_.allocate_service(web).ok());
+  Task task;
+  task.id = "t1";
+  ASSERT_TRUE(allocator_.allocate_task(task, web).ok());
+  // The node's mesh forwards a mode=host port to its own tasks' ingress addresses.
+  EXPECT_TRUE(task.addresses.contains("i"));
+}
+
+TEST_F(ServiceAllocation, AnUpdatedServiceKeepsWhatStaysAndReleasesWhatGoes) {
+  auto web = service("s1", "web");
+  web.spec.ports = {PortConfig{.target = 80}};
+  ASSERT_TRUE(allocator_.allocate_service(web).ok());
+  const auto app_vip = web.endpoint.vips.at("a");
+  const auto ingress_vip = web.endpoint.vips.at("i");
+  const auto dynamic = web.endpoint.ports[0].published;
+
+  web.spec.ports.push_back(PortConfig{.published = 8443, .target = 443});  // --publish-add
+  ASSERT_TRUE(allocator_.reallocate_service(web).ok());
+  EXPECT_EQ(web.endpoint.vips.at("a"), app_vip);
+  EXPECT_EQ(web.endpoint.vips.at("i"), ingress_vip);
+  ASSERT_EQ(web.endpoint.ports.size(), 2u);
+  EXPECT_EQ(web.endpoint.ports[0].published, dynamic);  // not a new number from the range
+  EXPECT_EQ(web.endpoint.ports[1].published, 8443);
+
+  web.spec.ports.clear();  // no port left: off the ingress network
+  ASSERT_TRUE(allocator_.reallocate_service(web).ok());
+  EXPECT_FALSE(web.endpoint.vips.contains("i"));
+  EXPECT_FALSE(allocator_.pool("i")->in_use(ingress_vip.addr()));
+  EXPECT_TRUE(allocator_.pool("a")->in_use(app_vip.addr()));
+  auto api = service("s2", "api");
+  api.spec.ports = {PortConfig{.published = 8443, .target = 443}};
+  EXPECT_TRUE(allocator_.allocate_service(api).ok()) << "web's 8443 was released";
+}
+
+TEST_F(ServiceAllocation, AFailedUpdateKeepsWhatTheServiceHeld) {
+  auto web = service("s1", "web");
+  web.spec.ports = {PortConfig{.published = 8080, .target = 80}};
+  ASSERT_TRUE(allocator_.allocate_service(web).ok());
+  auto api = service("s2", "api");
+  api.spec.ports = {PortConfig{.published = 9090, .target = 80}};
+  ASSERT_TRUE(allocator_.allocate_service(api).ok());
+  const auto before = web.endpoint.vips;
+
+  web.spec.ports = {PortConfig{.published = 9090, .target = 80}};  // api's
+  EXPECT_FALSE(allocator_.reallocate_service(web).ok());
+  EXPECT_EQ(web.endpoint.vips, before);
+  EXPECT_EQ(web.endpoint.ports[0].published, 8080);
+  auto other = service("s3", "other");
+  other.spec.ports = {PortConfig{.published = 8080, .target = 80}};
+  EXPECT_FALSE(allocator_.allocate_service(other).ok()) << "web still holds 8080";
+}
+
 TEST_F(ServiceAllocation, PortConflictsAndReleasedPortsAreFreeAgain) {
   auto web = service("s1", "web");
   web.spec.ports = {PortConfig{.published = 8080, .target = 80}};
