@@ -135,12 +135,22 @@ class SwarmUpdate : public ::testing::Test {
   }
 
   // `service inspect`'s UpdateStatus.State ("" before any update).
+  // `service inspect` prints Docker's JSON array (it has no --format); null when it fails.
+  nlohmann::json inspect(const std::string& service) {
+    auto inspected = cluster_->shoal(1, {"service", "inspect", service});
+    auto doc = nlohmann::json::parse(inspected.output, nullptr, false);
+    if (inspected.exit_code != 0 || !doc.is_array() || doc.empty()) {
+      return nullptr;
+    }
+    return doc[0];
+  }
+
   std::string update_state(const std::string& service) {
-    auto rows = cluster_->json_rows(1, {"service", "inspect", service});
-    if (rows.empty() || !rows[0].contains("UpdateStatus") || rows[0]["UpdateStatus"].is_null()) {
+    auto doc = inspect(service);
+    if (doc.is_null() || !doc.contains("UpdateStatus") || doc["UpdateStatus"].is_null()) {
       return "";
     }
-    return rows[0]["UpdateStatus"]["State"].get<std::string>();
+    return doc["UpdateStatus"].value("State", "");
   }
 
   ::testing::AssertionResult reaches_state(const std::string& service, const std::string& state,
@@ -246,9 +256,9 @@ TEST_F(SwarmUpdate, AFailingUpdatePausesThenRollsBackToServingTasks) {
                           "--update-failure-action", "rollback", "--detach", "flaky"});
   ASSERT_EQ(automatic.exit_code, 0) << automatic.output;
   EXPECT_TRUE(reaches_state("flaky", "rollback_completed"));
-  auto rows = cluster_->json_rows(1, {"service", "inspect", "flaky"});
-  ASSERT_FALSE(rows.empty());
-  auto env = rows[0]["Spec"]["Env"].dump();
+  auto flaky = inspect("flaky");
+  ASSERT_FALSE(flaky.is_null());
+  auto env = flaky["Spec"]["Env"].dump();
   EXPECT_EQ(env.find("FAIL=1"), std::string::npos) << "the spec is the old one again: " << env;
   EXPECT_TRUE(cluster_->wait_running("flaky", 3));
   EXPECT_TRUE(serves(8081, "good"));
