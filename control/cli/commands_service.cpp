@@ -38,7 +38,6 @@ Result<uint64_t> parse_duration_ms(const std::string& text, const std::string& f
   return static_cast<uint64_t>(d->count());
 }
 
-
 bool stdout_is_tty() {
   return isatty(STDOUT_FILENO) == 1;
 }
@@ -568,8 +567,9 @@ void add_service_commands(CLI::App& app, Context& ctx) {
                      "Time to wait before force killing a task (10s)");
   create->add_option("--max-replicas,--replicas-max-per-node", c->max_replicas,
                      "Maximum number of tasks per node (0: no limit)");
-  create->add_option("--placement-pref", c->placement_prefs,
-                     "Add a placement preference (spread=node.labels.X)")
+  create
+      ->add_option("--placement-pref", c->placement_prefs,
+                   "Add a placement preference (spread=node.labels.X)")
       ->allow_extra_args(false);
   add_update_flags(create, c->update, c->rollback);
   create->add_option("-p,--publish", c->publish, "Publish a port as a node port")
@@ -660,7 +660,8 @@ void add_service_commands(CLI::App& app, Context& ctx) {
   on_parsed(update, ctx, [&ctx, u] { return service_update(ctx, *u); });
 
   auto rb = std::make_shared<std::pair<std::string, bool>>();
-  auto* rollback = service->add_subcommand("rollback", "Revert changes to a service's configuration");
+  auto* rollback =
+      service->add_subcommand("rollback", "Revert changes to a service's configuration");
   rollback->add_flag("-d,--detach", rb->second, "Exit immediately instead of waiting to converge");
   rollback->add_option("SERVICE", rb->first, "Service name or id")->required();
   on_parsed(rollback, ctx, [&ctx, rb] { return service_rollback(ctx, rb->first, rb->second); });

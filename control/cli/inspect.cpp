@@ -81,8 +81,8 @@ nlohmann::json to_json(const api::Network& network) {
           {"Gateway", network.gateway()},
           {"Attachable", network.attachable()},
           {"Ingress", network.ingress()},
-          {"Labels", std::map<std::string, std::string>(network.labels().begin(),
-                                                        network.labels().end())}};
+          {"Labels",
+           std::map<std::string, std::string>(network.labels().begin(), network.labels().end())}};
 }
 
 // Docker's UpdateStatus: absent (null) until the service's first update.
@@ -111,12 +111,9 @@ nlohmann::json update_status_json(const api::UpdateStatus& status) {
 }
 
 nlohmann::json update_config_json(const api::UpdateConfig& config) {
-  return {{"Parallelism", config.parallelism()},
-          {"Delay", ms(config.delay_ms())},
-          {"FailureAction", config.failure_action()},
-          {"Monitor", ms(config.monitor_ms())},
-          {"MaxFailureRatio", config.max_failure_ratio()},
-          {"Order", config.order()}};
+  return {{"Parallelism", config.parallelism()},           {"Delay", ms(config.delay_ms())},
+          {"FailureAction", config.failure_action()},      {"Monitor", ms(config.monitor_ms())},
+          {"MaxFailureRatio", config.max_failure_ratio()}, {"Order", config.order()}};
 }
 
 nlohmann::json to_json(const api::Service& service) {
@@ -125,39 +122,39 @@ nlohmann::json to_json(const api::Service& service) {
   for (const auto& vip : service.vips()) {
     vips.push_back({{"NetworkID", vip.network_id()}, {"Addr", vip.addr()}});
   }
-  return {{"ID", service.id()},
-          {"Version", {{"Index", service.version()}}},
-          {"SpecVersion", service.spec_version()},
-          {"UpdateStatus", update_status_json(service.update_status())},
-          {"PreviousSpec",
-           service.has_previous_spec()
-               ? nlohmann::json{{"Command", strings(service.previous_spec().command())},
-                                {"Args", strings(service.previous_spec().args())},
-                                {"Env", strings(service.previous_spec().env())}}
-               : nlohmann::json(nullptr)},
-          {"Spec",
-           {{"Name", spec.name()},
-            {"Mode", spec.mode()},
-            {"Replicas", spec.replicas()},
-            {"Command", strings(spec.command())},
-            {"Args", strings(spec.args())},
-            {"Env", strings(spec.env())},
-            {"Networks", strings(spec.networks())},
-            {"Ports", ports_json(spec.ports())},
-            {"EndpointMode", spec.endpoint_mode()},
-            {"Constraints", strings(spec.constraints())},
-            {"RestartPolicy",
-             {{"Condition", spec.restart().condition()},
-              {"Delay", ms(spec.restart().delay_ms())},
-              {"MaxAttempts", spec.restart().max_attempts()}}},
-            {"StopGracePeriod", ms(spec.stop_grace_ms())},
-            {"MaxReplicasPerNode", spec.max_replicas_per_node()},
-            {"Preferences", strings(spec.placement_prefs())},
-            {"UpdateConfig", update_config_json(spec.update_config())},
-            {"RollbackConfig", update_config_json(spec.rollback_config())},
-            {"Labels", std::map<std::string, std::string>(spec.labels().begin(), spec.labels().end())},
-            {"Configs", configs_json(spec.configs())}}},
-          {"Endpoint", {{"Ports", ports_json(service.endpoint_ports())}, {"VirtualIPs", vips}}}};
+  return {
+      {"ID", service.id()},
+      {"Version", {{"Index", service.version()}}},
+      {"SpecVersion", service.spec_version()},
+      {"UpdateStatus", update_status_json(service.update_status())},
+      {"PreviousSpec", service.has_previous_spec()
+                           ? nlohmann::json{{"Command", strings(service.previous_spec().command())},
+                                            {"Args", strings(service.previous_spec().args())},
+                                            {"Env", strings(service.previous_spec().env())}}
+                           : nlohmann::json(nullptr)},
+      {"Spec",
+       {{"Name", spec.name()},
+        {"Mode", spec.mode()},
+        {"Replicas", spec.replicas()},
+        {"Command", strings(spec.command())},
+        {"Args", strings(spec.args())},
+        {"Env", strings(spec.env())},
+        {"Networks", strings(spec.networks())},
+        {"Ports", ports_json(spec.ports())},
+        {"EndpointMode", spec.endpoint_mode()},
+        {"Constraints", strings(spec.constraints())},
+        {"RestartPolicy",
+         {{"Condition", spec.restart().condition()},
+          {"Delay", ms(spec.restart().delay_ms())},
+          {"MaxAttempts", spec.restart().max_attempts()}}},
+        {"StopGracePeriod", ms(spec.stop_grace_ms())},
+        {"MaxReplicasPerNode", spec.max_replicas_per_node()},
+        {"Preferences", strings(spec.placement_prefs())},
+        {"UpdateConfig", update_config_json(spec.update_config())},
+        {"RollbackConfig", update_config_json(spec.rollback_config())},
+        {"Labels", std::map<std::string, std::string>(spec.labels().begin(), spec.labels().end())},
+        {"Configs", configs_json(spec.configs())}}},
+      {"Endpoint", {{"Ports", ports_json(service.endpoint_ports())}, {"VirtualIPs", vips}}}};
 }
 
 std::string pretty(const api::Node& node) {
@@ -212,9 +209,8 @@ std::string pretty(const api::Service& service) {
       text += " Max Replicas Per Node:\t" + std::to_string(spec.max_replicas_per_node()) + "\n";
     }
   }
-  for (const auto& [title, config] :
-       {std::pair{"UpdateConfig", &spec.update_config()},
-        std::pair{"RollbackConfig", &spec.rollback_config()}}) {
+  for (const auto& [title, config] : {std::pair{"UpdateConfig", &spec.update_config()},
+                                      std::pair{"RollbackConfig", &spec.rollback_config()}}) {
     text += std::string(title) + ":\n";
     text += " Parallelism:\t" + std::to_string(config->parallelism()) + "\n";
     text += " Delay:\t\t" + ms(config->delay_ms()) + "\n";

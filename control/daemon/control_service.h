@@ -55,8 +55,7 @@ class ControlService final : public api::Control::Service {
   grpc::Status GetService(grpc::ServerContext*, const api::IdRequest*, api::Service*) override;
   grpc::Status UpdateService(grpc::ServerContext*, const api::UpdateServiceRequest*,
                              api::Service*) override;
-  grpc::Status RollbackService(grpc::ServerContext*, const api::IdRequest*,
-                               api::Service*) override;
+  grpc::Status RollbackService(grpc::ServerContext*, const api::IdRequest*, api::Service*) override;
   grpc::Status RemoveService(grpc::ServerContext*, const api::IdRequest*, api::Empty*) override;
   grpc::Status ListTasks(grpc::ServerContext*, const api::ListTasksRequest*,
                          api::ListTasksResponse*) override;

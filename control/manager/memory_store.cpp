@@ -136,9 +136,7 @@ class Transaction final : public WriteTx {
   std::optional<Config> get_config(const std::string& id) const override {
     return staged_get(tables_.configs, configs_, id);
   }
-  std::vector<Config> configs() const override {
-    return staged_list(tables_.configs, configs_);
-  }
+  std::vector<Config> configs() const override { return staged_list(tables_.configs, configs_); }
 
   Status create(Object object) override {
     return std::visit([this](auto& value) { return stage_write(std::move(value), true); }, object);

@@ -26,7 +26,8 @@ namespace shoal::manager {
 
 using Object = std::variant<Node, Network, Service, Task, Config>;
 const std::string& object_id(const Object& object);
-std::string_view object_kind(const Object& object);  // "node", "network", "service", "task", "config"
+std::string_view object_kind(
+    const Object& object);  // "node", "network", "service", "task", "config"
 
 enum class EventAction { kCreate, kUpdate, kRemove };
 

@@ -47,7 +47,8 @@ Result<ShimSpec> decode_spec(const std::string& text) {
     j.at("shim_cgroup").get_to(spec.shim_cgroup);
     j.at("task_cgroup").get_to(spec.task_cgroup);
     for (const auto& file : j.value("files", json::array()))
-      spec.files.push_back({file.at("source").get<std::string>(), file.at("target").get<std::string>()});
+      spec.files.push_back(
+          {file.at("source").get<std::string>(), file.at("target").get<std::string>()});
     spec.mounts_dir = j.value("mounts_dir", std::string());
     return spec;
   } catch (const json::exception& e) {

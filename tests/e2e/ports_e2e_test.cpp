@@ -8,16 +8,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
-#include <functional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/e2e/load.h"
 #include "tests/e2e/swarm_cluster.h"
 #include "tests/support/wait.h"
 
@@ -34,44 +33,6 @@ constexpr int kClientHost = 4;
 std::string web_command() {
   return std::string("exec ") + SHOAL_LB_BENCH_PATH + " http 0.0.0.0 80 \"web $(hostname)\"";
 }
-
-// Requests the published port of `hosts` in turn from outside the swarm, on its own thread,
-// until stopped; records every answer.
-class Load {
- public:
-  struct Request {
-    std::chrono::steady_clock::time_point at;
-    int host = 0;
-    std::string answer;  // empty: the request failed
-  };
-
-  Load(std::function<std::string(int)> request, std::vector<int> hosts)
-      : request_(std::move(request)), hosts_(std::move(hosts)), thread_([this] { run(); }) {}
-  ~Load() { stop(); }
-
-  std::vector<Request> stop() {
-    stopping_ = true;
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-    return done_;
-  }
-
- private:
-  void run() {
-    for (size_t i = 0; !stopping_; ++i) {
-      int host = hosts_[i % hosts_.size()];
-      auto at = std::chrono::steady_clock::now();
-      done_.push_back({at, host, request_(host)});
-    }
-  }
-
-  std::function<std::string(int)> request_;
-  std::vector<int> hosts_;
-  std::atomic<bool> stopping_ = false;
-  std::vector<Request> done_;
-  std::thread thread_;
-};
 
 std::string describe_failures(const std::vector<Load::Request>& requests,
                               std::chrono::steady_clock::time_point start) {
@@ -137,19 +98,7 @@ class SwarmPorts : public ::testing::Test {
 
   // The answer of `host`:`port` to a request from outside the swarm ("" when none came).
   std::string request(int host, int port = 8080) {
-    auto answer =
-        testing::run_in_ns(cluster_->testbed().host_ns(kClientHost),
-                           {"curl", "-s", "--max-time", "2",
-                            "http://" + cluster_->address(host) + ":" + std::to_string(port) + "/"},
-                           5000);
-    if (!answer.ok() || answer->exit_code != 0) {
-      return "";
-    }
-    auto text = answer->output;
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-      text.pop_back();  // the server ends its body with a newline
-    }
-    return text;
+    return cluster_->http_get(kClientHost, host, port);
   }
 
   // The hostnames (task id prefixes) of web's running tasks.

@@ -296,6 +296,21 @@ CommandResult SwarmCluster::shoal(int host, std::vector<std::string> args, int t
   return *result;
 }
 
+std::string SwarmCluster::http_get(int from_host, int host, int port) {
+  auto answer = testing::run_in_ns(testbed_->host_ns(from_host),
+                                   {"curl", "-s", "--max-time", "2",
+                                    "http://" + address(host) + ":" + std::to_string(port) + "/"},
+                                   5000);
+  if (!answer.ok() || answer->exit_code != 0) {
+    return "";
+  }
+  auto text = answer->output;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.pop_back();  // the servers end their body with a newline
+  }
+  return text;
+}
+
 std::vector<nlohmann::json> SwarmCluster::json_rows(int host, std::vector<std::string> args) {
   args.push_back("--format");
   args.push_back("json");

@@ -83,6 +83,10 @@ class SwarmCluster {
   std::string task_address(const TaskRow& task);
   std::vector<pid_t> namespace_pids(const std::string& ns);
 
+  // The body of http://<host's address>:port/ fetched from `from_host`, without its trailing
+  // newline ("" when no answer came within 2 s).
+  std::string http_get(int from_host, int host, int port);
+
   // The last lines of every daemon's log, for a failing test's output.
   std::string daemon_logs(size_t lines = 40) const;
 

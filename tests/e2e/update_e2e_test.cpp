@@ -9,14 +9,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <functional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/e2e/load.h"
 #include "tests/e2e/swarm_cluster.h"
 #include "tests/support/wait.h"
 
@@ -34,35 +33,6 @@ std::string web_command() {
   return std::string("[ \"$FAIL\" = 1 ] && exit 1; exec ") + SHOAL_LB_BENCH_PATH +
          " http 0.0.0.0 80 \"$V $(hostname)\"";
 }
-
-// Requests `hosts` in turn on its own thread until stopped; records every answer.
-class Load {
- public:
-  Load(std::function<std::string(int)> request, std::vector<int> hosts)
-      : request_(std::move(request)), hosts_(std::move(hosts)), thread_([this] { run(); }) {}
-  ~Load() { stop(); }
-
-  std::vector<std::string> stop() {
-    stopping_ = true;
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-    return answers_;
-  }
-
- private:
-  void run() {
-    for (size_t i = 0; !stopping_; ++i) {
-      answers_.push_back(request_(hosts_[i % hosts_.size()]));
-    }
-  }
-
-  std::function<std::string(int)> request_;
-  std::vector<int> hosts_;
-  std::atomic<bool> stopping_ = false;
-  std::vector<std::string> answers_;
-  std::thread thread_;
-};
 
 class SwarmUpdate : public ::testing::Test {
  protected:
@@ -100,21 +70,7 @@ class SwarmUpdate : public ::testing::Test {
   }
 
   // The answer of host:port to a request from outside the swarm ("" when none came).
-  std::string request(int host, int port) {
-    auto answer =
-        testing::run_in_ns(cluster_->testbed().host_ns(kClientHost),
-                           {"curl", "-s", "--max-time", "2",
-                            "http://" + cluster_->address(host) + ":" + std::to_string(port) + "/"},
-                           5000);
-    if (!answer.ok() || answer->exit_code != 0) {
-      return "";
-    }
-    auto text = answer->output;
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
-      text.pop_back();
-    }
-    return text;
-  }
+  std::string request(int host, int port) { return cluster_->http_get(kClientHost, host, port); }
 
   // Every host answers `port`, and only with `version`'s tasks, 10 times in a row.
   ::testing::AssertionResult serves(int port, const std::string& version) {
@@ -201,7 +157,10 @@ TEST_F(SwarmUpdate, ARollingUpdateTwoAtATimeUnderLoadFailsNoRequest) {
   ASSERT_EQ(updated.exit_code, 0) << updated.output;
   EXPECT_TRUE(reaches_state("web", "completed"));
   std::this_thread::sleep_for(2s);
-  auto answers = load.stop();
+  std::vector<std::string> answers;
+  for (auto& done : load.stop()) {
+    answers.push_back(std::move(done.answer));
+  }
   auto took = std::chrono::steady_clock::now() - start;
 
   size_t failed = std::count(answers.begin(), answers.end(), "");
