@@ -21,6 +21,10 @@ packages=(
   libnftables-dev ipvsadm qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
   # embedded DNS
   libldns-dev dnsutils dnsmasq-base dnsperf
+  # several managers: shoald runs its own etcd member (the package's service is never used)
+  etcd-server etcd-client
+  # compiler cache for scripts/build.sh
+  ccache
 )
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -40,5 +44,12 @@ fi
 
 echo "install-deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# No package's service may start here (etcd-server ships one; shoald runs its own members).
+policy=/usr/sbin/policy-rc.d
+policy_added=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && policy_added=1
+  trap '((policy_added)) && rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
