@@ -1,0 +1,136 @@
+#include "control/etcd/election.h"
+
+#include <spdlog/spdlog.h>
+
+namespace shoal::etcd {
+
+using Clock = std::chrono::steady_clock;
+
+std::unique_ptr<Election> Election::start(Client& client, ElectionConfig config,
+                                          Observer observer) {
+  std::unique_ptr<Election> election(new Election(client, std::move(config), std::move(observer)));
+  election->thread_ = std::thread([e = election.get()] { e->run(); });
+  return election;
+}
+
+Election::~Election() {
+  resign();
+}
+
+LeaderView Election::view() const {
+  std::lock_guard lock(mutex_);
+  return view_;
+}
+
+void Election::resign() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+      return;
+    }
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  if (lease_ != 0) {
+    if (auto revoked = client_->revoke_lease(lease_); !revoked.ok()) {
+      spdlog::warn("resign leadership: {}", revoked.error().message());
+    }
+    lease_ = 0;
+  }
+  publish(LeaderView{});
+}
+
+void Election::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    step();
+    lock.lock();
+    cv_.wait_for(lock, config_.poll, [this] { return stopping_; });
+  }
+}
+
+void Election::renew_lease() {
+  const auto now = Clock::now();
+  if (lease_ != 0 && now >= lease_valid_until_) {
+    lease_ = 0;  // it has expired at etcd too, or will before anybody could act on it
+  }
+  if (lease_ == 0) {
+    auto granted = client_->grant_lease(config_.ttl);
+    if (!granted.ok()) {
+      return;
+    }
+    lease_ = *granted;
+    lease_valid_until_ = now + config_.ttl;
+    next_renewal_ = now + config_.ttl / 3;
+    return;
+  }
+  if (now < next_renewal_) {
+    return;
+  }
+  auto ttl = client_->keep_alive(lease_);
+  if (!ttl.ok()) {
+    return;  // retried next poll, until lease_valid_until_
+  }
+  if (ttl->count() <= 0) {
+    lease_ = 0;  // expired
+    return;
+  }
+  // Counted from before the request: the server's clock started no earlier than this.
+  lease_valid_until_ = now + *ttl;
+  next_renewal_ = now + config_.ttl / 3;
+}
+
+void Election::step() {
+  renew_lease();
+  if (lease_ == 0) {
+    publish(LeaderView{});
+    return;
+  }
+  Txn txn;
+  txn.if_created_at(config_.key, 0)
+      .put(config_.key, config_.candidate, lease_)
+      .otherwise_get(config_.key);
+  auto result = client_->commit(txn);
+  if (!result.ok()) {
+    // Unknown: keep a leadership only while its lease surely holds.
+    auto current = view();
+    if (!current.self || Clock::now() >= lease_valid_until_) {
+      publish(LeaderView{});
+    }
+    return;
+  }
+  if (result->succeeded) {
+    publish(LeaderView{.leader = config_.candidate,
+                       .self = true,
+                       .fence = {.key = config_.key, .create_revision = result->revision}});
+    return;
+  }
+  const auto& holder = result->gets.empty() ? std::nullopt : result->gets[0];
+  if (!holder) {
+    publish(LeaderView{});  // released between the compare and the read: next poll
+    return;
+  }
+  const bool self = holder->value == config_.candidate && holder->lease == lease_;
+  publish(LeaderView{
+      .leader = holder->value,
+      .self = self,
+      .fence =
+          self ? Fence{.key = config_.key, .create_revision = holder->create_revision} : Fence{}});
+}
+
+void Election::publish(LeaderView view) {
+  {
+    std::lock_guard lock(mutex_);
+    if (view == view_) {
+      return;
+    }
+    view_ = view;
+  }
+  if (observer_) {
+    observer_(view);
+  }
+}
+
+}  // namespace shoal::etcd

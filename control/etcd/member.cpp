@@ -1,0 +1,245 @@
+#include "control/etcd/member.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+
+namespace shoal::etcd {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr auto kRestartDelay = std::chrono::seconds(1);
+constexpr auto kStopGrace = std::chrono::seconds(5);
+
+Status write_file(const fs::path& path, const std::string& text, fs::perms perms) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    return sys_error("write", path.string(), errno);
+  }
+  std::error_code ec;
+  fs::permissions(path, perms, ec);
+  if (ec) {
+    return sys_error("set permissions of", path.string(), ec.value());
+  }
+  return {};
+}
+
+// The last line etcd wrote: usually the reason it stopped.
+std::string last_log_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty())
+      last = line;
+  }
+  return last;
+}
+
+std::string url(const std::string& ip, uint16_t port) {
+  return "https://" + ip + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+std::string peer_url(const std::string& ip, uint16_t port) {
+  return url(ip, port);
+}
+
+std::vector<std::string> Member::command_line(const MemberConfig& c) {
+  const std::string tls = c.dir + "/tls/";
+  const std::string peer = url(c.peer_ip, c.peer_port);
+  const std::string client = url(c.client_ip.empty() ? c.peer_ip : c.client_ip, c.client_port);
+  std::vector<std::string> argv = {
+      c.binary, "--name", c.name, "--data-dir", c.dir + "/data", "--listen-peer-urls", peer,
+      "--initial-advertise-peer-urls", peer, "--listen-client-urls", client,
+      "--advertise-client-urls", client, "--initial-cluster",
+      c.initial_cluster.empty() ? c.name + "=" + peer : c.initial_cluster,
+      "--initial-cluster-state", c.join_existing ? "existing" : "new", "--initial-cluster-token",
+      c.cluster_token, "--cert-file", tls + "member.crt", "--key-file", tls + "member.key",
+      "--trusted-ca-file", tls + "ca.crt", "--client-cert-auth", "--client-cert-allowed-hostname",
+      c.tls.server_name, "--peer-cert-file", tls + "member.crt", "--peer-key-file",
+      tls + "member.key", "--peer-trusted-ca-file", tls + "ca.crt", "--peer-client-cert-auth",
+      "--peer-cert-allowed-hostname", c.tls.server_name,
+      "--experimental-peer-skip-client-san-verification", "--heartbeat-interval",
+      std::to_string(c.heartbeat.count()), "--election-timeout",
+      std::to_string(c.election_timeout.count()),
+      // A first copy of a large store is one transaction (see etcd_store.h).
+      "--max-txn-ops", "100000", "--max-request-bytes", std::to_string(32 << 20),
+      "--auto-compaction-mode", "revision", "--auto-compaction-retention", "1000",
+      "--snapshot-count", "10000", "--logger", "zap", "--log-level", "warn"};
+  if (c.force_new_cluster) {
+    argv.emplace_back("--force-new-cluster");
+  }
+  return argv;
+}
+
+Result<std::unique_ptr<Member>> Member::start(MemberConfig config) {
+  if (config.name.empty() || config.dir.empty() || config.peer_ip.empty()) {
+    return invalid_argument("etcd member", "needs a name, a directory and a peer address");
+  }
+  std::error_code ec;
+  fs::create_directories(config.dir + "/tls", ec);
+  if (ec) {
+    return sys_error("create", config.dir + "/tls", ec.value());
+  }
+  fs::permissions(config.dir, fs::perms::owner_all, ec);
+  const std::string tls = config.dir + "/tls/";
+  SHOAL_TRY(write_file(tls + "ca.crt", config.tls.ca_pem,
+                       fs::perms::owner_read | fs::perms::owner_write));
+  SHOAL_TRY(write_file(tls + "member.crt", config.tls.cert_pem,
+                       fs::perms::owner_read | fs::perms::owner_write));
+  SHOAL_TRY(write_file(tls + "member.key", config.tls.key_pem,
+                       fs::perms::owner_read | fs::perms::owner_write));
+  std::unique_ptr<Member> member(new Member(std::move(config)));
+  SHOAL_ASSIGN_OR_RETURN(member->pid_, member->spawn());
+  member->starts_ = 1;
+  member->thread_ = std::thread([m = member.get()] { m->supervise(); });
+  return member;
+}
+
+Member::~Member() {
+  stop();
+}
+
+Result<pid_t> Member::spawn() {
+  // Everything the child needs is built before fork: between fork and exec only
+  // async-signal-safe calls are allowed in a threaded process.
+  auto args = command_line(config_);
+  std::vector<char*> argv;
+  for (auto& arg : args) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+  const std::string log = config_.dir + "/etcd.log";
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return sys_error("start", "etcd member " + config_.name, errno);
+  }
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) {
+      ::_exit(1);  // shoald died before the line above took effect
+    }
+    ::setsid();
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    int in = ::open("/dev/null", O_RDONLY);
+    int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (in < 0 || out < 0) {
+      ::_exit(127);
+    }
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+void Member::supervise() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    const pid_t pid = pid_;
+    lock.unlock();
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    lock.lock();
+    pid_ = -1;
+    cv_.notify_all();
+    if (stopping_) {
+      return;
+    }
+    spdlog::warn("etcd member {} exited ({}); restarting it in {} s. Its last words: {}",
+                 config_.name,
+                 WIFEXITED(status) ? "status " + std::to_string(WEXITSTATUS(status))
+                                   : "signal " + std::to_string(WTERMSIG(status)),
+                 kRestartDelay.count(), last_log_line(config_.dir + "/etcd.log"));
+    if (cv_.wait_for(lock, kRestartDelay, [this] { return stopping_; })) {
+      return;
+    }
+    auto spawned = spawn();
+    if (!spawned.ok()) {
+      spdlog::error("{}", spawned.error().message());
+      return;
+    }
+    pid_ = *spawned;
+    ++starts_;
+  }
+}
+
+void Member::stop() {
+  std::unique_lock lock(mutex_);
+  if (stopping_ && !thread_.joinable()) {
+    return;
+  }
+  stopping_ = true;
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+  }
+  cv_.notify_all();
+  if (!cv_.wait_for(lock, kStopGrace, [this] { return pid_ < 0; }) && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+  }
+  lock.unlock();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+Status Member::wait_serving(std::chrono::milliseconds timeout) const {
+  auto client = this->client({.call_timeout = std::chrono::milliseconds(500)});
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Error last{.op = "wait for", .object = "etcd member " + config_.name, .detail = "not started"};
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pid() < 0) {
+      last.detail = "etcd exited: " + last_log_line(config_.dir + "/etcd.log");
+    } else if (auto status = client->status(); status.ok()) {
+      return {};
+    } else {
+      last = status.error();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return last;
+}
+
+std::string Member::client_endpoint() const {
+  const auto& ip = config_.client_ip.empty() ? config_.peer_ip : config_.client_ip;
+  return ip + ":" + std::to_string(config_.client_port);
+}
+
+std::string Member::peer_url() const {
+  return url(config_.peer_ip, config_.peer_port);
+}
+
+std::unique_ptr<Client> Member::client(Client::Options options) const {
+  return Client::create(client_endpoint(), config_.tls, options);
+}
+
+pid_t Member::pid() const {
+  std::lock_guard lock(mutex_);
+  return pid_;
+}
+
+int Member::starts() const {
+  std::lock_guard lock(mutex_);
+  return starts_;
+}
+
+}  // namespace shoal::etcd
