@@ -17,6 +17,11 @@ Result<std::unique_ptr<ManagerRuntime>> ManagerRuntime::start(ManagerOptions opt
   } else {
     SHOAL_ASSIGN_OR_RETURN(store, manager::SqliteStore::open(options.store_path));
   }
+  return start(std::move(options), std::move(store));
+}
+
+Result<std::unique_ptr<ManagerRuntime>> ManagerRuntime::start(
+    ManagerOptions options, std::unique_ptr<manager::Store> store) {
   auto runtime = std::make_unique<ManagerRuntime>(Key{}, std::move(options), std::move(store));
   SHOAL_TRY(runtime->build_components());
   runtime->thread_ = std::thread([r = runtime.get()] { r->loop(); });

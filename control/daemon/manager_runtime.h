@@ -47,6 +47,9 @@ class SharedIds {
 class ManagerRuntime {
  public:
   static Result<std::unique_ptr<ManagerRuntime>> start(ManagerOptions options);
+  // On a store opened by the caller (the etcd store of several managers); store_path is unused.
+  static Result<std::unique_ptr<ManagerRuntime>> start(ManagerOptions options,
+                                                       std::unique_ptr<manager::Store> store);
   ~ManagerRuntime();
   ManagerRuntime(const ManagerRuntime&) = delete;
   ManagerRuntime& operator=(const ManagerRuntime&) = delete;
