@@ -100,6 +100,27 @@ Result<manager::UpdateConfig> update_config_from_proto(const UpdateConfig& confi
   return out;
 }
 
+void aliases_to_proto(const manager::NetworkAliases& in,
+                      google::protobuf::RepeatedPtrField<NetworkAliases>& out) {
+  for (const auto& [network, aliases] : in) {
+    auto& entry = *out.Add();
+    entry.set_network(network);
+    for (const auto& alias : aliases)
+      entry.add_aliases(alias);
+  }
+}
+
+// Entries naming the same network are merged (a client may list one network twice).
+manager::NetworkAliases aliases_from_proto(
+    const google::protobuf::RepeatedPtrField<NetworkAliases>& in) {
+  manager::NetworkAliases out;
+  for (const auto& entry : in) {
+    auto& aliases = out[entry.network()];
+    aliases.insert(aliases.end(), entry.aliases().begin(), entry.aliases().end());
+  }
+  return out;
+}
+
 int64_t unix_ms(const std::optional<manager::TimePoint>& t) {
   return t ? std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count()
            : 0;
@@ -119,6 +140,7 @@ void to_proto(const manager::ServiceSpec& spec, ServiceSpec& out) {
   out.set_replicas(spec.global ? 0 : spec.replicas);
   for (const auto& network : spec.networks)
     out.add_networks(network);
+  aliases_to_proto(spec.network_aliases, *out.mutable_network_aliases());
   for (const auto& port : spec.ports)
     port_to_proto(port, *out.add_ports());
   out.set_endpoint_mode(std::string(manager::to_string(spec.endpoint_mode)));
@@ -183,6 +205,7 @@ void to_proto(const manager::Task& task, const std::string& service_name, Task& 
   out.set_stop_grace_ms(static_cast<uint64_t>(task.runtime.stop_grace_period.count()));
   for (const auto& ref : task.runtime.configs)
     config_ref_to_proto(ref, *out.add_configs());
+  aliases_to_proto(task.runtime.network_aliases, *out.mutable_network_aliases());
   out.set_spec_version(task.spec_version);
   out.set_version(task.version);
   if (task.updated_at)
@@ -225,6 +248,7 @@ Result<manager::ServiceSpec> from_proto(const ServiceSpec& spec) {
     return invalid_argument("mode \"" + spec.mode() + "\"", "expected replicated or global");
   }
   out.networks.assign(spec.networks().begin(), spec.networks().end());
+  out.network_aliases = aliases_from_proto(spec.network_aliases());
   for (const auto& port : spec.ports()) {
     SHOAL_ASSIGN_OR_RETURN(auto converted, from_proto(port));
     out.ports.push_back(converted);
@@ -284,6 +308,7 @@ Result<TaskAssignment> assignment_from_proto(const Task& task) {
   out.dnsrr = task.endpoint_mode() == "dnsrr";
   for (const auto& ref : task.configs())
     out.runtime.configs.push_back(config_ref_from_proto(ref));
+  out.runtime.network_aliases = aliases_from_proto(task.network_aliases());
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "control/cli/config_ref.h"
 #include "control/cli/duration.h"
 #include "control/cli/inspect.h"
+#include "control/cli/network_opt.h"
 #include "control/cli/progress.h"
 #include "control/cli/publish.h"
 #include "control/cli/update_flags.h"
@@ -116,8 +117,15 @@ Result<api::ServiceSpec> build_spec(const CreateOptions& o) {
     SHOAL_ASSIGN_OR_RETURN(auto entry, parse_env(e));
     spec.add_env(entry);
   }
-  for (const auto& network : o.networks) {
-    spec.add_networks(network);
+  for (const auto& text : o.networks) {
+    SHOAL_ASSIGN_OR_RETURN(auto network, parse_network_opt(text));
+    spec.add_networks(network.name);
+    if (!network.aliases.empty()) {
+      auto& entry = *spec.add_network_aliases();
+      entry.set_network(network.name);
+      for (const auto& alias : network.aliases)
+        entry.add_aliases(alias);
+    }
   }
   for (const auto& p : o.publish) {
     auto port = parse_publish(p);
@@ -554,7 +562,8 @@ void add_service_commands(CLI::App& app, Context& ctx) {
   create->add_option("--replicas", c->replicas, "Number of tasks (default 1)");
   create->add_option("--mode", c->mode, "replicated or global")
       ->check(CLI::IsMember({"replicated", "global"}));
-  create->add_option("--network", c->networks, "Network attachments")->allow_extra_args(false);
+  create->add_option("--network", c->networks, "Network attachments: NET or name=NET,alias=A")
+      ->allow_extra_args(false);
   create->add_option("-e,--env", c->env, "Set environment variables")->allow_extra_args(false);
   create->add_option("--constraint", c->constraints, "Placement constraints")
       ->allow_extra_args(false);

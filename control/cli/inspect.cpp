@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "control/cli/duration.h"
 #include "control/cli/views.h"
@@ -46,13 +48,34 @@ std::string ms(uint64_t value) {
   return format_duration(std::chrono::milliseconds(static_cast<int64_t>(value)));
 }
 
-std::string join(const google::protobuf::RepeatedPtrField<std::string>& values,
-                 const std::string& sep) {
+template <typename Strings>
+std::string join(const Strings& values, const std::string& sep) {
   std::string text;
   for (const auto& v : values) {
     text += (text.empty() ? "" : sep) + v;
   }
   return text;
+}
+
+std::vector<std::string> aliases_of(const api::ServiceSpec& spec, const std::string& network) {
+  std::vector<std::string> out;
+  for (const auto& entry : spec.network_aliases()) {
+    if (entry.network() == network)
+      out.insert(out.end(), entry.aliases().begin(), entry.aliases().end());
+  }
+  return out;
+}
+
+// Docker's TaskTemplate.Networks: one {Target, Aliases} per network.
+nlohmann::json networks_json(const api::ServiceSpec& spec) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const auto& network : spec.networks()) {
+    nlohmann::json entry = {{"Target", network}};
+    if (auto aliases = aliases_of(spec, network); !aliases.empty())
+      entry["Aliases"] = aliases;
+    array.push_back(std::move(entry));
+  }
+  return array;
 }
 
 }  // namespace
@@ -139,7 +162,7 @@ nlohmann::json to_json(const api::Service& service) {
         {"Command", strings(spec.command())},
         {"Args", strings(spec.args())},
         {"Env", strings(spec.env())},
-        {"Networks", strings(spec.networks())},
+        {"Networks", networks_json(spec)},
         {"Ports", ports_json(spec.ports())},
         {"EndpointMode", spec.endpoint_mode()},
         {"Constraints", strings(spec.constraints())},
@@ -233,7 +256,13 @@ std::string pretty(const api::Service& service) {
   }
   text += " StopGracePeriod: " + ms(spec.stop_grace_ms()) + "\n";
   if (!spec.networks().empty()) {
-    text += "Networks:\t" + join(spec.networks(), " ") + "\n";
+    std::vector<std::string> words;
+    for (const auto& network : spec.networks()) {
+      auto aliases = aliases_of(spec, network);
+      words.push_back(aliases.empty() ? network
+                                      : network + " (aliases: " + join(aliases, " ") + ")");
+    }
+    text += "Networks:\t" + join(words, " ") + "\n";
   }
   text += "Endpoint Mode:\t" + spec.endpoint_mode() + "\n";
   const auto& ports = service.endpoint_ports().empty() ? spec.ports() : service.endpoint_ports();

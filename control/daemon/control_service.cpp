@@ -1,5 +1,6 @@
 #include "control/daemon/control_service.h"
 
+#include <algorithm>
 #include <set>
 
 #include "control/api/convert.h"
@@ -48,7 +49,7 @@ std::optional<std::string> port_holder(const ReadTx& tx, const manager::PortConf
 bool runtime_changed(const manager::ServiceSpec& a, const manager::ServiceSpec& b) {
   return a.command != b.command || a.args != b.args || a.env != b.env ||
          a.stop_grace_period != b.stop_grace_period || a.networks != b.networks ||
-         a.ports != b.ports || a.configs != b.configs;
+         a.ports != b.ports || a.configs != b.configs || a.network_aliases != b.network_aliases;
 }
 
 // What makes an update replace tasks: what they run, or where they may run.
@@ -284,6 +285,24 @@ grpc::Status ControlService::RemoveNetwork(grpc::ServerContext* context,
 
 // ---- services ----
 
+// Alias entries name their network as the client did (name or id); the store keeps ids. An
+// alias on a network the service is not on is refused here, where its name is still known.
+static grpc::Status resolve_alias_networks(const ReadTx& tx, manager::ServiceSpec& spec) {
+  manager::NetworkAliases by_id;
+  for (auto& [ref, names] : spec.network_aliases) {
+    auto network = find_network(tx, ref);
+    if (!network)
+      return not_found("network " + ref + " (of network aliases)");
+    if (std::find(spec.networks.begin(), spec.networks.end(), network->id) == spec.networks.end())
+      return invalid("service " + spec.name + " has aliases on network " + ref +
+                     ", which it is not on");
+    auto& merged = by_id[network->id];
+    merged.insert(merged.end(), names.begin(), names.end());
+  }
+  spec.network_aliases = std::move(by_id);
+  return grpc::Status::OK;
+}
+
 static grpc::Status checked_spec(ManagerRuntime& manager, const api::ServiceSpec& in,
                                  const std::string& own_id, manager::ServiceSpec& out) {
   auto spec = api::from_proto(in);
@@ -307,6 +326,9 @@ static grpc::Status checked_spec(ManagerRuntime& manager, const api::ServiceSpec
       ids.push_back(network->id);
     }
     out.networks = std::move(ids);
+    status = resolve_alias_networks(tx, out);
+    if (!status.ok())
+      return;
     for (const auto& port : out.ports) {
       if (auto holder = port_holder(tx, port, own_id)) {
         status = invalid("port " + std::to_string(port.published) +

@@ -331,6 +331,10 @@ TaskService Executor::task_service(const std::string& id, const Local& local) co
     if (auto vip = task.vips.find(endpoint.network_id); vip != task.vips.end() && !task.dnsrr) {
       endpoint.vip = vip->second.addr();
     }
+    if (auto aliases = task.runtime.network_aliases.find(endpoint.network_id);
+        aliases != task.runtime.network_aliases.end()) {
+      endpoint.aliases = aliases->second;
+    }
     service.endpoints.push_back(std::move(endpoint));
   }
   for (const auto& port : task.ports) {

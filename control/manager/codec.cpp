@@ -140,6 +140,13 @@ std::vector<ConfigReference> config_refs_from(const json& parent) {
   return out;
 }
 
+// Absent in stores written before network aliases existed.
+NetworkAliases network_aliases_from(const json& parent) {
+  if (!parent.contains("network_aliases"))
+    return {};
+  return parent.at("network_aliases").get<NetworkAliases>();
+}
+
 using Labels = std::map<std::string, std::string>;
 
 Labels labels_from(const json& parent) {
@@ -271,6 +278,7 @@ json spec_json(const ServiceSpec& spec) {
   j_spec["rollback"] = update_config_json(spec.rollback);
   j_spec["force_update"] = spec.force_update;
   j_spec["standalone_run"] = spec.standalone_run;
+  j_spec["network_aliases"] = spec.network_aliases;
   return j_spec;
 }
 
@@ -307,6 +315,7 @@ json to_json(const Task& t) {
             {"env", t.runtime.env},
             {"stop_grace_period_ms", t.runtime.stop_grace_period.count()},
             {"configs", config_refs_json(t.runtime.configs)},
+            {"network_aliases", t.runtime.network_aliases},
             {"force_update", t.runtime.force_update}}},
           {"started_at", optional_time_json(t.started_at)},
           {"spec_version", t.spec_version},
@@ -390,6 +399,7 @@ ServiceSpec spec_from(const json& spec) {
   out.stop_grace_period = Duration(spec.at("stop_grace_period_ms").get<int64_t>());
   out.max_replicas_per_node = spec.at("max_replicas_per_node").get<uint64_t>();
   out.configs = config_refs_from(spec);
+  out.network_aliases = network_aliases_from(spec);
   out.labels = labels_from(spec);
   if (spec.contains("placement_prefs")) {
     out.placement_prefs = spec.at("placement_prefs").get<std::vector<std::string>>();
@@ -432,6 +442,7 @@ Object task_from(const json& j) {
   t.runtime.force_update = runtime.value("force_update", uint64_t{0});
   t.started_at = optional_time_from(j, "started_at");
   t.runtime.configs = config_refs_from(runtime);
+  t.runtime.network_aliases = network_aliases_from(runtime);
   t.spec_version = j.at("spec_version").get<uint64_t>();
   t.version = j.at("version").get<uint64_t>();
   return t;

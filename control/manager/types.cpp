@@ -199,6 +199,7 @@ TaskRuntime runtime_of(const ServiceSpec& spec) {
                      .env = spec.env,
                      .stop_grace_period = spec.stop_grace_period,
                      .configs = spec.configs,
+                     .network_aliases = spec.network_aliases,
                      .force_update = spec.force_update};
 }
 

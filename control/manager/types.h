@@ -76,6 +76,9 @@ struct ConfigReference {
   friend bool operator==(const ConfigReference&, const ConfigReference&) = default;
 };
 
+// Aliases by network id; a network without aliases has no entry.
+using NetworkAliases = std::map<std::string, std::vector<std::string>>;
+
 enum class Protocol { kTcp, kUdp, kSctp };
 enum class PublishMode { kIngress, kHost };
 enum class EndpointMode { kVip, kDnsrr };
@@ -119,6 +122,9 @@ struct ServiceSpec {
   bool global = false;                // global mode: one task per eligible node
   uint64_t replicas = 1;              // replicated mode
   std::vector<std::string> networks;  // network ids
+  // More DNS names of the service, by network id (each one of `networks`): Docker's network
+  // aliases. Names are answered only on their network.
+  NetworkAliases network_aliases;
   std::vector<PortConfig> ports;
   EndpointMode endpoint_mode = EndpointMode::kVip;
   std::vector<std::string> constraints;  // "node.labels.zone==east"
@@ -184,7 +190,8 @@ struct TaskRuntime {
   std::vector<std::string> env;
   Duration stop_grace_period = std::chrono::seconds(10);
   std::vector<ConfigReference> configs;
-  uint64_t force_update = 0;  // the spec's, so that --force makes every task outdated
+  NetworkAliases network_aliases;  // published by the agent with the task's endpoint
+  uint64_t force_update = 0;       // the spec's, so that --force makes every task outdated
 
   friend bool operator==(const TaskRuntime&, const TaskRuntime&) = default;
 };

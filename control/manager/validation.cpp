@@ -1,5 +1,6 @@
 #include "control/manager/validation.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 #include <utility>
@@ -28,6 +29,25 @@ Status validate_update_config(const std::string& object, const char* which,
   return {};
 }
 }  // namespace
+
+// Aliases are resolved like service names, so they follow the same label rules; an alias only
+// means something on a network the service is on.
+Status validate_network_aliases(const std::string& object, const ServiceSpec& spec) {
+  for (const auto& [network, aliases] : spec.network_aliases) {
+    if (std::find(spec.networks.begin(), spec.networks.end(), network) == spec.networks.end()) {
+      return invalid_argument(object, "has aliases on network " + network + ", which it is not on");
+    }
+    std::set<std::string> seen;
+    for (const auto& alias : aliases) {
+      SHOAL_TRY(validate_name("network alias", alias));
+      if (!seen.insert(alias).second) {
+        return invalid_argument(
+            object, "network alias \"" + alias + "\" is given twice on network " + network);
+      }
+    }
+  }
+  return {};
+}
 
 Result<std::string> spread_label(std::string_view preference) {
   constexpr std::string_view kPrefix = "spread=node.labels.";
@@ -79,6 +99,7 @@ Status validate_service_spec(const ServiceSpec& spec) {
       return invalid_argument(object, "network " + network + " is listed more than once");
     }
   }
+  SHOAL_TRY(validate_network_aliases(object, spec));
   std::set<std::pair<Protocol, uint16_t>> published;
   bool ingress = false;
   for (const auto& port : spec.ports) {

@@ -15,6 +15,9 @@ namespace shoal::manager {
 
 Status validate_name(std::string_view what, std::string_view name);
 Status validate_service_spec(const ServiceSpec& spec);
+// Each alias a valid name (as a service's), not twice on one network, and only on networks the
+// service is on. `object` names the service in the error ("service web").
+Status validate_network_aliases(const std::string& object, const ServiceSpec& spec);
 
 // "spread=node.labels.zone" -> "zone": the only placement preference Docker has.
 Result<std::string> spread_label(std::string_view preference);

@@ -209,6 +209,44 @@ TEST_F(CliFakeDaemon, ServiceCreateDefaults) {
   EXPECT_EQ(spec.endpoint_mode(), "vip");
 }
 
+TEST_F(CliFakeDaemon, NetworkLongSyntaxGivesAliasesAndInspectShowsThem) {
+  auto r = shoal({"service", "create", "-d", "--name", "shop_backend", "--network",
+                  "name=appnet,alias=backend,alias=api", "--network", "other", "--", "true"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto spec = daemon_.with([](FakeState& s) { return s.last_create; });
+  EXPECT_THAT(std::vector<std::string>(spec.networks().begin(), spec.networks().end()),
+              ElementsAre("appnet", "other"));
+  ASSERT_EQ(spec.network_aliases_size(), 1);
+  EXPECT_EQ(spec.network_aliases(0).network(), "appnet");
+  EXPECT_THAT(std::vector<std::string>(spec.network_aliases(0).aliases().begin(),
+                                       spec.network_aliases(0).aliases().end()),
+              ElementsAre("backend", "api"));
+
+  auto inspect = shoal({"service", "inspect", "shop_backend"});
+  ASSERT_EQ(inspect.code, 0) << inspect.err;
+  auto networks = nlohmann::json::parse(inspect.out)[0]["Spec"]["Networks"];
+  EXPECT_EQ(networks, nlohmann::json::parse(
+                          R"([{"Target": "appnet", "Aliases": ["backend", "api"]},
+                              {"Target": "other"}])"));
+  auto pretty = shoal({"service", "inspect", "--pretty", "shop_backend"});
+  EXPECT_THAT(pretty.out, HasSubstr("Networks:\tappnet (aliases: backend api) other\n"));
+}
+
+TEST_F(CliFakeDaemon, BadNetworkFieldsFailBeforeAnyCall) {
+  auto unknown =
+      shoal({"service", "create", "--name", "w", "--network", "name=a,ip=10.0.0.2", "--", "true"});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_EQ(unknown.err, "Error: invalid --network \"name=a,ip=10.0.0.2\": ip is not supported\n");
+  auto nameless = shoal({"service", "create", "--name", "w", "--network", "alias=x", "--", "true"});
+  EXPECT_EQ(nameless.code, 1);
+  EXPECT_EQ(nameless.err, "Error: invalid --network \"alias=x\": name is required\n");
+  auto bogus =
+      shoal({"service", "create", "--name", "w", "--network", "name=a,aliass=x", "--", "true"});
+  EXPECT_EQ(bogus.code, 1);
+  EXPECT_THAT(bogus.err, HasSubstr("unknown field \"aliass\" (expected name or alias)"));
+  EXPECT_THAT(calls(), IsEmpty());
+}
+
 TEST_F(CliFakeDaemon, CommandWithoutDoubleDashKeepsItsOwnFlags) {
   auto r = shoal({"service", "create", "-d", "--name", "web", "sh", "-c", "echo --name"});
   ASSERT_EQ(r.code, 0) << r.err;

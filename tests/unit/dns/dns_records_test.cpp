@@ -97,6 +97,27 @@ TEST(DnsRecords, EachNetworkAnswersWithItsOwnVip) {
   EXPECT_EQ(records.lookup("web", {"app", "ingress"}).addresses.size(), 2u);
 }
 
+// A stack's short name: `backend` is an alias of shop_backend on the stack's network only
+// (Docker's network aliases); elsewhere only the full name answers.
+TEST(DnsRecords, AnAliasAnswersOnlyOnItsOwnNetwork) {
+  DnsRecords records;
+  ServiceRecord on_stack = web_on_app();
+  on_stack.name = "shop_backend";
+  on_stack.aliases = {"backend"};
+  ASSERT_TRUE(records.upsert(on_stack).ok());
+  ServiceRecord on_other = on_stack;
+  on_other.network_id = "other";
+  on_other.aliases = {};
+  on_other.vip = ip("10.0.9.2");
+  ASSERT_TRUE(records.upsert(on_other).ok());
+  EXPECT_EQ(records.lookup("backend", kApp).addresses, std::vector<Ipv4>{ip("10.0.1.2")});
+  EXPECT_EQ(records.lookup("backend", {"other"}).kind, Lookup::Kind::kNxDomain);
+  EXPECT_EQ(records.lookup("shop_backend", {"other"}).addresses, std::vector<Ipv4>{ip("10.0.9.2")});
+  on_stack.mode = EndpointMode::kDnsrr;
+  ASSERT_TRUE(records.upsert(on_stack).ok());
+  EXPECT_EQ(records.lookup("backend", kApp).addresses, on_stack.task_ips);
+}
+
 TEST(DnsRecords, UpsertReplacesAndRemoveForgets) {
   DnsRecords records;
   ASSERT_TRUE(records.upsert(web_on_app()).ok());

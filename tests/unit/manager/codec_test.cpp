@@ -1,6 +1,6 @@
 // The store codec keeps what rolling updates need across a manager restart: update and rollback
-// configs, placement preferences, previous spec, update status, a task's start time; and reads
-// services and tasks written before those existed with Docker's defaults.
+// configs, placement preferences, previous spec, update status, a task's start time, network
+// aliases; and reads services and tasks written before those existed with Docker's defaults.
 #include "control/manager/codec.h"
 
 #include <gtest/gtest.h>
@@ -30,6 +30,8 @@ TEST(Codec, ServiceUpdateFieldsRoundTrip) {
                                .order = UpdateOrder::kStartFirst};
   s.spec.rollback.failure_action = FailureAction::kContinue;
   s.spec.force_update = 3;
+  s.spec.networks = {"net1"};
+  s.spec.network_aliases = {{"net1", {"backend", "api"}}};
   ServiceSpec old;
   old.name = "web";
   old.command = {"/bin/old"};
@@ -43,6 +45,7 @@ TEST(Codec, ServiceUpdateFieldsRoundTrip) {
   EXPECT_EQ(back.spec.update, s.spec.update);
   EXPECT_EQ(back.spec.rollback, s.spec.rollback);
   EXPECT_EQ(back.spec.force_update, 3u);
+  EXPECT_EQ(back.spec.network_aliases, s.spec.network_aliases);
   ASSERT_TRUE(back.previous_spec.has_value());
   EXPECT_EQ(back.previous_spec->command, old.command);
   EXPECT_EQ(back.update_status.state, UpdateState::kRollbackPaused);
@@ -74,6 +77,7 @@ TEST(Codec, AServiceWithoutUpdateFieldsGetsDockersDefaults) {
   EXPECT_EQ(plain.spec.update.monitor, std::chrono::seconds(5));
   EXPECT_FALSE(plain.previous_spec.has_value());
   EXPECT_EQ(plain.update_status.state, UpdateState::kNone);
+  EXPECT_TRUE(plain.spec.network_aliases.empty());  // written before aliases existed
 }
 
 TEST(Codec, TaskStartTimeAndForceUpdateRoundTrip) {
@@ -82,11 +86,13 @@ TEST(Codec, TaskStartTimeAndForceUpdateRoundTrip) {
   t.service_id = "s1";
   ASSERT_TRUE(advance(t, TaskState::kRunning, {}, TimePoint{} + milliseconds(1234)).ok());
   t.runtime.force_update = 2;
+  t.runtime.network_aliases = {{"net1", {"backend"}}};
   auto decoded = decode("task", encode(t));
   ASSERT_TRUE(decoded.ok()) << decoded.error().message();
   const auto& back = std::get<Task>(*decoded);
   EXPECT_EQ(back.started_at, TimePoint{} + milliseconds(1234));
   EXPECT_EQ(back.runtime.force_update, 2u);
+  EXPECT_EQ(back.runtime.network_aliases, t.runtime.network_aliases);
 }
 
 }  // namespace

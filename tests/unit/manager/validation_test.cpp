@@ -44,6 +44,27 @@ TEST(Validation, ServiceNames) {
   EXPECT_EQ(refusal(spec), "accepted");
 }
 
+TEST(Validation, NetworkAliases) {
+  auto spec = valid_spec();
+  spec.networks = {"app", "back"};
+  spec.network_aliases = {{"app", {"backend", "api-2", "my_db"}}, {"back", {"backend"}}};
+  EXPECT_EQ(refusal(spec), "accepted");
+  spec.network_aliases = {{"app", {"back.end"}}};
+  EXPECT_EQ(refusal(spec),
+            "invalid network alias name \"back.end\": may hold only letters, digits, '-' and '_'");
+  spec.network_aliases = {{"app", {"-x"}}};
+  EXPECT_EQ(refusal(spec),
+            "invalid network alias name \"-x\": must start and end with a letter or digit");
+  spec.network_aliases = {{"app", {""}}};
+  EXPECT_EQ(refusal(spec), "invalid network alias name: is empty");
+  spec.network_aliases = {{"app", {"a", "a"}}};
+  EXPECT_EQ(refusal(spec),
+            "invalid service web: network alias \"a\" is given twice on network app");
+  spec.network_aliases = {{"elsewhere", {"a"}}};
+  EXPECT_EQ(refusal(spec),
+            "invalid service web: has aliases on network elsewhere, which it is not on");
+}
+
 TEST(Validation, EachBadFieldSaysWhat) {
   auto spec = valid_spec();
   spec.command.clear();
