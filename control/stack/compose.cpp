@@ -1,8 +1,10 @@
 #include "control/stack/compose.h"
 
+#include <algorithm>
 #include <set>
 
 #include "control/stack/compose_service.h"
+#include "control/stack/interpolate.h"
 #include "control/stack/yaml_reader.h"
 
 namespace shoal::stack {
@@ -144,13 +146,35 @@ void parse_version(YamlReader& r, const YAML::Node& node) {
     r.error("version", "\"" + *version + "\": only version 3 files are supported");
 }
 
+// Docker's stack deploy gives every service its short name (the compose key) as an alias on
+// each of its networks, so the stack's services call `backend`, not `shop_backend`; the file's
+// own `aliases:` follow it. Entries are keyed by full network name, without duplicates.
+void add_aliases(StackService& service,
+                 const std::vector<std::pair<std::string, std::string>>& full_names) {
+  std::map<std::string, std::vector<std::string>> by_key;
+  for (const auto& entry : service.spec.network_aliases())
+    by_key[entry.network()].assign(entry.aliases().begin(), entry.aliases().end());
+  service.spec.clear_network_aliases();
+  for (const auto& [key, name] : full_names) {
+    auto& entry = *service.spec.add_network_aliases();
+    entry.set_network(name);
+    entry.add_aliases(service.key);
+    for (const auto& alias : by_key[key]) {
+      if (std::find(entry.aliases().begin(), entry.aliases().end(), alias) == entry.aliases().end())
+        entry.add_aliases(alias);
+    }
+  }
+}
+
 // Rewrites the service's network and config keys to full names; records which are used.
 void link_service(YamlReader& r, StackService& service,
                   std::map<std::string, StackNetwork>& networks,
                   const std::map<std::string, StackConfig>& configs, const std::string& stack,
                   std::set<std::string>& used_networks, std::set<std::string>& used_configs) {
   const std::string path = "services." + service.key;
+  std::vector<std::pair<std::string, std::string>> full_names;  // compose key, network name
   for (auto& network : *service.spec.mutable_networks()) {
+    const std::string key = network;
     auto found = networks.find(network);
     if (found == networks.end() && network == "default") {
       StackNetwork made;
@@ -165,7 +189,9 @@ void link_service(YamlReader& r, StackService& service,
     }
     used_networks.insert(found->first);
     network = found->second.name;
+    full_names.emplace_back(key, network);
   }
+  add_aliases(service, full_names);
   for (int i = 0; i < service.spec.configs_size(); ++i) {
     auto& ref = *service.spec.mutable_configs(i);
     auto found = configs.find(ref.config_name());
@@ -189,6 +215,14 @@ ComposeResult parse_compose(std::string_view yaml, const ComposeOptions& options
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     result.errors.push_back("line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    return result;
+  }
+  // Before anything reads a value, as docker does: a substituted value is checked like a
+  // written one. A file that cannot be substituted is not parsed further.
+  interpolate_tree(root, "", options.lookup_env, r);
+  if (!r.errors.empty()) {
+    result.errors = std::move(r.errors);
+    result.warnings = std::move(r.warnings);
     return result;
   }
   auto top = r.entries(root, "(top level)");

@@ -21,15 +21,16 @@ namespace shoal::stack {
 struct ComposeOptions {
   std::string stack_name;
   std::string base_dir = ".";  // the compose file's directory: config files are relative to it
-  // `environment: [KEY]` takes KEY's value from here (docker: the CLI's environment); a key
-  // without a value here is left out of the task's environment, as docker does.
+  // `${VAR}` in values (interpolate.h) and `environment: [KEY]` take values from here
+  // (docker: the CLI's environment); a KEY without a value here is left out of the task's
+  // environment, as docker does.
   std::function<std::optional<std::string>(const std::string&)> lookup_env;
 };
 
 struct ComposeResult {
   std::optional<StackSpec> spec;      // set when there is no error
   std::vector<std::string> errors;    // "path: message", in file order
-  std::vector<std::string> warnings;  // accepted but ignored keys, same form
+  std::vector<std::string> warnings;  // accepted but ignored keys, unset variables; same form
 };
 
 ComposeResult parse_compose(std::string_view yaml, const ComposeOptions& options);

@@ -96,12 +96,24 @@ void parse_networks(YamlReader& r, const YAML::Node& node, const std::string& pa
   }
   auto map = r.entries(node, path);
   for (const auto& [name, value] : map.value_or(Entries{})) {
-    if (!value.IsNull()) {
-      // aliases, ipv4_address...: a task is reachable by its service's name only.
-      for (const auto& [option, ignored] : r.entries(value, path + "." + name).value_or(Entries{}))
-        r.error(path + "." + name + "." + option, "not supported");
-    }
     spec.add_networks(name);
+    if (value.IsNull())
+      continue;
+    for (const auto& [option, v] : r.entries(value, path + "." + name).value_or(Entries{})) {
+      const std::string at = path + "." + name + "." + option;
+      if (option != "aliases") {
+        // ipv4_address...: addresses come from the network's pool.
+        r.error(at, "not supported");
+        continue;
+      }
+      auto aliases = r.strings(v, at);
+      if (!aliases || aliases->empty())
+        continue;
+      auto& entry = *spec.add_network_aliases();
+      entry.set_network(name);  // the compose key, until compose.cpp names the network
+      for (const auto& alias : *aliases)
+        entry.add_aliases(alias);
+    }
   }
 }
 

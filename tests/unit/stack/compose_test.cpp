@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace shoal::stack {
 namespace {
 
@@ -182,6 +184,48 @@ TEST(ComposeTest, FullFileMapsEveryKey) {
                           "networks.unused: not used by any service: not created"));
 }
 
+std::map<std::string, std::vector<std::string>> aliases(const api::ServiceSpec& spec) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& entry : spec.network_aliases())
+    out[entry.network()] = {entry.aliases().begin(), entry.aliases().end()};
+  return out;
+}
+
+TEST(ComposeTest, EveryServiceIsAliasedByItsShortNameOnEachOfItsNetworks) {
+  auto result = parse(R"(
+services:
+  backend:
+    command: serve
+    networks:
+      front:
+      back:
+        aliases: [api, backend, db-proxy]
+  frontend:
+    command: call backend
+  outside:
+    command: x
+    networks: [shared]
+networks:
+  front:
+  back:
+  shared:
+    external: true
+)");
+  ASSERT_THAT(result.errors, IsEmpty());
+  const auto& services = result.spec->services;
+  ASSERT_EQ(services.size(), 3u);
+  // The short name first on every network, then the file's own aliases (no duplicate).
+  EXPECT_THAT(strings(services[0].spec.networks()), ElementsAre("shop_front", "shop_back"));
+  EXPECT_EQ(aliases(services[0].spec),
+            (std::map<std::string, std::vector<std::string>>{
+                {"shop_front", {"backend"}}, {"shop_back", {"backend", "api", "db-proxy"}}}));
+  EXPECT_EQ(aliases(services[1].spec),
+            (std::map<std::string, std::vector<std::string>>{{"shop_default", {"frontend"}}}));
+  // As docker does, on an external network too.
+  EXPECT_EQ(aliases(services[2].spec),
+            (std::map<std::string, std::vector<std::string>>{{"shared", {"outside"}}}));
+}
+
 TEST(ComposeTest, ExternalObjectsKeepTheirNames) {
   auto result = parse(R"(
 version: "3"
@@ -250,8 +294,10 @@ const InvalidCase kInvalidServices[] = {
      "services.web.ports[0].target: is required"},
     {"LongPortMode", "command: x\n    ports: [{target: 80, mode: bridge}]",
      "services.web.ports[0].mode: expected ingress or host"},
-    {"NetworkAliases", "command: x\n    networks:\n      default:\n        aliases: [w]",
-     "services.web.networks.default.aliases: not supported"},
+    {"NetworkAddress", "command: x\n    networks:\n      default:\n        ipv4_address: 10.0.0.5",
+     "services.web.networks.default.ipv4_address: not supported"},
+    {"NetworkAliasesNotAList", "command: x\n    networks:\n      default:\n        aliases: w",
+     "services.web.networks.default.aliases: expected a list"},
     {"UndeclaredNetwork", "command: x\n    networks: [nowhere]",
      "services.web.networks: network \"nowhere\" is not declared in networks"},
     {"UndeclaredConfig", "command: x\n    configs: [nothing]",
