@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "control/api/convert.h"
+#include "control/daemon/assignments.h"
 #include "control/daemon/ca_service.h"
 #include "control/daemon/cluster_secrets.h"
 #include "control/daemon/control_service.h"
@@ -277,6 +278,38 @@ TEST_F(ControlServiceTest, CreateServiceResolvesNetworkNamesToIds) {
   ASSERT_EQ(service.spec().networks_size(), 1);
   EXPECT_EQ(service.spec().networks(0), network.id());
   EXPECT_EQ(service.spec_version(), 1u);
+}
+
+TEST_F(ControlServiceTest, CreateServiceResolvesTheNetworksOfAliases) {
+  api::Network network;
+  ASSERT_TRUE(create_network("app", "", "", &network).ok());
+  auto s = spec("web");
+  s.add_networks("app");
+  auto& aliases = *s.add_network_aliases();
+  aliases.set_network("app");
+  aliases.add_aliases("backend");
+  api::Service service;
+  auto status = create_service(s, &service);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(service.spec().network_aliases_size(), 1);
+  EXPECT_EQ(service.spec().network_aliases(0).network(), network.id());
+  EXPECT_EQ(service.spec().network_aliases(0).aliases(0), "backend");
+
+  // A bad alias, or one on a network the service is not on, is refused and changes nothing.
+  auto bad = spec("bad");
+  bad.add_networks("app");
+  auto& bad_aliases = *bad.add_network_aliases();
+  bad_aliases.set_network("app");
+  bad_aliases.add_aliases("no.dots");
+  status = create_service(bad);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("network alias name \"no.dots\""));
+  bad.mutable_network_aliases(0)->set_aliases(0, "fine");
+  bad.clear_networks();
+  status = create_service(bad);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("which it is not on"));
+  EXPECT_EQ(snapshot().services.size(), 1u);
 }
 
 TEST_F(ControlServiceTest, CreateServiceWithADuplicateNameAlreadyExists) {
@@ -680,6 +713,7 @@ TEST(Convert, ServiceSpecRoundTrips) {
   spec.env = {"A=1", "B=two"};
   spec.replicas = 4;
   spec.networks = {"net1", "net2"};
+  spec.network_aliases = {{"net2", {"backend", "api"}}};
   spec.ports = {{.published = 8080, .target = 80},
                 {.published = 0,
                  .target = 53,
@@ -705,6 +739,7 @@ TEST(Convert, ServiceSpecRoundTrips) {
   EXPECT_FALSE(back->global);
   EXPECT_EQ(back->replicas, 4u);
   EXPECT_EQ(back->networks, spec.networks);
+  EXPECT_EQ(back->network_aliases, spec.network_aliases);
   EXPECT_EQ(back->ports, spec.ports);
   EXPECT_EQ(back->constraints, spec.constraints);
   EXPECT_EQ(back->restart.condition, manager::RestartCondition::kOnFailure);
@@ -805,6 +840,7 @@ TEST(Convert, NetworkAndTaskRoundTrip) {
   task.runtime.args = {"-c", "echo hi"};
   task.runtime.env = {"X=1"};
   task.runtime.stop_grace_period = std::chrono::milliseconds(3000);
+  task.runtime.network_aliases = {{"net1", {"backend"}}};
   api::Task wire_task;
   api::to_proto(task, "web", wire_task);
   EXPECT_EQ(wire_task.service_name(), "web");
@@ -825,6 +861,90 @@ TEST(Convert, NetworkAndTaskRoundTrip) {
   wire_task.set_desired_state("running");
   wire_task.mutable_addresses(0)->set_addr("10.0.1.500/24");
   EXPECT_FALSE(api::assignment_from_proto(wire_task).ok());
+}
+
+// ---- what a node is sent (the dispatcher's assignments) ----
+
+class NodeAssignmentsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(store_.update([](manager::WriteTx& tx) -> Status {
+      for (const char* id : {"n1", "n2"}) {
+        manager::Node node;
+        node.id = id;
+        node.hostname = id;
+        node.status = manager::NodeStatus::kReady;
+        SHOAL_TRY(tx.create(node));
+      }
+      manager::Config secret;
+      secret.id = "cfgX";
+      secret.name = "x";
+      secret.data = "data of X";
+      SHOAL_TRY(tx.create(secret));
+      manager::Config other;
+      other.id = "cfgY";
+      other.name = "y";
+      other.data = "data of Y";
+      SHOAL_TRY(tx.create(other));
+      manager::Service service;
+      service.id = "svc";
+      service.spec.name = "uses-x";
+      service.spec.command = {"/bin/true"};
+      service.spec.configs = {{.config_id = "cfgX", .config_name = "x", .target = "/x"}};
+      return tx.create(service);
+    }));
+    ASSERT_OK(assign("t1", "n1"));
+  }
+
+  // A task of the service using X, given to `node` (ASSIGNED: the dispatcher sends it).
+  Status assign(const std::string& id, const std::string& node) {
+    return store_.update([&](manager::WriteTx& tx) -> Status {
+      auto service = tx.get_service("svc");
+      manager::Task task;
+      task.id = id;
+      task.service_id = "svc";
+      task.slot = 1;
+      task.node_id = node;
+      task.runtime = manager::runtime_of(service->spec);
+      SHOAL_TRY(manager::advance(task, manager::TaskState::kAssigned));
+      return tx.create(task);
+    });
+  }
+
+  std::map<std::string, std::string> configs_sent_to(const std::string& node) {
+    std::map<std::string, std::string> out;
+    store_.view([&](const manager::ReadTx& tx) {
+      const api::Assignments sent = node_assignments(tx, node, 7946);
+      for (const auto& file : sent.configs())
+        out[file.config_id()] = file.data();
+    });
+    return out;
+  }
+
+  manager::MemoryStore store_;
+};
+
+TEST_F(NodeAssignmentsTest, ANodeWithoutATaskUsingAConfigNeverReceivesItsData) {
+  EXPECT_EQ(configs_sent_to("n1"), (std::map<std::string, std::string>{{"cfgX", "data of X"}}));
+  EXPECT_TRUE(configs_sent_to("n2").empty());
+  // Y, which no task uses, goes nowhere; neither does X once the task has ended.
+  ASSERT_OK(store_.update([](manager::WriteTx& tx) -> Status {
+    auto task = tx.get_task("t1");
+    SHOAL_TRY(manager::advance(*task, manager::TaskState::kFailed));
+    return tx.update(*task);
+  }));
+  EXPECT_TRUE(configs_sent_to("n1").empty());
+}
+
+TEST_F(NodeAssignmentsTest, ANodeReceivesAConfigOnceATaskUsingItIsAssignedToIt) {
+  ASSERT_TRUE(configs_sent_to("n2").empty());
+  ASSERT_OK(assign("t2", "n2"));
+  EXPECT_EQ(configs_sent_to("n2"), (std::map<std::string, std::string>{{"cfgX", "data of X"}}));
+  api::Assignments sent;
+  store_.view([&](const manager::ReadTx& tx) { sent = node_assignments(tx, "n2", 7946); });
+  ASSERT_EQ(sent.tasks_size(), 1);
+  EXPECT_EQ(sent.tasks(0).id(), "t2");
+  EXPECT_EQ(sent.tasks(0).configs(0).config_id(), "cfgX");
 }
 
 }  // namespace

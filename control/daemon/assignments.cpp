@@ -1,0 +1,65 @@
+#include "control/daemon/assignments.h"
+
+#include <map>
+#include <set>
+
+#include "control/api/convert.h"
+
+namespace shoal::daemon {
+
+using manager::TaskState;
+
+api::Assignments node_assignments(const manager::ReadTx& tx, const std::string& node_id,
+                                  uint16_t gossip_port) {
+  api::Assignments out;
+  std::map<std::string, manager::Service> services;
+  for (auto& service : tx.services())
+    services.emplace(service.id, std::move(service));
+  std::set<std::string> networks;
+  std::set<std::string> configs;
+  auto self = tx.get_node(node_id);
+  for (const auto& network : tx.networks()) {
+    if (network.ingress && self && self->ingress_addr) {
+      networks.insert(network.id);  // every node has the ingress network
+      out.set_node_ingress_addr(self->ingress_addr->str());
+      out.set_ingress_network_id(network.id);
+    }
+  }
+  for (const auto& task : tx.tasks()) {
+    // Live tasks the node has been given: it runs or stops them as `desired` says.
+    if (task.node_id != node_id || task.observed < TaskState::kAssigned ||
+        manager::is_terminal(task.observed)) {
+      continue;
+    }
+    auto service = services.find(task.service_id);
+    auto& sent = *out.add_tasks();
+    api::to_proto(task, service == services.end() ? "" : service->second.spec.name, sent);
+    if (service != services.end())
+      api::endpoint_to_proto(service->second, sent);
+    for (const auto& [network, addr] : task.addresses)
+      networks.insert(network);
+    for (const auto& ref : task.runtime.configs)
+      configs.insert(ref.config_id);
+  }
+  // Only the configs of this node's tasks leave the manager for it: a config's data is no
+  // business of a node that runs nothing using it.
+  for (const auto& id : configs) {
+    if (auto config = tx.get_config(id)) {
+      auto& file = *out.add_configs();
+      file.set_config_id(config->id);
+      file.set_data(config->data);
+    }
+  }
+  for (const auto& id : networks) {
+    if (auto network = tx.get_network(id))
+      api::to_proto(*network, *out.add_networks());
+  }
+  for (const auto& node : tx.nodes()) {
+    if (node.id != node_id && node.status == manager::NodeStatus::kReady) {
+      out.add_gossip_peers(node.addr.str() + ":" + std::to_string(gossip_port));
+    }
+  }
+  return out;
+}
+
+}  // namespace shoal::daemon
