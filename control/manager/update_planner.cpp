@@ -105,8 +105,10 @@ UpdatePlan plan_update(const UpdateInput& in) {
       }
     }
   }
-  size_t parallelism = in.config.parallelism == 0 ? candidates.size() : in.config.parallelism;
-  size_t free = parallelism > busy ? parallelism - busy : 0;
+  // Parallelism 0 is "all at once": slots still in flight take no worker from the others.
+  size_t free = in.config.parallelism == 0     ? candidates.size()
+                : in.config.parallelism > busy ? in.config.parallelism - busy
+                                               : 0;
   candidates.resize(std::min(free, candidates.size()));
   plan.replace = std::move(candidates);
 

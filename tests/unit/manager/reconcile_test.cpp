@@ -372,6 +372,85 @@ TEST_F(Reconcile, AFailingUpdateRollsTheSpecBack) {
   EXPECT_FALSE(next.service.has_value());
 }
 
+// After an automatic rollback, no task still stopping may keep its slot empty for long: an old
+// task stopped for the update (its runtime is the rollback's) frees its slot at once, and a
+// task of the failed update that the rollback stops holds it only until it exited (stop-first).
+TEST_F(Reconcile, AfterAnAutomaticRollbackStoppingTasksDoNotKeepTheirSlots) {
+  service_.spec.replicas = 3;
+  service_.spec.restart.condition = RestartCondition::kNone;
+  service_.spec.rollback.parallelism = 3;
+  ServiceSpec old = service_.spec;
+  service_.spec.command = {"/bin/false"};
+  service_.spec.update.failure_action = FailureAction::kRollback;
+  service_.previous_spec = old;
+  service_.spec_version = 2;
+  service_.update_status.state = UpdateState::kUpdating;
+  service_.update_status.started_at = t0_ - seconds(1);
+  // Slot 1: the old task, asked to stop for the update, still running (its agent is slow).
+  auto stopping_old = task("old1", 1, TaskState::kRunning);
+  stopping_old.runtime = runtime_of(old);
+  stopping_old.desired = TaskState::kShutdown;
+  // Slot 2: the update's new task, running. Slot 3: the update's new task, failed.
+  auto fresh = task("new2", 2, TaskState::kRunning);
+  fresh.spec_version = 2;
+  fresh.runtime = runtime_of(service_.spec);
+  auto bad = task("bad3", 3, TaskState::kFailed);
+  bad.spec_version = 2;
+  bad.runtime = runtime_of(service_.spec);
+  std::vector<Task> tasks = {stopping_old, fresh, bad};
+
+  auto decided = replicated(tasks, t0_);
+  ASSERT_TRUE(decided.service.has_value());
+  ASSERT_EQ(decided.service->update_status.state, UpdateState::kRollbackStarted);
+  const Service rolled = *decided.service;
+
+  // Rolling back: slot 1 is not held by its stopping old task (it runs what the rollback
+  // wants), so its replacement starts now; slot 3's failed task is replaced at once; slot 2's
+  // update task is stopped first.
+  auto next = reconcile_replicated(rolled, tasks, index(), t0_, config_, ids_);
+  EXPECT_EQ(slots(next.create), (std::vector<uint64_t>{1, 3}));
+  for (const auto& created : next.create) {
+    EXPECT_EQ(created.runtime.command, old.command);
+    EXPECT_EQ(created.spec_version, 3u);
+  }
+  std::vector<std::string> stopped;
+  for (const auto& changed : next.update) {
+    if (changed.desired == TaskState::kShutdown)
+      stopped.push_back(changed.id);
+  }
+  std::sort(stopped.begin(), stopped.end());
+  EXPECT_EQ(stopped, (std::vector<std::string>{"bad3", "new2"}));
+
+  // Slot 2 waits for new2 to exit (stop-first), and no longer than that.
+  for (auto& t : tasks) {
+    for (const auto& changed : next.update) {
+      if (changed.id == t.id)
+        t = changed;
+    }
+  }
+  for (auto created : next.create) {
+    ASSERT_TRUE(advance(created, TaskState::kRunning, {}, t0_).ok());
+    tasks.push_back(created);
+  }
+  auto waiting = reconcile_replicated(rolled, tasks, index(), t0_, config_, ids_);
+  EXPECT_TRUE(waiting.create.empty());
+  auto& new2 =
+      *std::find_if(tasks.begin(), tasks.end(), [](const Task& t) { return t.id == "new2"; });
+  ASSERT_TRUE(advance(new2, TaskState::kShutdown, {}, t0_).ok());
+  auto refilled = reconcile_replicated(rolled, tasks, index(), t0_, config_, ids_);
+  ASSERT_EQ(refilled.create.size(), 1u);
+  EXPECT_EQ(refilled.create[0].slot, 2u);
+  EXPECT_EQ(refilled.create[0].runtime.command, old.command);
+
+  // A stopping task whose node went down holds nothing either.
+  nodes_[0].status = NodeStatus::kDown;
+  new2.observed = TaskState::kRunning;  // as if it had not exited: its node is gone
+  new2.history.pop_back();
+  auto gone = reconcile_replicated(rolled, tasks, index(), t0_, config_, ids_);
+  std::vector<uint64_t> created_slots = slots(gone.create);
+  EXPECT_TRUE(std::find(created_slots.begin(), created_slots.end(), 2u) != created_slots.end());
+}
+
 TEST_F(Reconcile, AReplicatedTaskOnANodeNoLongerMatchingIsOutdated) {
   service_.spec.replicas = 1;
   service_.spec.constraints = {"node.labels.zone==east"};

@@ -73,6 +73,14 @@ TEST_F(Planner, ParallelismTwoTakesTwoSlotsAndZeroTakesAll) {
   EXPECT_EQ(plan_update(input_).replace.size(), 5u);
 }
 
+TEST_F(Planner, ZeroTakesAllEvenWhileSlotsAreInFlight) {
+  outdated_slots(3);
+  input_.config.parallelism = 0;
+  input_.slots[0] = UpdateSlot{
+      .outdated = nullptr, .fresh = make("n1", 2, TaskState::kStarting), .stopping = nullptr};
+  EXPECT_EQ(ids(plan_update(input_).replace), (std::vector<std::string>{"o2", "o3"}));
+}
+
 TEST_F(Planner, ABatchInFlightHoldsItsWorkers) {
   input_.config.parallelism = 2;
   outdated_slots(4);
