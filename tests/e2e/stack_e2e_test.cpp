@@ -1,7 +1,7 @@
 // Configs and stacks on simulated hosts (issue #7): a config readable inside a task at its
 // target path (and refused removal while in use), and a stack of two services on its own
-// network, one calling the other by name, deployed, updated in place and removed without
-// leftovers.
+// network, one calling the other by its short name (`backend`), with `${VAR:-default}` in the
+// file, deployed, updated in place and removed without leftovers.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -134,17 +134,20 @@ TEST_F(SwarmStacks, AConfigIsReadableInsideTheTaskAtItsTarget) {
   EXPECT_EQ(cluster_->shoal(1, {"config", "ls", "-q"}).output, "");
 }
 
+// The frontend calls the backend by its short name (`backend`, Docker's alias of
+// shop_backend on the stack's networks). The version comes from `${VAR:-default}` with VAR
+// unset, so the default is what the task sees; `$$` is a `$` for the task's shell.
 std::string compose(const std::string& version) {
   return std::string(R"(version: "3.8"
 services:
   backend:
     entrypoint: ["/bin/sh", "-c"]
     command: ["exec )") +
-         SHOAL_LB_BENCH_PATH + R"( http 0.0.0.0 80 \"backend $VERSION\""]
+         SHOAL_LB_BENCH_PATH + R"( http 0.0.0.0 80 \"backend $$VERSION\""]
     environment:
-      VERSION: )" +
+      VERSION: ${SHOAL_E2E_NEVER_SET_VERSION:-)" +
          version +
-         R"(
+         R"(}
     networks: [appnet]
     deploy:
       replicas: 2
@@ -154,8 +157,8 @@ services:
     entrypoint: /bin/sh -c
     command: >-
       'cat /etc/stack-greeting.txt;
-      for i in $(seq 50); do getent hosts shop_backend >/dev/null && break; sleep 0.1; done;
-      while true; do curl -s --max-time 2 http://shop_backend/; echo; sleep 0.3; done'
+      for i in $$(seq 50); do getent hosts backend >/dev/null && break; sleep 0.1; done;
+      while true; do curl -s --max-time 2 http://backend/; echo; sleep 0.3; done'
     networks: [appnet]
     configs:
       - source: greeting
@@ -196,6 +199,8 @@ TEST_F(SwarmStacks, AStackIsDeployedUpdatedInPlaceAndRemovedWithoutLeftovers) {
   EXPECT_THAT(ps, ::testing::HasSubstr("shop_frontend.1"));
   auto network = cluster_->shoal(1, {"network", "inspect", "shop_appnet"}).output;
   EXPECT_THAT(network, ::testing::HasSubstr("\"com.docker.stack.namespace\": \"shop\""));
+  auto backend = cluster_->shoal(1, {"service", "inspect", "--pretty", "shop_backend"}).output;
+  EXPECT_THAT(backend, ::testing::HasSubstr("(aliases: backend)"));
 
   // The same file again changes nothing: no task is replaced.
   const auto backend_before = running_ids("shop_backend");
@@ -257,6 +262,14 @@ TEST_F(SwarmStacks, AnInvalidComposeFileChangesNothing) {
   EXPECT_THAT(
       result.output,
       ::testing::HasSubstr("services.web.build: not supported: Shoal runs commands, not images"));
+  // A required variable that is not set stops the deploy, naming it and its key.
+  const std::string required = write(
+      "required.yml", "services:\n  web:\n    command: ${SHOAL_E2E_NEVER_SET:?set it first}\n");
+  auto missing = cluster_->shoal(1, {"stack", "deploy", "-c", required, "bad"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_THAT(missing.output,
+              ::testing::HasSubstr("services.web.command: required variable SHOAL_E2E_NEVER_SET "
+                                   "is missing a value: set it first"));
   EXPECT_THAT(cluster_->shoal(1, {"stack", "ls"}).output,
               ::testing::Not(::testing::HasSubstr("bad")));
 }
