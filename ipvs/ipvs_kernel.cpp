@@ -197,6 +197,23 @@ Status LinuxIpvsKernel::nft(const std::string& script) {
   });
 }
 
+Result<std::string> LinuxIpvsKernel::nft_json(const std::string& command) {
+  return in_ns(sockets_->ns, [&]() -> Result<std::string> {
+    nft_ctx* ctx = sockets_->nft.get();
+    const unsigned flags = nft_ctx_output_get_flags(ctx);
+    nft_ctx_output_set_flags(ctx, flags | NFT_CTX_OUTPUT_JSON);
+    const int rc = nft_run_cmd_from_buffer(ctx, command.c_str());
+    nft_ctx_output_set_flags(ctx, flags);
+    if (rc != 0) {
+      std::string error = nft_ctx_get_error_buffer(ctx);
+      while (!error.empty() && error.back() == '\n')
+        error.pop_back();
+      return sys_error("run nft", command + " " + sockets_->where, 0, error);
+    }
+    return std::string(nft_ctx_get_output_buffer(ctx));
+  });
+}
+
 Status LinuxIpvsKernel::add_vip(Ipv4 vip) {
   dataplane::NlRtAddr addr(rtnl_addr_alloc());
   rtnl_addr_set_ifindex(addr.get(), sockets_->vip_ifindex);

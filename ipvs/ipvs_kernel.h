@@ -25,6 +25,8 @@ class IpvsKernel {
   virtual Result<std::vector<DestStats>> dests(uint32_t fwmark) = 0;
   // One nft script, applied as a single transaction.
   virtual Status nft(const std::string& script) = 0;
+  // One nft list command (such as "list table ip shoal-ipvs"), its output as nft's JSON.
+  virtual Result<std::string> nft_json(const std::string& command) = 0;
   virtual Status add_vip(Ipv4 vip) = 0;
   virtual Status remove_vip(Ipv4 vip) = 0;
   // Removes the dummy link and with it every VIP address.
@@ -50,6 +52,7 @@ class LinuxIpvsKernel final : public IpvsKernel {
   Status send(const Request& request) override;
   Result<std::vector<DestStats>> dests(uint32_t fwmark) override;
   Status nft(const std::string& script) override;
+  Result<std::string> nft_json(const std::string& command) override;
   Status add_vip(Ipv4 vip) override;
   Status remove_vip(Ipv4 vip) override;
   Status remove_vip_link() override;

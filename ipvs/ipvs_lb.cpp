@@ -1,5 +1,7 @@
 #include "ipvs/ipvs_lb.h"
 
+#include "ipvs/nft_marks.h"
+
 #include <cstdio>
 #include <set>
 
@@ -24,35 +26,44 @@ const char* proto_name(uint8_t protocol) {
 
 // The table: three maps from what a new packet is addressed to, to the mark of its IPVS service,
 // and the masquerade of what IPVS sends for marks in kMasqueradeMarks. Published ports apply to
-// the node's own addresses only, VIP rules come last and so win.
+// the node's own addresses only, VIP rules come last and so win. The maps are declared, not
+// replaced, and the chains flushed and refilled in the same transaction: a table left by an
+// earlier run keeps its elements (adopted), and no packet passes between old and new rules.
 std::string table_script() {
-  const std::string vip_rules =
-      "    meta l4proto { tcp, udp } meta mark set ip daddr . meta l4proto map @vip_any\n"
-      "    meta l4proto { tcp, udp } meta mark set ip daddr . meta l4proto . th dport map "
-      "@vip_ports\n";
-  return std::string("add table ip ") + kTable + "\ndelete table ip " + kTable + "\ntable ip " +
-         kTable +
-         " {\n"
-         "  map vip_ports { type ipv4_addr . inet_proto . inet_service : mark; }\n"
-         "  map vip_any { type ipv4_addr . inet_proto : mark; }\n"
-         "  map published { type inet_proto . inet_service : mark; }\n"
-         "  chain prerouting {\n"
-         "    type filter hook prerouting priority mangle; policy accept;\n"
-         "    ct state new fib daddr type local meta l4proto { tcp, udp } meta mark set meta "
-         "l4proto . th dport map @published\n" +
-         vip_rules +
-         "  }\n"
-         "  chain output {\n"
-         "    type route hook output priority mangle; policy accept;\n" +
-         vip_rules +
-         "  }\n"
-         "  chain postrouting {\n"
-         "    type nat hook postrouting priority srcnat; policy accept;\n"
-         "    meta mark & " +
-         hex(kMarkMask) + " == " + hex(kMasqueradeMarks) +
-         " masquerade\n"
-         "  }\n"
-         "}\n";
+  const std::string t = std::string("ip ") + kTable;
+  const std::string vip_rules[] = {
+      "meta l4proto { tcp, udp } meta mark set ip daddr . meta l4proto map @vip_any",
+      "meta l4proto { tcp, udp } meta mark set ip daddr . meta l4proto . th dport map @vip_ports"};
+  std::string script = "add table " + t + "\ntable " + t +
+                       " {\n"
+                       "  map vip_ports { type ipv4_addr . inet_proto . inet_service : mark; }\n"
+                       "  map vip_any { type ipv4_addr . inet_proto : mark; }\n"
+                       "  map published { type inet_proto . inet_service : mark; }\n"
+                       "  chain prerouting { type filter hook prerouting priority mangle; policy "
+                       "accept; }\n"
+                       "  chain output { type route hook output priority mangle; policy accept; }\n"
+                       "  chain postrouting { type nat hook postrouting priority srcnat; policy "
+                       "accept; }\n"
+                       "}\n";
+  for (const char* chain : {"prerouting", "output", "postrouting"}) {
+    script += "flush chain " + t + " " + chain + "\n";
+  }
+  script += "add rule " + t +
+            " prerouting ct state new fib daddr type local meta l4proto { tcp, udp } meta mark "
+            "set meta l4proto . th dport map @published\n";
+  for (const std::string& rule : vip_rules) {
+    script += "add rule " + t + " prerouting " + rule + "\n";
+  }
+  for (const std::string& rule : vip_rules) {
+    script += "add rule " + t + " output " + rule + "\n";
+  }
+  script += "add rule " + t + " postrouting meta mark & " + hex(kMarkMask) +
+            " == " + hex(kMasqueradeMarks) + " masquerade\n";
+  return script;
+}
+
+std::string delete_table_script() {
+  return std::string("add table ip ") + kTable + "\ndelete table ip " + kTable + "\n";
 }
 
 uint32_t weight_of(const lb::Backend& b) {
@@ -63,8 +74,99 @@ uint32_t weight_of(const lb::Backend& b) {
 
 Result<std::unique_ptr<IpvsLoadBalancer>> IpvsLoadBalancer::create(IpvsKernel& kernel) {
   SHOAL_TRY(kernel.send(config_request(kTcpTimeout, kTcpFinTimeout, kUdpTimeout)));
-  SHOAL_TRY(kernel.nft(table_script()));
-  return std::unique_ptr<IpvsLoadBalancer>(new IpvsLoadBalancer(kernel));
+  std::unique_ptr<IpvsLoadBalancer> balancer(new IpvsLoadBalancer(kernel));
+  // No table (the first run) lists as an error: nothing to adopt.
+  Result<std::string> listing = kernel.nft_json(std::string("list table ip ") + kTable);
+  if (kernel.nft(table_script()).ok()) {
+    if (listing.ok())
+      SHOAL_TRY(balancer->adopt(*listing));
+    return balancer;
+  }
+  // A table of another layout (an older version): replaced whole, nothing adopted.
+  SHOAL_TRY(kernel.nft(delete_table_script() + table_script()));
+  return balancer;
+}
+
+Status IpvsLoadBalancer::adopt(const std::string& listing) {
+  SHOAL_ASSIGN_OR_RETURN(std::vector<MarkedKey> marks, parse_marks(listing));
+  std::set<uint32_t> used;
+  std::vector<Key> orphans;  // elements whose IPVS service is gone: their marks go too
+  for (const MarkedKey& m : marks) {
+    const Key key{m.vip, m.port, m.protocol};
+    Result<std::vector<DestStats>> dests = kernel_->dests(m.mark);
+    if (!dests.ok() || (m.mark & kMaxMarkIds) == 0 || !used.insert(m.mark & kMaxMarkIds).second) {
+      orphans.push_back(key);
+      continue;
+    }
+    Target target;
+    target.mark = m.mark;
+    for (const DestStats& d : *dests) {
+      target.backend_port = d.port;
+      target.dests[d.ip] = d.weight;
+      if (d.weight == 0)
+        target.leaving.insert(d.ip);
+    }
+    targets_.emplace(key, std::move(target));
+    if (m.vip != 0)
+      ++vip_refs_[m.vip];
+  }
+  next_id_ = used.empty() ? 1 : *used.rbegin() + 1;
+  for (uint32_t id = 1; id < next_id_; ++id) {
+    if (!used.contains(id))
+      free_ids_.push_back(id);
+  }
+  if (orphans.empty())
+    return {};
+  std::string nft_deletes;
+  for (const Key& key : orphans) {
+    nft_deletes += std::string("delete element ip ") + kTable + " " + map_of(key) + " { " +
+                   element(key) + " }\n";
+  }
+  return kernel_->nft(nft_deletes);
+}
+
+// An adopted target named again: it keeps its mark and destinations. IPVS is not asked for the
+// scheduler: the claimant's is taken as the one in place. Without destinations the backend port
+// cannot be read back, so the claimant's is taken too.
+void IpvsLoadBalancer::claim(Target& target, const Wanted& wanted, const std::string& owner,
+                             const std::string& scheduler) {
+  target.owner = owner;
+  target.scheduler = scheduler;
+  if (target.dests.empty())
+    target.backend_port = wanted.backend_port;
+}
+
+size_t IpvsLoadBalancer::unclaimed() const {
+  size_t n = 0;
+  for (const auto& [key, target] : targets_) {
+    n += target.owner.empty() ? 1 : 0;
+  }
+  return n;
+}
+
+Status IpvsLoadBalancer::prune() {
+  std::vector<Key> keys;
+  for (const auto& [key, target] : targets_) {
+    if (target.owner.empty())
+      keys.push_back(key);
+  }
+  return drop_keys(keys);
+}
+
+// Marks first (one nft transaction: no new packet gets them), then the IPVS services.
+Status IpvsLoadBalancer::drop_keys(const std::vector<Key>& keys) {
+  std::string nft_deletes;
+  for (const Key& key : keys) {
+    nft_deletes += std::string("delete element ip ") + kTable + " " + map_of(key) + " { " +
+                   element(key) + " }\n";
+  }
+  if (!nft_deletes.empty()) {
+    SHOAL_TRY(kernel_->nft(nft_deletes));
+  }
+  for (const Key& key : keys) {
+    SHOAL_TRY(drop_target(key));
+  }
+  return {};
 }
 
 std::vector<IpvsLoadBalancer::Wanted> IpvsLoadBalancer::wanted_of(const lb::Service& service) {
@@ -223,6 +325,9 @@ Status IpvsLoadBalancer::upsert(const lb::Service& service) {
   std::set<Key> keep;
   for (const Wanted& w : wanted) {
     auto it = targets_.find(w.key);
+    if (it != targets_.end() && it->second.owner.empty()) {
+      claim(it->second, w, service.id, scheduler);
+    }
     if (it != targets_.end() && it->second.owner != service.id) {
       return invalid_argument("service " + service.id,
                               describe(w.key) + " belongs to service " + it->second.owner);
@@ -234,20 +339,12 @@ Status IpvsLoadBalancer::upsert(const lb::Service& service) {
   }
   // Targets of this service that go or change: their marks first, then their IPVS services.
   std::vector<Key> stale;
-  std::string nft_deletes;
   for (const auto& [key, target] : targets_) {
     if (target.owner == service.id && keep.count(key) == 0) {
       stale.push_back(key);
-      nft_deletes += std::string("delete element ip ") + kTable + " " + map_of(key) + " { " +
-                     element(key) + " }\n";
     }
   }
-  if (!nft_deletes.empty()) {
-    SHOAL_TRY(kernel_->nft(nft_deletes));
-  }
-  for (const Key& key : stale) {
-    SHOAL_TRY(drop_target(key));
-  }
+  SHOAL_TRY(drop_keys(stale));
   services_[service.id] = service;
   std::string nft_adds;
   for (const Wanted& w : wanted) {
@@ -278,20 +375,12 @@ Status IpvsLoadBalancer::set_backends(const std::string& service_id,
 
 Status IpvsLoadBalancer::remove(const std::string& service_id) {
   std::vector<Key> owned;
-  std::string nft_deletes;
   for (const auto& [key, target] : targets_) {
     if (target.owner == service_id) {
       owned.push_back(key);
-      nft_deletes += std::string("delete element ip ") + kTable + " " + map_of(key) + " { " +
-                     element(key) + " }\n";
     }
   }
-  if (!nft_deletes.empty()) {
-    SHOAL_TRY(kernel_->nft(nft_deletes));
-  }
-  for (const Key& key : owned) {
-    SHOAL_TRY(drop_target(key));
-  }
+  SHOAL_TRY(drop_keys(owned));
   services_.erase(service_id);
   return {};
 }
@@ -312,8 +401,8 @@ Status IpvsLoadBalancer::teardown() {
   for (const std::string& id : ids) {
     SHOAL_TRY(remove(id));
   }
-  SHOAL_TRY(
-      kernel_->nft(std::string("add table ip ") + kTable + "\ndelete table ip " + kTable + "\n"));
+  SHOAL_TRY(prune());
+  SHOAL_TRY(kernel_->nft(delete_table_script()));
   return kernel_->remove_vip_link();
 }
 

@@ -15,6 +15,13 @@
 // A backend leaving a service is first set to weight 0 (no new connections) and deleted only once
 // IPVS counts no active connection to it (every change, and sweep(), looks): IPVS drops the
 // packets of a connection whose backend is deleted, so deleting at once would cut them.
+//
+// Restarts: the kernel keeps the IPVS services, the nftables maps and the VIP addresses when the
+// agent goes. create() adopts them: it reads the maps' marks back (nft's JSON), asks IPVS for the
+// destinations of each, and keeps the table's elements while it replaces the table's rules in
+// one transaction, so no packet goes unmarked. An adopted target belongs to no service until an
+// upsert names its frontend or port again (it keeps its mark, so its connections go on); prune()
+// removes what nobody claimed, once the caller's feed has had time to come back.
 #pragma once
 
 #include <map>
@@ -50,6 +57,11 @@ class IpvsLoadBalancer final : public lb::LoadBalancer {
   // periodically; every change calls it too.
   Status sweep();
 
+  // Removes the adopted targets that no upsert claimed since create().
+  Status prune();
+  // Adopted targets not claimed yet.
+  size_t unclaimed() const;
+
   // Removes every service, the nftables table and the VIP link.
   Status teardown();
 
@@ -58,8 +70,8 @@ class IpvsLoadBalancer final : public lb::LoadBalancer {
   struct Target {
     uint32_t mark = 0;
     uint16_t backend_port = 0;
-    std::string scheduler;
-    std::string owner;
+    std::string scheduler;           // empty: adopted (IPVS is not asked for it)
+    std::string owner;               // empty: adopted and not claimed yet
     std::map<Ipv4, uint32_t> dests;  // address -> weight in the kernel
     std::set<Ipv4> leaving;          // at weight 0, deleted once without connections
   };
@@ -72,6 +84,10 @@ class IpvsLoadBalancer final : public lb::LoadBalancer {
 
   explicit IpvsLoadBalancer(IpvsKernel& kernel) : kernel_(&kernel) {}
   static std::vector<Wanted> wanted_of(const lb::Service& service);
+  Status adopt(const std::string& listing);
+  void claim(Target& target, const Wanted& wanted, const std::string& owner,
+             const std::string& scheduler);
+  Status drop_keys(const std::vector<Key>& keys);
   static std::string describe(const Key& key);
   static std::string element(const Key& key);
   static const char* map_of(const Key& key);

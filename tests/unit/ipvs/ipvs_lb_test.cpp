@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ipvs/ipvs_lb.h"
+#include "ipvs/nft_marks.h"
 #include "tests/unit/ipvs/fake_ipvs_kernel.h"
 
 namespace shoal::ipvs {
@@ -56,20 +57,26 @@ class IpvsLb : public ::testing::Test {
   std::unique_ptr<IpvsLoadBalancer> lb_;
 };
 
-TEST_F(IpvsLb, CreationSetsLongTcpTimeoutsAndReplacesItsOwnTableOnly) {
+TEST_F(IpvsLb, CreationSetsLongTcpTimeoutsAndRefillsItsOwnTableOnly) {
   ASSERT_EQ(kernel_.requests.size(), 1u);
   EXPECT_EQ(kernel_.requests[0].command, Command::kSetConfig);
   EXPECT_GT(kernel_.requests[0].tcp_timeout, 900u);  // above IPVS's default
   ASSERT_EQ(kernel_.scripts.size(), 1u);
   const std::string& script = kernel_.scripts[0];
-  EXPECT_NE(script.find("delete table ip shoal-ipvs\n"), std::string::npos);
+  // The table is kept (its map elements are an earlier run's state), its rules replaced.
+  EXPECT_EQ(script.find("delete table"), std::string::npos);
+  EXPECT_NE(script.find("flush chain ip shoal-ipvs prerouting\n"), std::string::npos);
   EXPECT_NE(script.find("masquerade"), std::string::npos);
-  // Every table statement names ours; no flush ruleset, no other table.
-  EXPECT_EQ(script.find("flush"), std::string::npos);
-  size_t at = 0;
-  while ((at = script.find("table ", at)) != std::string::npos) {
-    EXPECT_EQ(script.compare(at, 19, "table ip shoal-ipvs"), 0) << script.substr(at, 40);
-    at += 6;
+  // Every table and chain statement names ours; no flush ruleset, no other table.
+  EXPECT_EQ(script.find("flush ruleset"), std::string::npos);
+  for (const char* word : {"table ", "chain "}) {
+    size_t at = 0;
+    while ((at = script.find(word, at)) != std::string::npos) {
+      const std::string rest = script.substr(at + 6, 13);
+      EXPECT_TRUE(rest == "ip shoal-ipvs" || std::string(word) == "chain ")
+          << script.substr(at, 40);
+      at += 6;
+    }
   }
 }
 
@@ -277,6 +284,114 @@ TEST_F(IpvsLb, TeardownRemovesEverythingItMade) {
   EXPECT_EQ(of(kernel_.requests, Command::kDelService).size(), 2u);
   EXPECT_NE(kernel_.scripts.back().find("delete table ip shoal-ipvs"), std::string::npos);
   EXPECT_EQ(kernel_.events.back(), "remove vip link");
+}
+
+// What `nft -j list table ip shoal-ipvs` prints after an earlier run made web's two frontends
+// (marks 1 and 2) and a published port (mark 3).
+const char* const kEarlierRun = R"({"nftables": [{"metainfo": {"version": "1.0.6"}},
+  {"table": {"family": "ip", "name": "shoal-ipvs", "handle": 1}},
+  {"map": {"family": "ip", "name": "vip_ports", "table": "shoal-ipvs", "map": "mark",
+           "elem": [[{"concat": ["10.0.0.100", "tcp", 80]}, 1578106881]]}},
+  {"map": {"family": "ip", "name": "vip_any", "table": "shoal-ipvs", "map": "mark",
+           "elem": [[{"concat": ["10.0.0.100", "udp"]}, 1578106882]]}},
+  {"map": {"family": "ip", "name": "published", "table": "shoal-ipvs", "map": "mark",
+           "elem": [[{"concat": ["tcp", 8080]}, 1579155459]]}},
+  {"chain": {"family": "ip", "table": "shoal-ipvs", "name": "output"}}]})";
+
+class IpvsAdoption : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    kernel_.listing = kEarlierRun;
+    DestStats d;
+    d.ip = ip("10.0.1.1");
+    d.weight = 1;
+    d.port = 8080;
+    kernel_.dests_of[0x5e100001] = {d};
+    d.port = 0;
+    kernel_.dests_of[0x5e100002] = {d};
+    kernel_.dests_of[0x5e200003] = {};
+  }
+  void create() {
+    auto created = IpvsLoadBalancer::create(kernel_);
+    ASSERT_TRUE(created.ok()) << created.error().message();
+    lb_ = std::move(*created);
+  }
+  FakeIpvsKernel kernel_;
+  std::unique_ptr<IpvsLoadBalancer> lb_;
+};
+
+TEST(NftMarks, ParsesTheThreeMapsAndIgnoresTheRest) {
+  auto marks = parse_marks(kEarlierRun);
+  ASSERT_TRUE(marks.ok()) << marks.error().message();
+  const std::vector<MarkedKey> want = {{ip("10.0.0.100").host_order(), 80, 6, 0x5e100001},
+                                       {ip("10.0.0.100").host_order(), 0, 17, 0x5e100002},
+                                       {0, 8080, 6, 0x5e200003}};
+  EXPECT_EQ(*marks, want);
+  EXPECT_FALSE(parse_marks("not json").ok());
+  EXPECT_FALSE(parse_marks(R"({"nftables": [{"map": {"name": "vip_any", "elem": [[1]]}}]})").ok());
+}
+
+TEST_F(IpvsAdoption, AnEarlierRunsServicesAreClaimedWithoutAnyKernelChange) {
+  create();
+  EXPECT_EQ(lb_->unclaimed(), 3u);
+  EXPECT_EQ(kernel_.requests.size(), 1u);  // the timeouts only
+  kernel_.requests.clear();
+  kernel_.scripts.clear();
+  ASSERT_TRUE(lb_->upsert(web({{ip("10.0.1.1")}})).ok());
+  EXPECT_EQ(lb_->unclaimed(), 1u);
+  EXPECT_TRUE(kernel_.requests.empty()) << describe(kernel_.requests[0]);
+  EXPECT_TRUE(kernel_.scripts.empty()) << kernel_.scripts[0];
+}
+
+TEST_F(IpvsAdoption, AClaimedServiceConvergesItsBackends) {
+  create();
+  kernel_.requests.clear();
+  ASSERT_TRUE(lb_->upsert(web({{ip("10.0.1.1")}, {ip("10.0.1.2")}})).ok());
+  auto added = of(kernel_.requests, Command::kNewDest);
+  ASSERT_EQ(added.size(), 2u);  // one per frontend
+  EXPECT_EQ(added[0].dest, ip("10.0.1.2"));
+  EXPECT_TRUE(of(kernel_.requests, Command::kNewService).empty());
+}
+
+TEST_F(IpvsAdoption, PruneRemovesOnlyWhatNobodyClaimed) {
+  create();
+  ASSERT_TRUE(lb_->upsert(web({{ip("10.0.1.1")}})).ok());
+  kernel_.requests.clear();
+  kernel_.scripts.clear();
+  ASSERT_TRUE(lb_->prune().ok());
+  auto deleted = of(kernel_.requests, Command::kDelService);
+  ASSERT_EQ(deleted.size(), 1u);
+  EXPECT_EQ(deleted[0].fwmark, 0x5e200003u);
+  ASSERT_EQ(kernel_.scripts.size(), 1u);
+  EXPECT_EQ(kernel_.scripts[0], "delete element ip shoal-ipvs published { tcp . 8080 }\n");
+  EXPECT_EQ(lb_->unclaimed(), 0u);
+}
+
+TEST_F(IpvsAdoption, NewServicesTakeMarksTheEarlierRunDidNotUse) {
+  create();
+  lb::Service other;
+  other.id = "other";
+  other.frontends = {lb::Frontend{ip("10.0.0.101"), 0, lb::Protocol::kTcp, 0}};
+  ASSERT_TRUE(lb_->upsert(other).ok());
+  auto created = of(kernel_.requests, Command::kNewService);
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_EQ(created[0].fwmark, 0x5e100004u);
+}
+
+TEST_F(IpvsAdoption, AMarkWithoutItsIpvsServiceIsDropped) {
+  kernel_.gone.insert(0x5e200003);
+  create();
+  EXPECT_EQ(lb_->unclaimed(), 2u);
+  EXPECT_EQ(kernel_.scripts.back(), "delete element ip shoal-ipvs published { tcp . 8080 }\n");
+}
+
+TEST_F(IpvsAdoption, ATableOfAnotherLayoutIsReplacedAndNothingAdopted) {
+  kernel_.fail_nft_once = true;
+  create();
+  EXPECT_EQ(lb_->unclaimed(), 0u);
+  ASSERT_EQ(kernel_.scripts.size(), 1u);
+  EXPECT_EQ(kernel_.scripts[0].rfind("add table ip shoal-ipvs\ndelete table ip shoal-ipvs\n", 0),
+            0u);
 }
 
 }  // namespace
