@@ -60,6 +60,10 @@ struct Service {
   std::vector<PublishedPort> published;  // balanced over `ingress_backends`
   std::vector<Backend> ingress_backends;
   std::string scheduler = {};  // IPVS scheduler ("rr" when empty: round robin); eBPF ignores it
+  // The network the frontends are VIPs of (the ingress network for published ports). eBPF
+  // ignores it; the service plane's IPVS balancer puts a VIP only in the namespaces of the tasks
+  // on that network.
+  std::string network = {};
 };
 
 class LoadBalancer {

@@ -95,6 +95,7 @@ Status ServiceFeed::refresh_network(const std::string& service_id, const std::st
                                       any.vip,    {},         any.mode};
   lb::Service service;
   service.id = id;
+  service.network = network_id;
   for (const EndpointRecord* row : rows) {
     if (!row->running)
       continue;
@@ -117,8 +118,8 @@ Status ServiceFeed::refresh_ingress(const std::string& service_id,
   }
   // One load-balancer service per backend set: ports served by every task, and ports served by
   // this node's tasks only.
-  lb::Service everywhere{id, {}, {}, {}, {}};
-  lb::Service local_only{id + "/local", {}, {}, {}, {}};
+  lb::Service everywhere{id, {}, {}, {}, {}, {}, ingress_network_};
+  lb::Service local_only{id + "/local", {}, {}, {}, {}, {}, ingress_network_};
   for (const PublishedPortRecord& port : rows.back()->published) {
     lb::Service& target = only_local_tasks(port) ? local_only : everywhere;
     target.published.push_back(

@@ -59,6 +59,7 @@ void to_proto(const manager::Node& node, bool leader, Node& out) {
   out.mutable_labels()->insert(node.labels.begin(), node.labels.end());
   out.set_addr(node.addr.str());
   out.set_leader(leader);
+  out.set_lb_backend(node.lb_backend);
   out.set_version(node.version);
 }
 

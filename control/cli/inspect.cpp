@@ -90,6 +90,7 @@ nlohmann::json to_json(const api::Node& node) {
           {"Status", node.status()},
           {"Addr", node.addr()},
           {"Leader", node.leader()},
+          {"LoadBalancer", node.lb_backend()},
           {"Labels", labels}};
 }
 
@@ -194,6 +195,7 @@ std::string pretty(const api::Node& node) {
   text += " State:\t\t\t" + capitalise(node.status()) + "\n";
   text += " Availability:\t\t" + capitalise(node.availability()) + "\n";
   text += " Address:\t\t" + node.addr() + "\n";
+  text += "Load Balancer:\t\t" + (node.lb_backend().empty() ? "-" : node.lb_backend()) + "\n";
   if (node.role() == "manager") {
     text += "Manager Status:\n";
     text += " Raft Status:\t\t" +

@@ -73,6 +73,7 @@ void AgentSession::run_session(api::Dispatcher::Stub& stub) {
   api::SessionRequest request;
   request.set_hostname(config_.hostname);
   request.set_addr(config_.advertise_addr);
+  request.set_lb_backend(config_.lb_backend);
   auto stream = stub.Session(&context, request);
   api::Assignments assignments;
   std::string session_id;

@@ -26,6 +26,7 @@ struct SessionConfig {
   pki::NodeFiles files;
   std::string hostname;
   std::string advertise_addr;
+  std::string lb_backend;  // "ebpf" | "ipvs": reported to the manager for `node inspect`
 };
 
 class AgentSession {

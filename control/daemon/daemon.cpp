@@ -275,16 +275,19 @@ Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) 
   plane.node_tag = tag;
   plane.node_ip = addr;
   plane.node_name = state.node_id;
+  plane.backend = options_.lb_backend;
   SHOAL_ASSIGN_OR_RETURN(plane_, ServicePlane::start(plane, *gossip_));
   SHOAL_ASSIGN_OR_RETURN(
       executor_,
       Executor::start({.node_tag = tag, .advertise_addr = addr, .state_dir = options_.state_dir},
                       *gossip_, *plane_));
-  session_ = std::make_unique<AgentSession>(SessionConfig{.manager_addr = state.manager_addr,
-                                                          .files = files,
-                                                          .hostname = hostname(),
-                                                          .advertise_addr = state.advertise_addr},
-                                            *executor_, *gossip_);
+  session_ = std::make_unique<AgentSession>(
+      SessionConfig{.manager_addr = state.manager_addr,
+                    .files = files,
+                    .hostname = hostname(),
+                    .advertise_addr = state.advertise_addr,
+                    .lb_backend = lb::backend_kind_name(options_.lb_backend)},
+      *executor_, *gossip_);
   return {};
 }
 

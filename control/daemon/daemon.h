@@ -21,6 +21,7 @@
 #include "control/daemon/dispatcher_service.h"
 #include "control/daemon/executor.h"
 #include "control/daemon/manager_runtime.h"
+#include "ipvs/backend_choice.h"
 #include "swarm.grpc.pb.h"
 
 namespace shoal::daemon {
@@ -32,6 +33,7 @@ struct DaemonOptions {
   std::string node_name;  // empty: the host name
   uint16_t gossip_port = 7946;
   std::string node_tag;  // scopes kernel names; empty: from the node id (tests use the host's)
+  lb::BackendKind lb_backend = lb::BackendKind::kEbpf;  // shoald --lb-backend, probed
 };
 
 // What node.json holds.

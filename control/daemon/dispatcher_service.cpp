@@ -65,6 +65,8 @@ Status DispatcherService::register_session(const std::string& node_id,
       node->hostname = request.hostname();
     if (addr.ok())
       node->addr = *addr;
+    if (!request.lb_backend().empty())
+      node->lb_backend = request.lb_backend();
     return tx.update(*node);
   }));
   session_id = manager_.ids().next();

@@ -33,12 +33,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "shoald: %s\n", backend.error().message().c_str());
     return 1;
   }
-  if (*backend == shoal::lb::BackendKind::kIpvs) {  // issue #9: the service plane is eBPF's
-    std::fprintf(stderr,
-                 "shoald: the IPVS backend is not wired into the service plane yet; use "
-                 "--lb-backend ebpf on a kernel with eBPF\n");
-    return 1;
-  }
 
   auto level = spdlog::level::from_str(log_level);
   if (level == spdlog::level::off && log_level != "off") {
@@ -47,6 +41,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(level);
   spdlog::info("load balancer: {}", shoal::lb::backend_kind_name(*backend));
+  options.lb_backend = *backend;
 
   // Signals are taken by one thread with sigwait; every other thread inherits the mask.
   sigset_t signals;

@@ -6,11 +6,9 @@
 #include <utility>
 
 #include "control/agent/endpoint_table.h"
+#include "control/daemon/service_balancer.h"
 #include "dataplane/dns/dns_server.h"
 #include "dataplane/netns.h"
-#include "ebpf/ebpf_lb.h"
-#include "ebpf/ingress_program.h"
-#include "ebpf/lb_program.h"
 
 namespace shoal::daemon {
 namespace {
@@ -36,14 +34,6 @@ class FirstError {
  private:
   Status status_;
 };
-
-Result<Netns> open_netns(const std::string& netns) {
-  if (netns.empty())
-    return Netns::current();
-  if (netns.front() == '/')
-    return Netns::open_path(netns);
-  return Netns::open_named(netns);
-}
 
 // The feed's DNS side, on the node's DnsServer.
 class DnsServerSink final : public agent::DnsSink {
@@ -100,15 +90,10 @@ struct ServicePlane::Core {
   std::mutex mutex;  // everything below
   State state = State::kRunning;
   std::optional<Netns> node_ns;
-  std::unique_ptr<ebpf::LbProgram> lb;
-  // Loaded at start so that the published-ports map is there (and adopted) from the first
-  // moment; the attached one comes with enable_mesh. Both use the same pinned maps.
-  std::unique_ptr<ebpf::IngressProgram> ports;
-  std::unique_ptr<ebpf::IngressProgram> mesh;
+  std::unique_ptr<ServiceBalancer> balancer;
+  bool mesh = false;
   std::string mesh_network;
   Ipv4 mesh_ip;
-  std::unique_ptr<ebpf::BpfLbMapIo> maps;
-  std::unique_ptr<ebpf::EbpfLoadBalancer> balancer;
   std::unique_ptr<DnsServer> dns;
   std::unique_ptr<DnsServerSink> dns_sink;
   std::unique_ptr<agent::ServiceFeed> feed;
@@ -225,6 +210,16 @@ struct ServicePlane::Core {
     return listen(entry);
   }
 
+  // The task's namespace and networks to the balancer (IPVS puts their VIPs in it).
+  Status attach(const TaskService& task) {
+    if (task.netns.empty())
+      return {};
+    std::set<std::string> networks;
+    for (const TaskEndpoint& endpoint : task.endpoints)
+      networks.insert(endpoint.network_id);
+    return balancer->attach_task(task.task_id, task.netns, networks);
+  }
+
   // Starts, or converges, the task's DNS listener in its namespace.
   Status listen(Local& entry) {
     const TaskService& task = entry.task;
@@ -259,6 +254,7 @@ struct ServicePlane::Core {
       erase_row(task_id, network);
     if (it->second.listener)
       first(dns->remove_listener(*it->second.listener));
+    balancer->detach_task(task_id);
     local.erase(it);
     return first.take();
   }
@@ -296,21 +292,10 @@ struct ServicePlane::Core {
     feed.reset();
     dns_sink.reset();
     dns.reset();  // every listener closes with it
+    if (unpin && balancer)
+      first(balancer->uninstall());
     balancer.reset();
-    maps.reset();
-    if (unpin) {
-      ebpf::IngressProgram* ingress = mesh ? mesh.get() : ports.get();
-      if (ingress != nullptr) {
-        if (node_ns)
-          first(ingress->detach(*node_ns));
-        first(ingress->unpin());
-      }
-      if (lb)
-        first(lb->uninstall());
-    }
-    mesh.reset();
-    ports.reset();
-    lb.reset();
+    mesh = false;
     local.clear();
     ours.clear();
     seen.clear();
@@ -331,26 +316,16 @@ Result<std::unique_ptr<ServicePlane>> ServicePlane::start(ServicePlaneConfig con
   SHOAL_ASSIGN_OR_RETURN(Netns node_ns, open_netns(c.config.node_netns));
   c.node_ns.emplace(std::move(node_ns));
 
-  ebpf::LbProgramConfig lb_config;
-  lb_config.node = c.config.node_tag;
-  SHOAL_ASSIGN_OR_RETURN(c.lb, ebpf::LbProgram::load(lb_config));
-  ebpf::IngressConfig ports;
-  ports.pin_dir = c.lb->pin_dir();
-  ports.max_slots = lb_config.max_slots;
-  ports.node_ip = c.config.node_ip;
-  ports.uplink = c.config.uplink;
-  ports.ingress_link = c.config.ingress_link;
-  SHOAL_ASSIGN_OR_RETURN(c.ports, ebpf::IngressProgram::load(ports));
-  c.maps = std::make_unique<ebpf::BpfLbMapIo>(c.lb->services_fd(), c.lb->slots_fd(),
-                                              c.ports->ports_fd());
-  SHOAL_ASSIGN_OR_RETURN(c.balancer, ebpf::EbpfLoadBalancer::create(*c.maps));
+  BalancerConfig balancer{c.config.node_tag, c.config.node_ip, c.config.node_netns, c.config.uplink,
+                          c.config.ingress_link};
+  SHOAL_ASSIGN_OR_RETURN(c.balancer, make_balancer(c.config.backend, balancer));
 
   // Started from the node's namespace: the server's upstream queries leave from there.
   SHOAL_ASSIGN_OR_RETURN(c.dns, dataplane::run_in_netns(*c.node_ns, [] {
                            return DnsServer::start(dataplane::dns::DnsServerConfig{});
                          }));
   c.dns_sink = std::make_unique<DnsServerSink>(*c.dns);
-  c.feed = std::make_unique<agent::ServiceFeed>("", *c.balancer, *c.dns_sink);
+  c.feed = std::make_unique<agent::ServiceFeed>("", c.balancer->balancer(), *c.dns_sink);
   c.table = std::make_unique<agent::EndpointTableFeed>(c.self, *c.feed);
   gossip.watch(agent::kEndpointTable, [core](const WatchEvent& event) { core->on_event(event); });
   return std::unique_ptr<ServicePlane>(new ServicePlane(std::move(core)));
@@ -376,16 +351,8 @@ Status ServicePlane::enable_mesh(const std::string& ingress_network_id, Ipv4 nod
   if (c.mesh && c.mesh_network == ingress_network_id && c.mesh_ip == node_ingress_ip) {
     return {};
   }
-  ebpf::IngressConfig config;
-  config.pin_dir = c.lb->pin_dir();
-  config.max_slots = ebpf::LbProgramConfig{}.max_slots;
-  config.node_ip = c.config.node_ip;
-  config.ingress_ip = node_ingress_ip;
-  config.uplink = c.config.uplink;
-  config.ingress_link = c.config.ingress_link;
-  SHOAL_ASSIGN_OR_RETURN(auto mesh, ebpf::IngressProgram::load(config));
-  SHOAL_TRY(mesh->attach(*c.node_ns));  // replaces the filters of an earlier load in place
-  c.mesh = std::move(mesh);
+  SHOAL_TRY(c.balancer->enable_mesh(node_ingress_ip));
+  c.mesh = true;
   c.mesh_ip = node_ingress_ip;
   FirstError first;
   if (c.mesh_network != ingress_network_id) {
@@ -417,7 +384,10 @@ Status ServicePlane::task_starting(const TaskService& task) {
   SHOAL_TRY(c.check_running());
   Core::Local& entry = c.local[task.task_id];
   entry.task = task;
-  return c.listen(entry);
+  FirstError first;
+  first(c.attach(task));  // before the task runs: its first connect to a VIP is balanced
+  first(c.listen(entry));
+  return first.take();
 }
 
 Status ServicePlane::task_running(const TaskService& task) {
@@ -427,9 +397,11 @@ Status ServicePlane::task_running(const TaskService& task) {
   SHOAL_TRY(c.check_running());
   Core::Local& entry = c.local[task.task_id];
   entry.task = task;
-  Status published = c.publish(entry);
+  FirstError first;
+  first(c.attach(task));
+  first(c.publish(entry));
   c.settle();
-  return published;
+  return first.take();
 }
 
 Status ServicePlane::task_stopping(const std::string& task_id) {

@@ -1,12 +1,15 @@
 // The node's service plane: VIPs, published ports (the routing mesh) and the embedded DNS, fed
-// from the gossiped service endpoint table.
+// from the gossiped service endpoint table. The load balancing itself is a ServiceBalancer
+// (service_balancer.h): eBPF on the node's cgroup and links, or IPVS in each task's namespace
+// and the node's, as ServicePlaneConfig::backend says.
 //
 // The executor calls it: task_running() when a task is RUNNING publishes one "endpoint_table"
 // row per network of the task (Docker's EndpointRecord, key = task id) and starts the task's DNS
 // listener (127.0.0.11:53 in its namespace); task_stopping() withdraws them before the task is
 // signalled. Every node watches the table: the rows of every node (this one included) drive a
-// ServiceFeed into the node's eBPF load balancer and DNS server, so each node programs the VIPs
-// of the networks it has and the published ports of every service.
+// ServiceFeed into the node's load balancer and DNS server, so each node programs the VIPs
+// of the networks it has and the published ports of every service. With IPVS, a task's
+// namespace gets the VIPs of its networks when it starts, and loses them when it stops.
 //
 // This node's own rows are applied to the balancer at once, on the caller's thread, and the
 // table's echo of them is ignored: a task being stopped is out of rotation here when
@@ -16,9 +19,10 @@
 // orders them. Start it before the executor joins any network: the table's watch sees only the
 // changes after it is registered.
 //
-// Restarts: the BPF maps, cgroup links and tc filters stay pinned when the object goes, so a new
-// agent adopts them without dropping a connection; frontends nobody claims again are pruned once
-// `adopt_grace` has passed (the time the table needs to come back). uninstall() removes it all.
+// Restarts: the BPF maps, cgroup links and tc filters stay pinned when the object goes (IPVS
+// services and nftables maps stay in their namespaces), so a new agent adopts them without
+// dropping a connection; frontends nobody claims again are pruned once `adopt_grace` has passed
+// (the time the table needs to come back). uninstall() removes it all.
 #pragma once
 
 #include <chrono>
@@ -33,6 +37,7 @@
 #include "common/result.h"
 #include "control/agent/service_feed.h"
 #include "control/daemon/gossip_node.h"
+#include "ipvs/backend_choice.h"
 
 namespace shoal::daemon {
 
@@ -47,6 +52,7 @@ struct ServicePlaneConfig {
   std::string uplink = "eth0";            // the interface holding node_ip, in node_netns
   std::string ingress_link = "ingress0";  // the node's endpoint on the ingress network
   std::chrono::seconds adopt_grace{20};   // after a restart, before unclaimed frontends go
+  lb::BackendKind backend = lb::BackendKind::kEbpf;
 };
 
 struct TaskEndpoint {
@@ -74,9 +80,9 @@ std::vector<agent::EndpointRecord> endpoint_rows(const TaskService& task,
 
 class ServicePlane {
  public:
-  // Loads (or adopts) the node's BPF programs, starts the DNS server, watches the table.
+  // Loads (or adopts) the node's load balancer, starts the DNS server, watches the table.
   static Result<std::unique_ptr<ServicePlane>> start(ServicePlaneConfig config, GossipNode& gossip);
-  // Leaves the BPF programs pinned (and the rows in the table) for the next agent to adopt.
+  // Leaves the balancer's kernel state (and the rows in the table) for the next agent to adopt.
   ~ServicePlane();
   ServicePlane(const ServicePlane&) = delete;
   ServicePlane& operator=(const ServicePlane&) = delete;
@@ -94,8 +100,9 @@ class ServicePlane {
   // A task is about to be stopped, or ended: its rows first (out of rotation on this node at
   // once), then its DNS listener. Unknown tasks: any row this node saw for that id is withdrawn.
   Status task_stopping(const std::string& task_id);
-  // swarm leave: withdraws every row of this node, stops DNS, detaches and unpins the programs,
-  // removes the node cgroup when empty. Every later call fails.
+  // swarm leave: withdraws every row of this node, stops DNS, removes the balancer's kernel
+  // state (eBPF: detaches and unpins the programs, removes the node cgroup when empty; IPVS: the
+  // node's services and table). Every later call fails.
   Status uninstall();
 
   struct Core;  // the state shared with the table's watcher

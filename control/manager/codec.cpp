@@ -182,6 +182,7 @@ json to_json(const Node& n) {
           {"labels", n.labels},
           {"addr", n.addr.str()},
           {"ingress_addr", prefix_json(n.ingress_addr)},
+          {"lb_backend", n.lb_backend},
           {"version", n.version}};
 }
 
@@ -334,6 +335,7 @@ Object node_from(const json& j) {
   if (j.contains("ingress_addr") && !j.at("ingress_addr").is_null()) {
     n.ingress_addr = prefix_from(j.at("ingress_addr"));
   }
+  n.lb_backend = j.value("lb_backend", "");  // absent in a store written before #9
   n.version = j.at("version").get<uint64_t>();
   return n;
 }

@@ -38,6 +38,7 @@ struct Node {
   Ipv4 addr;  // the node's underlay address (VTEP)
   // The node's own endpoint on the ingress network (the routing mesh's source address).
   std::optional<Ipv4Prefix> ingress_addr;
+  std::string lb_backend;  // "ebpf" | "ipvs", as the agent reports it; empty until it does
   uint64_t version = 0;
 };
 

@@ -180,6 +180,20 @@ TEST_F(SwarmE2E, NodeLsShowsThreeReadyNodesOneLeader) {
   EXPECT_THAT(table.output, HasSubstr("Leader"));
 }
 
+// Each agent reports its load balancer when it opens its session; this host runs eBPF.
+TEST_F(SwarmE2E, NodeInspectShowsEachNodesLoadBalancer) {
+  auto inspect = c().shoal(1, {"node", "inspect", "h1", "h2", "h3"});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
+  auto array = nlohmann::json::parse(inspect.output, nullptr, false);
+  ASSERT_TRUE(array.is_array()) << inspect.output;
+  ASSERT_EQ(array.size(), 3u) << inspect.output;
+  for (const auto& node : array) {
+    EXPECT_EQ(node.value("LoadBalancer", ""), "ebpf") << node.dump();
+  }
+  auto pretty = c().shoal(1, {"node", "inspect", "--pretty", "h2"});
+  EXPECT_THAT(pretty.output, HasSubstr("Load Balancer:\t\tebpf\n"));
+}
+
 TEST_F(SwarmE2E, WrongTokensAreRefusedAndTheNodeStaysOut) {
   auto token = c().shoal(1, {"swarm", "join-token", "-q", "worker"});
   ASSERT_EQ(token.exit_code, 0) << token.output;

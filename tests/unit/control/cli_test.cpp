@@ -102,6 +102,18 @@ TEST_F(CliFakeDaemon, NodeInspectPrintsAnArrayAndReportsMissingOnes) {
   EXPECT_THAT(r.out, HasSubstr("\n    {\n        \""));  // docker's 4-space indent
 }
 
+TEST_F(CliFakeDaemon, NodeInspectShowsTheLoadBalancerBackend) {
+  auto r = shoal({"node", "inspect", "alpha", "gamma"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto array = nlohmann::json::parse(r.out);
+  ASSERT_EQ(array.size(), 2u);
+  EXPECT_EQ(array[0]["LoadBalancer"], "ebpf");
+  EXPECT_EQ(array[1]["LoadBalancer"], "ipvs");
+  auto pretty = shoal({"node", "inspect", "--pretty", "gamma"});
+  ASSERT_EQ(pretty.code, 0) << pretty.err;
+  EXPECT_THAT(pretty.out, HasSubstr("Load Balancer:\t\tipvs\n"));
+}
+
 TEST_F(CliFakeDaemon, NodeUpdateSendsLabelsAndRole) {
   auto r = shoal({"node", "update", "--availability", "drain", "--label-add", "zone=a",
                   "--label-add", "ssd", "--label-rm", "old", "--role", "manager", "alpha"});

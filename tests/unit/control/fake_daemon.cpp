@@ -400,6 +400,7 @@ api::Node node(const std::string& id, const std::string& hostname, const std::st
   n.set_leader(leader);
   n.set_addr("192.168.1." + std::to_string(hostname.size()));
   n.set_version(3);
+  n.set_lb_backend(hostname == "gamma" ? "ipvs" : "ebpf");
   return n;
 }
 

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 namespace shoal::manager {
 namespace {
 
@@ -93,6 +95,22 @@ TEST(Codec, TaskStartTimeAndForceUpdateRoundTrip) {
   EXPECT_EQ(back.started_at, TimePoint{} + milliseconds(1234));
   EXPECT_EQ(back.runtime.force_update, 2u);
   EXPECT_EQ(back.runtime.network_aliases, t.runtime.network_aliases);
+}
+
+TEST(Codec, NodeLoadBalancerRoundTripsAndIsEmptyInAnOlderStore) {
+  Node n;
+  n.id = "n1";
+  n.hostname = "h1";
+  n.lb_backend = "ipvs";
+  auto decoded = decode("node", encode(n));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message();
+  EXPECT_EQ(std::get<Node>(*decoded).lb_backend, "ipvs");
+
+  auto json = nlohmann::json::parse(encode(n));
+  json.erase("lb_backend");  // a node written before the agent reported its backend
+  auto older = decode("node", json.dump());
+  ASSERT_TRUE(older.ok()) << older.error().message();
+  EXPECT_EQ(std::get<Node>(*older).lb_backend, "");
 }
 
 }  // namespace
