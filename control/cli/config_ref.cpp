@@ -1,9 +1,9 @@
 #include "control/cli/config_ref.h"
 
 #include <charconv>
-#include <sstream>
 
 #include "control/cli/client.h"
+#include "control/cli/key_values.h"
 
 namespace shoal::cli {
 
@@ -18,13 +18,10 @@ Result<api::ConfigReference> parse_config_ref(const std::string& text) {
     ref.set_config_name(text);
     return ref;
   }
-  std::istringstream fields(text);
-  for (std::string field; std::getline(fields, field, ',');) {
-    const size_t eq = field.find('=');
-    if (eq == std::string::npos)
-      return bad("expected KEY=VALUE fields, got \"" + field + "\"");
-    const std::string key = field.substr(0, eq);
-    const std::string value = field.substr(eq + 1);
+  auto fields = split_key_values(text);
+  if (!fields.ok())
+    return bad(fields.error().detail);
+  for (const auto& [key, value] : *fields) {
     if (key == "source" || key == "src") {
       ref.set_config_name(value);
     } else if (key == "target") {

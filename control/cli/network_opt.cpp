@@ -1,8 +1,7 @@
 #include "control/cli/network_opt.h"
 
-#include <sstream>
-
 #include "control/cli/client.h"
+#include "control/cli/key_values.h"
 
 namespace shoal::cli {
 
@@ -17,13 +16,10 @@ Result<NetworkOpt> parse_network_opt(const std::string& text) {
     opt.name = text;
     return opt;
   }
-  std::istringstream fields(text);
-  for (std::string field; std::getline(fields, field, ',');) {
-    const size_t eq = field.find('=');
-    if (eq == std::string::npos)
-      return bad("expected KEY=VALUE fields, got \"" + field + "\"");
-    const std::string key = field.substr(0, eq);
-    const std::string value = field.substr(eq + 1);
+  auto fields = split_key_values(text);
+  if (!fields.ok())
+    return bad(fields.error().detail);
+  for (const auto& [key, value] : *fields) {
     if (key == "name") {
       opt.name = value;
     } else if (key == "alias") {

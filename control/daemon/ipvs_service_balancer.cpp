@@ -2,22 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/first_error.h"
+
 namespace shoal::daemon {
 namespace {
-
-// Keeps the first failure of a sequence that goes on after one: one namespace refusing a change
-// does not keep it from the others.
-class FirstError {
- public:
-  void operator()(Status status) {
-    if (status_.ok() && !status.ok())
-      status_ = std::move(status);
-  }
-  Status take() { return std::move(status_); }
-
- private:
-  Status status_;
-};
 
 // The part of a service a task's namespace holds: its VIPs.
 lb::Service vip_part(const lb::Service& service) {

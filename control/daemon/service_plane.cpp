@@ -5,6 +5,7 @@
 #include <mutex>
 #include <utility>
 
+#include "common/first_error.h"
 #include "control/agent/endpoint_table.h"
 #include "control/daemon/service_balancer.h"
 #include "dataplane/dns/dns_server.h"
@@ -21,19 +22,6 @@ using gossip::networkdb::WatchEventType;
 
 // The owner this plane gives the rows it applies itself; no member can be called that.
 const std::string kSelf = std::string("\x01") + "service-plane";
-
-// Keeps the first failure of a sequence that goes on after one.
-class FirstError {
- public:
-  void operator()(Status status) {
-    if (status_.ok() && !status.ok())
-      status_ = std::move(status);
-  }
-  Status take() { return std::move(status_); }
-
- private:
-  Status status_;
-};
 
 // The feed's DNS side, on the node's DnsServer.
 class DnsServerSink final : public agent::DnsSink {
