@@ -86,6 +86,8 @@ class ManagerSeat {
   // reachable would not be a quorum of what remains.
   Status remove_member(const std::string& name, bool force);
   Result<std::vector<etcd::MemberInfo>> members();
+  // This manager's etcd member; null while single.
+  const etcd::Member* member() const { return member_.get(); }
 
  private:
   explicit ManagerSeat(SeatConfig config) : config_(std::move(config)) {}

@@ -154,7 +154,12 @@ std::unique_ptr<Client> Client::create(const std::string& endpoint, const Tls& t
   args.SetSslTargetNameOverride(tls.server_name);
   // etcd's snapshots and large store copies exceed gRPC's 4 MiB default.
   args.SetMaxReceiveMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel(endpoint, grpc::SslCredentials(ssl), args);
+  // The member is local and restarts in about a second: retry at that pace, not with gRPC's
+  // default backoff, which grows to two minutes.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  // An address, never a name to resolve.
+  auto channel = grpc::CreateCustomChannel("ipv4:" + endpoint, grpc::SslCredentials(ssl), args);
   return std::unique_ptr<Client>(new Client(endpoint, std::move(channel), options));
 }
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include <spdlog/spdlog.h>
 
@@ -78,7 +79,10 @@ std::vector<std::string> Member::command_line(const MemberConfig& c) {
       // A first copy of a large store is one transaction (see etcd_store.h).
       "--max-txn-ops", "100000", "--max-request-bytes", std::to_string(32 << 20),
       "--auto-compaction-mode", "revision", "--auto-compaction-retention", "1000",
-      "--snapshot-count", "10000", "--logger", "zap", "--log-level", "warn"};
+      "--snapshot-count", "10000", "--logger", "zap", "--log-level", "warn",
+      // No HTTP/JSON gateway: nothing uses it, and its connection to the member's own client
+      // URL (refused by the checks above) held the member from serving for about 15 s.
+      "--enable-grpc-gateway=false"};
   if (c.force_new_cluster) {
     argv.emplace_back("--force-new-cluster");
   }
@@ -103,9 +107,12 @@ Result<std::unique_ptr<Member>> Member::start(MemberConfig config) {
   SHOAL_TRY(write_file(tls + "member.key", config.tls.key_pem,
                        fs::perms::owner_read | fs::perms::owner_write));
   std::unique_ptr<Member> member(new Member(std::move(config)));
-  SHOAL_ASSIGN_OR_RETURN(member->pid_, member->spawn());
-  member->starts_ = 1;
-  member->thread_ = std::thread([m = member.get()] { m->supervise(); });
+  // The supervising thread starts etcd too: the parent-death signal follows the thread that
+  // forked, and the caller's (a gRPC worker, say) may end long before shoald does.
+  std::promise<Status> started;
+  auto first = started.get_future();
+  member->thread_ = std::thread([m = member.get(), &started] { m->supervise(started); });
+  SHOAL_TRY(first.get());
   return member;
 }
 
@@ -146,12 +153,26 @@ Result<pid_t> Member::spawn() {
     ::dup2(out, 1);
     ::dup2(out, 2);
     ::execvp(argv[0], argv.data());
+    static const char kNoEtcd[] = "cannot execute etcd (is Debian's etcd-server installed?)\n";
+    (void)!::write(2, kNoEtcd, sizeof kNoEtcd - 1);
     ::_exit(127);
   }
   return pid;
 }
 
-void Member::supervise() {
+void Member::supervise(std::promise<Status>& started) {
+  {
+    auto spawned = spawn();
+    std::lock_guard lock(mutex_);
+    if (!spawned.ok()) {
+      stopping_ = true;
+      started.set_value(spawned.error());
+      return;
+    }
+    pid_ = *spawned;
+    starts_ = 1;
+  }
+  started.set_value(Status{});  // `started` is gone after this
   std::unique_lock lock(mutex_);
   while (true) {
     const pid_t pid = pid_;
@@ -203,18 +224,22 @@ void Member::stop() {
 }
 
 Status Member::wait_serving(std::chrono::milliseconds timeout) const {
-  auto client = this->client({.call_timeout = std::chrono::milliseconds(500)});
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   Error last{.op = "wait for", .object = "etcd member " + config_.name, .detail = "not started"};
+  std::string exited;  // once etcd has exited, that is the news, whatever came after
   while (std::chrono::steady_clock::now() < deadline) {
     if (pid() < 0) {
-      last.detail = "etcd exited: " + last_log_line(config_.dir + "/etcd.log");
-    } else if (auto status = client->status(); status.ok()) {
+      exited = "etcd exited: " + last_log_line(config_.dir + "/etcd.log");
+    } else if (auto status = client({.call_timeout = std::chrono::milliseconds(1000)})->status();
+               status.ok()) {  // a fresh channel each time: no reconnect backoff carried over
       return {};
     } else {
       last = status.error();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!exited.empty()) {
+    last.detail = exited;
   }
   return last;
 }

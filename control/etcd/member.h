@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,7 +74,7 @@ class Member {
 
  private:
   explicit Member(MemberConfig config) : config_(std::move(config)) {}
-  void supervise();
+  void supervise(std::promise<Status>& started);
   Result<pid_t> spawn();
 
   MemberConfig config_;

@@ -1,6 +1,9 @@
 // The etcd client and member against real etcd: reads, transactions, leases, membership, TLS
 // restricted to managers, failing fast without a quorum, and the member's supervision.
 #include <signal.h>
+#include <stdlib.h>
+
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
@@ -131,6 +134,25 @@ TEST(EtcdClient, WithoutAQuorumCallsFailFastSayingSo) {
   ASSERT_FALSE(write.ok());
   EXPECT_TRUE(etcd::is_no_quorum(write.error())) << write.error().message();
   EXPECT_LT(took, 2s);
+}
+
+TEST(EtcdMember, AMissingEtcdBinaryIsNamed) {
+  char tmpl[] = "/tmp/shoal-etcd-test.XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  auto certs = make_certificates();
+  etcd::MemberConfig config{.name = "m1",
+                            .dir = std::string(tmpl) + "/m1",
+                            .peer_ip = "127.0.0.1",
+                            .tls = certs.manager("m1", "127.0.0.1"),
+                            .binary = "/nonexistent/etcd"};
+  auto member = etcd::Member::start(config);
+  ASSERT_TRUE(member.ok()) << member.error().message();
+  auto serving = (*member)->wait_serving(3s);
+  ASSERT_FALSE(serving.ok());
+  EXPECT_NE(serving.error().message().find("cannot execute etcd"), std::string::npos)
+      << serving.error().message();
+  member->reset();
+  std::filesystem::remove_all(tmpl);
 }
 
 TEST(EtcdMember, AKilledMemberIsRestartedAndServesAgain) {

@@ -86,7 +86,7 @@ std::unique_ptr<EtcdCluster> EtcdCluster::start(int members) {
 
 EtcdCluster::~EtcdCluster() {
   members_.clear();
-  if (::testing::Test::HasFailure() && std::getenv("SHOAL_KEEP_ETCD_TEST_DIR") != nullptr) {
+  if (std::getenv("SHOAL_KEEP_ETCD_TEST_DIR") != nullptr) {
     std::cerr << "etcd test data kept in " << dir_ << "\n";
     return;
   }
