@@ -48,6 +48,20 @@ Status make_dir(const std::string& dir) {
   return {};
 }
 
+// etcd changes its membership only once every member has been connected for a few seconds
+// ("unhealthy cluster"): a change right after another waits for that, up to 15 s.
+template <typename Call>
+auto while_unhealthy(Call call) {
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  auto result = call();
+  while (!result.ok() && result.error().detail.find("unhealthy cluster") != std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(500ms);
+    result = call();
+  }
+  return result;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ManagerSeat>> ManagerSeat::single(SeatConfig config) {
@@ -292,15 +306,7 @@ Result<std::string> ManagerSeat::add_member(const std::string& name, const std::
     present = present || (!member.peer_urls.empty() && member.peer_urls.front() == url);
   }
   if (!present) {
-    // etcd adds a voting member only once every member has been connected for a few seconds
-    // ("unhealthy cluster"): a manager joining right after another waits for that.
-    const auto deadline = std::chrono::steady_clock::now() + 15s;
-    auto added = client_->add_member(url);
-    while (!added.ok() && added.error().detail.find("unhealthy cluster") != std::string::npos &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(500ms);
-      added = client_->add_member(url);
-    }
+    auto added = while_unhealthy([&] { return client_->add_member(url); });
     SHOAL_TRY(added);
     SHOAL_ASSIGN_OR_RETURN(members, client_->members());
   }
@@ -334,7 +340,7 @@ Status ManagerSeat::remove_member(const std::string& name, bool force) {
   if (auto safe = check_member_removal(members.size(), reachable, name); !safe.ok() && !force) {
     return safe;
   }
-  return client_->remove_member(target->id);
+  return while_unhealthy([&] { return client_->remove_member(target->id); });
 }
 
 Result<std::vector<etcd::MemberInfo>> ManagerSeat::members() {
