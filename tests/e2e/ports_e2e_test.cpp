@@ -199,7 +199,9 @@ TEST_F(SwarmPorts, ScalingAddsAndRemovesBackendsOnEveryHost) {
   std::set_difference(three.begin(), three.end(), two.begin(), two.end(),
                       std::inserter(gone, gone.end()));
   ASSERT_EQ(gone.size(), 1u);
-  // Once the scale-down is done, no host sends a request to the removed task.
+  // Once the scale-down is done (the removed task's 1.5 s drain and the gossip of its rows
+  // included), no host sends a request to the removed task.
+  std::this_thread::sleep_for(3s);
   for (int i = 0; i < 30; ++i) {
     for (int host = 1; host <= kMembers; ++host) {
       auto answer = request(host);
