@@ -41,7 +41,8 @@ struct Percentiles {
 Percentiles percentiles(std::vector<double> samples) {
   std::sort(samples.begin(), samples.end());
   auto at = [&](double q) {
-    return samples[std::min(samples.size() - 1, static_cast<size_t>(q * static_cast<double>(samples.size())))];
+    return samples[std::min(samples.size() - 1,
+                            static_cast<size_t>(q * static_cast<double>(samples.size())))];
   };
   return {at(0.5), at(0.99)};
 }
@@ -173,7 +174,6 @@ Failover failovers(Pki& pki, const std::string& base, int rounds) {
       while (seats[1]->leader().leader != "n1" || seats[2]->leader().leader != "n1") {
         std::this_thread::sleep_for(20ms);
       }
-      pid_t frozen = -1;
       auto start = std::chrono::steady_clock::now();
       if (planned) {
         seats[0].reset();
@@ -181,7 +181,7 @@ Failover failovers(Pki& pki, const std::string& base, int rounds) {
       } else {
         // Host cut: its etcd member freezes (SIGSTOP: no answer, no exit for the supervisor to
         // restart), so the seat can no longer renew its lease.
-        frozen = seats[0]->member()->pid();
+        const pid_t frozen = seats[0]->member()->pid();
         ::kill(frozen, SIGSTOP);
         out.cut.push_back(until_new_leader_writes(seats, 0, start, round));
         ::kill(frozen, SIGCONT);
