@@ -103,6 +103,21 @@ struct RmOptions {
   std::vector<std::string> nodes;
 };
 
+// `node promote|demote`: `node update --role` for several nodes, as Docker prints it.
+Status node_set_role(Context& ctx, const RmOptions& o, const std::string& role) {
+  SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
+  return for_each_name(o.nodes, [&](const std::string& node) -> Status {
+    api::UpdateNodeRequest request;
+    request.set_id(node);
+    request.set_role(role);
+    request.set_force(o.force);
+    SHOAL_TRY(client->control(&api::Control::Stub::UpdateNode, request));
+    std::cout << "Node " << node << (role == "manager" ? " promoted to a manager in the swarm.\n"
+                                                         : " demoted in the swarm.\n");
+    return Status();
+  });
+}
+
 Status node_rm(Context& ctx, const RmOptions& o) {
   SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
   return for_each_name(o.nodes, [&](const std::string& node) -> Status {
@@ -147,6 +162,18 @@ void add_node_commands(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"worker", "manager"}));
   update_cmd->add_option("NODE", update->node, "Node id or hostname")->required();
   on_parsed(update_cmd, ctx, [&ctx, update] { return node_update(ctx, *update); });
+
+  auto promote = std::make_shared<RmOptions>();
+  auto* promote_cmd = node->add_subcommand("promote", "Promote one or more nodes to manager");
+  promote_cmd->add_option("NODE", promote->nodes, "Node id or hostname")->required();
+  on_parsed(promote_cmd, ctx, [&ctx, promote] { return node_set_role(ctx, *promote, "manager"); });
+
+  auto demote = std::make_shared<RmOptions>();
+  auto* demote_cmd = node->add_subcommand("demote", "Demote one or more nodes from manager");
+  demote_cmd->add_flag("-f,--force", demote->force,
+                       "Demote even if the managers left could lose their quorum");
+  demote_cmd->add_option("NODE", demote->nodes, "Node id or hostname")->required();
+  on_parsed(demote_cmd, ctx, [&ctx, demote] { return node_set_role(ctx, *demote, "worker"); });
 
   auto rm = std::make_shared<RmOptions>();
   auto* rm_cmd = node->add_subcommand("rm", "Remove one or more nodes from the swarm");

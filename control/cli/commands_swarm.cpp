@@ -12,6 +12,7 @@ struct InitOptions {
   std::string listen_addr;
   std::string default_addr_pool;
   std::string dispatcher_heartbeat;
+  bool force_new_cluster = false;
 };
 
 Status swarm_init(Context& ctx, const InitOptions& o) {
@@ -19,6 +20,7 @@ Status swarm_init(Context& ctx, const InitOptions& o) {
   request.set_advertise_addr(o.advertise_addr);
   request.set_listen_addr(o.listen_addr);
   request.set_default_addr_pool(o.default_addr_pool);
+  request.set_force_new_cluster(o.force_new_cluster);
   if (!o.dispatcher_heartbeat.empty()) {
     auto heartbeat = parse_duration(o.dispatcher_heartbeat);
     if (!heartbeat.ok()) {
@@ -111,6 +113,8 @@ void add_swarm_commands(CLI::App& app, Context& ctx) {
                        "Address pool for networks (CIDR)");
   init_cmd->add_option("--dispatcher-heartbeat", init->dispatcher_heartbeat,
                        "Dispatcher heartbeat period (e.g. 5s)");
+  init_cmd->add_flag("--force-new-cluster", init->force_new_cluster,
+                     "Force create a new cluster from current state");
   on_parsed(init_cmd, ctx, [&ctx, init] { return swarm_init(ctx, *init); });
 
   auto join = std::make_shared<JoinOptions>();

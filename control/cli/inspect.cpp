@@ -90,6 +90,7 @@ nlohmann::json to_json(const api::Node& node) {
           {"Status", node.status()},
           {"Addr", node.addr()},
           {"Leader", node.leader()},
+          {"ManagerStatus", node.manager_status()},
           {"LoadBalancer", node.lb_backend()},
           {"Labels", labels}};
 }
@@ -198,9 +199,8 @@ std::string pretty(const api::Node& node) {
   text += "Load Balancer:\t\t" + (node.lb_backend().empty() ? "-" : node.lb_backend()) + "\n";
   if (node.role() == "manager") {
     text += "Manager Status:\n";
-    text += " Raft Status:\t\t" +
-            (node.status() == "down" ? std::string("Unreachable") : std::string("Reachable")) +
-            "\n";
+    auto reachability = manager_status(node) == "Unreachable" ? "Unreachable" : "Reachable";
+    text += " Raft Status:\t\t" + std::string(reachability) + "\n";
     text += " Leader:\t\t" + std::string(node.leader() ? "Yes" : "No") + "\n";
   }
   text += "Engine Version:\t\t" + std::string(SHOAL_CLI_VERSION) + "\n";

@@ -198,6 +198,9 @@ std::string manager_status(const api::Node& node) {
   if (node.leader()) {
     return "Leader";
   }
+  if (!node.manager_status().empty()) {
+    return node.manager_status();  // the managers' store probed it
+  }
   return node.status() == "down" ? "Unreachable" : "Reachable";
 }
 

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "control/daemon/leader_routing.h"
 #include "control/daemon/tls.h"
 
 namespace shoal::daemon {
@@ -24,6 +27,7 @@ std::unique_ptr<grpc::ClientContext> call_context() {
 
 AgentSession::AgentSession(SessionConfig config, Executor& executor, GossipNode& gossip)
     : config_(std::move(config)), executor_(executor), gossip_(gossip) {
+  managers_ = config_.managers;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -45,29 +49,73 @@ void AgentSession::sleep_for(std::chrono::milliseconds duration) {
 }
 
 void AgentSession::run() {
-  auto stub = api::Dispatcher::NewStub(node_channel(config_.manager_addr, config_.files));
+  std::string dialled;
+  std::unique_ptr<api::Dispatcher::Stub> stub;
   while (true) {
     {
       std::lock_guard lock(mutex_);
       if (stopping_)
         return;
     }
-    run_session(*stub);
+    if (auto manager = current_manager(); !stub || manager != dialled) {
+      dialled = manager;
+      stub = api::Dispatcher::NewStub(node_channel(dialled, config_.files));
+    }
+    bool redirected = run_session(*stub);
     connected_ = false;
-    sleep_for(kRetry);
+    if (!redirected)
+      sleep_for(kRetry);
   }
 }
 
-std::shared_ptr<grpc::Channel> AgentSession::manager_channel() const {
-  return node_channel(config_.manager_addr, config_.files);
+std::string AgentSession::current_manager() const {
+  std::lock_guard lock(mutex_);
+  return managers_.empty() ? std::string() : managers_[current_ % managers_.size()];
 }
 
-void AgentSession::run_session(api::Dispatcher::Stub& stub) {
+void AgentSession::choose_next(const grpc::ClientContext& context) {
+  std::lock_guard lock(mutex_);
+  if (managers_.empty())
+    return;
+  const auto& trailers = context.GetServerTrailingMetadata();
+  if (auto leader = trailers.find(kLeaderMetadata); leader != trailers.end()) {
+    std::string addr(leader->second.data(), leader->second.size());
+    auto known = std::find(managers_.begin(), managers_.end(), addr);
+    if (known == managers_.end())
+      known = managers_.insert(managers_.end(), addr);
+    current_ = static_cast<size_t>(known - managers_.begin());
+    return;
+  }
+  current_ = (current_ + 1) % managers_.size();
+}
+
+void AgentSession::learn_managers(const api::Assignments& assignments) {
+  if (assignments.managers().empty())
+    return;  // a manager that does not send the list: keep ours
+  std::vector<std::string> managers(assignments.managers().begin(), assignments.managers().end());
+  {
+    std::lock_guard lock(mutex_);
+    auto current = managers_.empty() ? std::string() : managers_[current_ % managers_.size()];
+    if (managers == managers_)
+      return;
+    managers_ = managers;
+    auto still = std::find(managers_.begin(), managers_.end(), current);
+    current_ = still == managers_.end() ? 0 : static_cast<size_t>(still - managers_.begin());
+  }
+  if (config_.on_managers)
+    config_.on_managers(managers);
+}
+
+std::shared_ptr<grpc::Channel> AgentSession::manager_channel() const {
+  return node_channel(current_manager(), config_.files);
+}
+
+bool AgentSession::run_session(api::Dispatcher::Stub& stub) {
   grpc::ClientContext context;
   {
     std::lock_guard lock(mutex_);
     if (stopping_)
-      return;
+      return false;
     stream_context_ = &context;
   }
   api::SessionRequest request;
@@ -83,7 +131,7 @@ void AgentSession::run_session(api::Dispatcher::Stub& stub) {
     if (session_id.empty()) {
       session_id = assignments.session_id();
       connected_ = true;
-      spdlog::info("session {} with manager {}", session_id, config_.manager_addr);
+      spdlog::info("session {} with manager {}", session_id, current_manager());
       ticker = std::thread([&, period = assignments.heartbeat_period_ms()] {
         // Everything this node knows, once: the manager may have missed reports meanwhile.
         auto reports = executor_.all_reports();
@@ -116,7 +164,10 @@ void AgentSession::run_session(api::Dispatcher::Stub& stub) {
         }
       });
     }
+    learn_managers(assignments);
     handle(stub, assignments);
+    if (!assignments.role().empty() && assignments.role() != config_.role && config_.on_role)
+      config_.on_role(assignments.role());
   }
   session_over = true;
   if (ticker.joinable())
@@ -126,9 +177,15 @@ void AgentSession::run_session(api::Dispatcher::Stub& stub) {
     std::lock_guard lock(mutex_);
     stream_context_ = nullptr;
   }
-  if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
-    spdlog::warn("session with manager {}: {}", config_.manager_addr, status.error_message());
+  {
+    std::lock_guard lock(mutex_);
+    if (status.ok() || stopping_)
+      return false;  // the manager ended it (its leadership changed), or we did
   }
+  spdlog::warn("session with manager {}: {}", current_manager(), status.error_message());
+  bool redirected = context.GetServerTrailingMetadata().count(kLeaderMetadata) > 0;
+  choose_next(context);
+  return redirected;
 }
 
 void AgentSession::handle(api::Dispatcher::Stub& stub, const api::Assignments& assignments) {

@@ -18,6 +18,8 @@ api::Assignments node_assignments(const manager::ReadTx& tx, const std::string& 
   std::set<std::string> networks;
   std::set<std::string> configs;
   auto self = tx.get_node(node_id);
+  if (self)
+    out.set_role(self->role == manager::NodeRole::kManager ? "manager" : "worker");
   for (const auto& network : tx.networks()) {
     if (network.ingress && self && self->ingress_addr) {
       networks.insert(network.id);  // every node has the ingress network
@@ -57,6 +59,23 @@ api::Assignments node_assignments(const manager::ReadTx& tx, const std::string& 
   for (const auto& node : tx.nodes()) {
     if (node.id != node_id && node.status == manager::NodeStatus::kReady) {
       out.add_gossip_peers(node.addr.str() + ":" + std::to_string(gossip_port));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> manager_addresses(const manager::ReadTx& tx, const std::string& leader_id,
+                                           uint16_t manager_port) {
+  std::vector<std::string> out;
+  for (const auto& node : tx.nodes()) {
+    if (node.role != manager::NodeRole::kManager) {
+      continue;
+    }
+    auto addr = node.addr.str() + ":" + std::to_string(manager_port);
+    if (node.id == leader_id) {
+      out.insert(out.begin(), std::move(addr));
+    } else {
+      out.push_back(std::move(addr));
     }
   }
   return out;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "control/manager/store.h"
 #include "swarm.pb.h"
@@ -15,5 +16,9 @@ namespace shoal::daemon {
 // Log subscriptions and the heartbeat period are the dispatcher's to add.
 api::Assignments node_assignments(const manager::ReadTx& tx, const std::string& node_id,
                                   uint16_t gossip_port);
+
+// Every manager's API address (IP:PORT), the leader first: the agents' list of where to go.
+std::vector<std::string> manager_addresses(const manager::ReadTx& tx, const std::string& leader_id,
+                                           uint16_t manager_port);
 
 }  // namespace shoal::daemon

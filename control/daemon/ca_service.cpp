@@ -2,13 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include "control/daemon/auth.h"
 #include "control/daemon/grpc_status.h"
+#include "control/daemon/leader_routing.h"
+#include "control/daemon/tls.h"
 
 namespace shoal::daemon {
 
 namespace {
 constexpr size_t kMaxCsrBytes = 16 * 1024;
 constexpr size_t kMaxHostnameBytes = 253;
+constexpr auto kForwardDeadline = std::chrono::seconds(60);  // a manager join waits for etcd
 }  // namespace
 
 Status register_node(ManagerRuntime& manager, const std::string& node_id,
@@ -24,47 +28,133 @@ Status register_node(ManagerRuntime& manager, const std::string& node_id,
 
 grpc::Status CaService::GetRootCertificate(grpc::ServerContext*, const api::Empty*,
                                            api::RootCertificate* response) {
-  response->set_pem(secrets_.ca().cert_pem());
+  response->set_pem(ca_cert_pem_);
   return grpc::Status::OK;
+}
+
+grpc::Status CaService::forward(const std::string& leader_addr,
+                                const api::IssueNodeCertificateRequest& request,
+                                api::IssueNodeCertificateResponse& response) const {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kForwardDeadline);
+  auto stub = api::Ca::NewStub(anonymous_channel(leader_addr, ca_cert_pem_));
+  return stub->IssueNodeCertificate(&context, request, &response);
 }
 
 grpc::Status CaService::IssueNodeCertificate(grpc::ServerContext* context,
                                              const api::IssueNodeCertificateRequest* request,
                                              api::IssueNodeCertificateResponse* response) {
-  auto role = secrets_.role_for(request->token());
-  if (!role.ok()) {
-    spdlog::warn("join refused from {}: {}", context->peer(), role.error().message());
-    return {grpc::StatusCode::PERMISSION_DENIED, role.error().message()};
+  auto held = source_();
+  if (!held || held->manager == nullptr || held->secrets == nullptr) {
+    if (held && !held->leader_addr.empty())
+      return forward(held->leader_addr, *request, *response);
+    return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
   }
-  if (*role == pki::NodeRole::kManager) {
-    // Refused here, before the node is registered: a manager node that never joins would stay
-    // in the store as an Unknown, "Reachable" manager.
-    return failed_precondition(
-        "joining as a manager needs several managers, which this version does not run yet: "
-        "join with the worker token");
+  pki::NodeRole role{};
+  if (auto status = issue(*held, *request, *response, role); !status.ok()) {
+    spdlog::warn("join refused from {}: {}", context->peer(), status.error_message());
+    return status;
   }
-  if (request->csr_pem().size() > kMaxCsrBytes || request->hostname().size() > kMaxHostnameBytes) {
-    return invalid("certificate request or hostname too large");
-  }
-  auto addr = Ipv4::parse(request->addr());
-  if (!addr.ok())
-    return invalid("advertise address " + request->addr() + " is not an IPv4 address");
-  pki::NodeIdentity who{
-      .node_id = manager_.ids().next(), .role = *role, .cluster_id = secrets_.cluster_id()};
-  auto cert = secrets_.ca().sign(request->csr_pem(), who, {request->addr()});
+  if (role != pki::NodeRole::kManager)
+    return grpc::Status::OK;
+  return finish_manager(std::move(held), response->node_id(), request->addr(), *response);
+}
+
+grpc::Status CaService::finish_manager(std::shared_ptr<const ManagerContext> held,
+                                       const std::string& node_id, const std::string& addr,
+                                       api::IssueNodeCertificateResponse& response) {
+  const auto& options = held->manager->options();
+  response.set_default_addr_pool(options.allocator.default_pool.str());
+  response.set_heartbeat_ms(static_cast<uint64_t>(options.heartbeat_period.count()));
+  auto add = held->hooks.add_manager;
+  held.reset();  // a store moving into etcd waits for every holder of the runtime
+  return add_manager(add, node_id, addr, response);
+}
+
+grpc::Status CaService::RenewNodeCertificate(grpc::ServerContext* context,
+                                             const api::RenewNodeCertificateRequest* request,
+                                             api::IssueNodeCertificateResponse* response) {
+  pki::NodeIdentity who;
+  if (auto status = require_node(*context, who); !status.ok())
+    return status;
+  auto held = source_();
+  if (!held || held->manager == nullptr || held->secrets == nullptr)
+    return not_leading(*context, held.get());  // the caller's identity cannot be forwarded
+  if (request->csr_pem().size() > kMaxCsrBytes)
+    return invalid("certificate request too large");
+  std::optional<manager::Node> node;
+  held->manager->store().view([&](const manager::ReadTx& tx) { node = tx.get_node(who.node_id); });
+  if (!node)
+    return not_found("node " + who.node_id + " (removed from the swarm)");
+  who.role = node->role == manager::NodeRole::kManager ? pki::NodeRole::kManager
+                                                       : pki::NodeRole::kWorker;
+  who.cluster_id = held->secrets->cluster_id();
+  auto cert = held->secrets->ca().sign(request->csr_pem(), who, {node->addr.str()});
   if (!cert.ok())
     return to_grpc(cert.error());
-  if (auto registered = register_node(manager_, who.node_id, request->hostname(), *addr, *role);
+  spdlog::info("node {} renewed its certificate as {}", who.node_id, pki::to_ou(who.role));
+  response->set_node_id(who.node_id);
+  response->set_role(who.role == pki::NodeRole::kManager ? "manager" : "worker");
+  response->set_cert_pem(*cert);
+  response->set_cluster_id(who.cluster_id);
+  if (who.role != pki::NodeRole::kManager)
+    return grpc::Status::OK;
+  return finish_manager(std::move(held), who.node_id, node->addr.str(), *response);
+}
+
+grpc::Status CaService::issue(const ManagerContext& held,
+                              const api::IssueNodeCertificateRequest& request,
+                              api::IssueNodeCertificateResponse& response,
+                              pki::NodeRole& role) const {
+  const auto& secrets = *held.secrets;
+  auto granted = secrets.role_for(request.token());
+  if (!granted.ok())
+    return {grpc::StatusCode::PERMISSION_DENIED, granted.error().message()};
+  role = *granted;
+  if (request.csr_pem().size() > kMaxCsrBytes || request.hostname().size() > kMaxHostnameBytes) {
+    return invalid("certificate request or hostname too large");
+  }
+  auto addr = Ipv4::parse(request.addr());
+  if (!addr.ok())
+    return invalid("advertise address " + request.addr() + " is not an IPv4 address");
+  pki::NodeIdentity who{
+      .node_id = held.manager->ids().next(), .role = role, .cluster_id = secrets.cluster_id()};
+  auto cert = secrets.ca().sign(request.csr_pem(), who, {request.addr()});
+  if (!cert.ok())
+    return to_grpc(cert.error());
+  if (auto registered = register_node(*held.manager, who.node_id, request.hostname(), *addr, role);
       !registered.ok()) {
     return to_grpc(registered.error(), grpc::StatusCode::ABORTED);
   }
-  spdlog::info("node {} ({}, {}) joined as {}", who.node_id, request->hostname(), request->addr(),
-               pki::to_ou(*role));
-  response->set_node_id(who.node_id);
-  response->set_role(*role == pki::NodeRole::kManager ? "manager" : "worker");
-  response->set_cert_pem(*cert);
-  response->set_cluster_id(secrets_.cluster_id());
+  spdlog::info("node {} ({}, {}) joined as {}", who.node_id, request.hostname(), request.addr(),
+               pki::to_ou(role));
+  response.set_node_id(who.node_id);
+  response.set_role(role == pki::NodeRole::kManager ? "manager" : "worker");
+  response.set_cert_pem(*cert);
+  response.set_cluster_id(secrets.cluster_id());
   return grpc::Status::OK;
+}
+
+grpc::Status CaService::add_manager(const AddManager& add, const std::string& node_id,
+                                    const std::string& addr,
+                                    api::IssueNodeCertificateResponse& response) {
+  auto cluster = add ? add(node_id, addr)
+                     : Result<std::string>(Error{.op = "add",
+                                                 .object = "manager " + node_id,
+                                                 .detail = "this manager cannot add managers"});
+  if (cluster.ok()) {
+    response.set_etcd_initial_cluster(*cluster);
+    return grpc::Status::OK;
+  }
+  // Not a manager after all: its node object goes, so no phantom manager stays in `node ls`.
+  if (auto now = source_(); now && now->manager != nullptr) {
+    auto removed = now->manager->store().update(
+        [&](manager::WriteTx& tx) { return tx.remove_node(node_id); });
+    if (!removed.ok())
+      spdlog::warn("removing node {} after its failed join: {}", node_id,
+                   removed.error().message());
+  }
+  return to_grpc(cluster.error(), grpc::StatusCode::UNAVAILABLE);
 }
 
 }  // namespace shoal::daemon

@@ -70,6 +70,34 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::load(const std::string& 
       std::move(ca), state_dir, json.at("cluster_id").get<std::string>(), std::move(tokens));
 }
 
+Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::adopt(const std::string& state_dir,
+                                                              const std::string& json_text) {
+  auto json = nlohmann::json::parse(json_text, nullptr, false);
+  if (json.is_discarded() || !json.is_object() || !json["cluster_id"].is_string() ||
+      !json["ca_cert"].is_string() || !json["ca_key"].is_string()) {
+    return invalid_argument("cluster secrets", "are not the JSON object a manager writes");
+  }
+  SHOAL_ASSIGN_OR_RETURN(auto ca, pki::CertificateAuthority::load(
+                                      json["ca_cert"].get<std::string>(),
+                                      json["ca_key"].get<std::string>()));
+  JoinTokenPair tokens{json.value("worker_token", ""), json.value("manager_token", "")};
+  auto secrets = std::make_unique<ClusterSecrets>(
+      std::move(ca), state_dir, json["cluster_id"].get<std::string>(), std::move(tokens));
+  SHOAL_TRY(pki::save_ca_key(state_dir, secrets->ca_.key_pem()));
+  SHOAL_TRY(secrets->save());
+  return secrets;
+}
+
+std::string ClusterSecrets::to_json() const {
+  std::lock_guard lock(mutex_);
+  return nlohmann::json{{"cluster_id", cluster_id_},
+                        {"ca_cert", ca_.cert_pem()},
+                        {"ca_key", ca_.key_pem()},
+                        {"worker_token", tokens_.worker},
+                        {"manager_token", tokens_.manager}}
+      .dump();
+}
+
 Status ClusterSecrets::save() const {
   nlohmann::json json{{"cluster_id", cluster_id_},
                       {"worker_token", tokens_.worker},

@@ -24,6 +24,11 @@ class ClusterSecrets {
   static Result<std::unique_ptr<ClusterSecrets>> create(const std::string& state_dir,
                                                         const std::string& cluster_id);
   static Result<std::unique_ptr<ClusterSecrets>> load(const std::string& state_dir);
+  // Takes over secrets written by to_json() on another manager, saving them in `state_dir`:
+  // with several managers the leader keeps them in etcd and a new leader adopts them.
+  static Result<std::unique_ptr<ClusterSecrets>> adopt(const std::string& state_dir,
+                                                       const std::string& json);
+  std::string to_json() const;  // holds the CA key: for etcd (TLS, managers only)
 
   const pki::CertificateAuthority& ca() const { return ca_; }
   const std::string& cluster_id() const { return cluster_id_; }

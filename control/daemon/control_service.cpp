@@ -58,6 +58,39 @@ bool tasks_change(const manager::ServiceSpec& a, const manager::ServiceSpec& b) 
          a.force_update != b.force_update;
 }
 
+// MANAGER STATUS of `node ls`: probed once per call (a member that does not answer costs one
+// short timeout, in parallel).
+std::map<std::string, std::string> manager_statuses(const ManagerContext& held) {
+  return held.hooks.manager_statuses ? held.hooks.manager_statuses()
+                                     : std::map<std::string, std::string>{};
+}
+
+void node_to_proto(const manager::Node& node, const std::string& leader,
+                   const std::map<std::string, std::string>& statuses, api::Node& out) {
+  api::to_proto(node, node.id == leader, out);
+  if (node.role != manager::NodeRole::kManager) {
+    return;
+  }
+  auto status = statuses.find(node.id);
+  out.set_manager_status(node.id == leader        ? "Leader"
+                         : status != statuses.end() ? status->second
+                                                    : "Unreachable");
+}
+
+// A demotion the managers' store would not survive is refused before anything is written.
+grpc::Status check_demotion(const ManagerContext& held, const manager::Node& node, bool force) {
+  if (!held.hooks.check_manager_removal || !held.hooks.remove_manager) {
+    return failed_precondition("this manager cannot demote managers");
+  }
+  if (force) {
+    return grpc::Status::OK;
+  }
+  if (auto safe = held.hooks.check_manager_removal(node.id); !safe.ok()) {
+    return to_grpc(safe.error(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 grpc::Status ControlService::hold(const grpc::ServerContext& context,
@@ -81,9 +114,10 @@ grpc::Status ControlService::ListNodes(grpc::ServerContext* context, const api::
     return status;
   auto& manager = *held->manager;
   auto leader = held->hooks.leader_node_id();
+  auto statuses = manager_statuses(*held);
   manager.store().view([&](const ReadTx& tx) {
     for (const auto& node : tx.nodes()) {
-      api::to_proto(node, node.id == leader, *response->add_nodes());
+      node_to_proto(node, leader, statuses, *response->add_nodes());
     }
   });
   return grpc::Status::OK;
@@ -99,7 +133,7 @@ grpc::Status ControlService::GetNode(grpc::ServerContext* context, const api::Id
   manager.store().view([&](const ReadTx& tx) { node = find_node(tx, request->id()); });
   if (!node)
     return not_found("node " + request->id());
-  api::to_proto(*node, node->id == held->hooks.leader_node_id(), *response);
+  node_to_proto(*node, held->hooks.leader_node_id(), manager_statuses(*held), *response);
   return grpc::Status::OK;
 }
 
@@ -115,6 +149,7 @@ grpc::Status ControlService::UpdateNode(grpc::ServerContext* context,
   manager.store().view([&](const ReadTx& tx) { node = find_node(tx, request->id()); });
   if (!node)
     return not_found("node " + request->id());
+  bool demoting = false;
   if (!request->availability().empty()) {
     auto availability = manager::parse_availability(request->availability());
     if (!availability.ok())
@@ -125,19 +160,35 @@ grpc::Status ControlService::UpdateNode(grpc::ServerContext* context,
     auto role = manager::parse_role(request->role());
     if (!role.ok())
       return to_grpc(role.error());
-    if (*role != node->role) {
-      return failed_precondition(
-          "changing a node's role (promote/demote) needs several "
-          "managers, which this version does not run yet");
+    if (*role != node->role && *role == manager::NodeRole::kWorker) {
+      if (auto status = check_demotion(*held, *node, request->force()); !status.ok())
+        return status;
+      demoting = true;
     }
+    node->role = *role;  // a promoted node starts its manager when it sees this
   }
   for (const auto& [key, value] : request->label_add())
     node->labels[key] = value;
   for (const auto& key : request->label_rm())
     node->labels.erase(key);
+  // The role first, then the member: a leader demoting itself writes through its own member.
   if (auto status = write(manager.store(), [&](WriteTx& tx) { return tx.update(*node); });
       !status.ok()) {
     return status;
+  }
+  if (demoting) {
+    if (auto removed = held->hooks.remove_manager(node->id, request->force()); !removed.ok()) {
+      node->role = manager::NodeRole::kManager;
+      auto reverted = manager.store().update([&](WriteTx& tx) {
+        auto current = tx.get_node(node->id);
+        if (!current)
+          return Status{};
+        current->role = manager::NodeRole::kManager;
+        return tx.update(*current);
+      });
+      (void)reverted;  // the refusal is what the caller needs to hear
+      return to_grpc(removed.error(), grpc::StatusCode::FAILED_PRECONDITION);
+    }
   }
   api::to_proto(*node, node->id == held->hooks.leader_node_id(), *response);
   return grpc::Status::OK;
@@ -156,6 +207,15 @@ grpc::Status ControlService::RemoveNode(grpc::ServerContext* context,
     return not_found("node " + request->id());
   if (node->id == held->hooks.leader_node_id()) {
     return failed_precondition("node " + node->id + " is the leader manager and cannot be removed");
+  }
+  if (node->role == manager::NodeRole::kManager) {
+    if (!request->force()) {
+      return failed_precondition("node " + node->id +
+                                 " is a cluster manager and is a member of the managers' store. "
+                                 "It must be demoted to worker before removal");
+    }
+    if (auto removed = held->hooks.remove_manager(node->id, true); !removed.ok())
+      return to_grpc(removed.error(), grpc::StatusCode::FAILED_PRECONDITION);
   }
   if (node->status != manager::NodeStatus::kDown && !request->force()) {
     return failed_precondition("node " + node->id +

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "control/daemon/manager_runtime.h"
@@ -19,14 +21,39 @@ struct ControlHooks {
   std::function<api::JoinTokens()> join_tokens;
   std::function<Result<api::JoinTokens>(const std::string& role)> rotate_join_token;
   std::function<std::string()> leader_node_id;
+  // Manager node id -> "Leader" | "Reachable" | "Unreachable".
+  std::function<std::map<std::string, std::string>()> manager_statuses;
+  // The CA's join of a manager: makes room for it in the managers' store (its etcd member);
+  // returns the cluster list that member starts with. Called holding no runtime.
+  std::function<Result<std::string>(const std::string& node_id, const std::string& addr)>
+      add_manager;
+  // Demotion or removal of a manager: takes its member out of the managers' store, refused
+  // (without `force`) when the managers left reachable would not be a quorum.
+  std::function<Status(const std::string& node_id, bool force)> remove_manager;
+  // Whether the managers' store has a quorum, as this manager's member sees it.
+  std::function<bool()> store_has_quorum;
+  // Whether that removal would be refused, without doing it.
+  std::function<Status(const std::string& node_id)> check_manager_removal;
   // Collects the log lines of these tasks from their nodes.
   std::function<grpc::Status(const std::vector<manager::Task>&, uint32_t tail, api::LogsResponse&)>
       collect_logs;
 };
 
-// The manager this node runs, while it runs one.
+class DispatcherService;
+class ClusterSecrets;
+class LeaderChannels;
+
+// The manager this node runs, while it runs one. On the leader `manager` is its runtime; a
+// follower has none and names the leader, to which the API routers forward (leader_routing.h).
 struct ManagerContext {
   ManagerRuntime* manager = nullptr;
+  std::shared_ptr<ManagerRuntime> runtime;  // keeps `manager` alive while a call holds this
+  DispatcherService* dispatcher = nullptr;  // the leader's
+  std::shared_ptr<DispatcherService> dispatcher_owner;
+  std::shared_ptr<const ClusterSecrets> secrets;  // the leader's
+  std::shared_ptr<LeaderChannels> channels;       // to forward calls to the leader
+  std::string leader_id;    // empty: no leader known (no quorum, or an election under way)
+  std::string leader_addr;  // IP:PORT of the leader's API
   ControlHooks hooks;
 };
 using ManagerSource = std::function<std::shared_ptr<const ManagerContext>()>;

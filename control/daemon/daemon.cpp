@@ -81,6 +81,12 @@ Result<NodeState> load_state(const std::string& dir) {
   state.listen_addr = json.value("listen_addr", "0.0.0.0:2377");
   state.default_addr_pool = json.value("default_addr_pool", "10.0.0.0/8");
   state.heartbeat_ms = json.value("heartbeat_ms", uint64_t{5000});
+  if (json.contains("managers") && json["managers"].is_array()) {
+    for (const auto& addr : json["managers"]) {
+      if (addr.is_string())
+        state.managers.push_back(addr.get<std::string>());
+    }
+  }
   return state;
 }
 
@@ -102,6 +108,10 @@ std::string node_tag(const std::string& node_id) {
 
 }  // namespace
 
+std::string Daemon::api_addr(const std::string& advertise_addr, const std::string& listen_addr) {
+  return advertise_addr + ":" + std::to_string(port_of(listen_addr, 2377));
+}
+
 Result<std::unique_ptr<Daemon>> Daemon::start(DaemonOptions options) {
   std::error_code ec;
   fs::create_directories(options.state_dir, ec);
@@ -117,6 +127,12 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonOptions options) {
 Daemon::Daemon(Key, DaemonOptions options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
+  {
+    std::lock_guard lock(role_mutex_);
+    role_changing_ = true;  // no new role change starts now
+  }
+  if (role_thread_.joinable())
+    role_thread_.join();
   if (local_server_)
     local_server_->Shutdown(std::chrono::system_clock::now() + 1s);
   std::lock_guard lock(mutex_);
@@ -149,10 +165,10 @@ Status Daemon::serve_local() {
   std::error_code ec;
   fs::remove(socket, ec);  // a previous run's
   local_ = std::make_unique<LocalService>(*this);
-  local_control_ = std::make_unique<ControlService>(
-      [this] {
-        std::lock_guard lock(context_mutex_);
-        return context_;
+  local_control_ = std::make_unique<ControlRouter>(
+      [this]() -> std::shared_ptr<const ManagerContext> {
+        std::lock_guard lock(manager_mutex_);
+        return manager_ ? manager_->context() : nullptr;
       },
       false);
   grpc::ServerBuilder builder;
@@ -190,7 +206,7 @@ Status Daemon::save_state(const NodeState& state) {
       {"node_id", state.node_id},           {"role", state.role},
       {"manager_addr", state.manager_addr}, {"advertise_addr", state.advertise_addr},
       {"listen_addr", state.listen_addr},   {"default_addr_pool", state.default_addr_pool},
-      {"heartbeat_ms", state.heartbeat_ms}};
+      {"heartbeat_ms", state.heartbeat_ms}, {"managers", state.managers}};
   auto path = node_file(options_.state_dir);
   {
     std::ofstream out(path + ".tmp", std::ios::trunc);
@@ -205,66 +221,34 @@ Status Daemon::save_state(const NodeState& state) {
   return {};
 }
 
-Status Daemon::start_manager(const NodeState& state, const pki::NodeFiles& files) {
-  ManagerOptions options;
-  options.store_path = options_.state_dir + "/manager/store.db";
-  std::error_code ec;
-  fs::create_directories(options_.state_dir + "/manager", ec);
-  SHOAL_ASSIGN_OR_RETURN(options.allocator.default_pool,
+Status Daemon::start_manager(const NodeState& state, const pki::NodeFiles& files,
+                             std::unique_ptr<ClusterSecrets> secrets,
+                             std::string etcd_initial_cluster, bool force_new_cluster) {
+  ManagerNodeConfig config{.state_dir = options_.state_dir,
+                           .node_id = state.node_id,
+                           .advertise_ip = state.advertise_addr,
+                           .listen_addr = state.listen_addr,
+                           .manager_addr = state.manager_addr,
+                           .runtime = {},
+                           .files = files,
+                           .gossip_port = options_.gossip_port,
+                           .etcd_initial_cluster = std::move(etcd_initial_cluster),
+                           .etcd_binary = options_.etcd_binary,
+                           .force_new_cluster = force_new_cluster};
+  SHOAL_ASSIGN_OR_RETURN(config.runtime.allocator.default_pool,
                          Ipv4Prefix::parse(state.default_addr_pool));
-  options.heartbeat_period = std::chrono::milliseconds(state.heartbeat_ms);
-  SHOAL_ASSIGN_OR_RETURN(manager_, ManagerRuntime::start(options));
-  SHOAL_ASSIGN_OR_RETURN(secrets_, ClusterSecrets::load(options_.state_dir));
-  dispatcher_ = std::make_unique<DispatcherService>(*manager_, options_.gossip_port);
-
-  auto context = std::make_shared<ManagerContext>();
-  context->manager = manager_.get();
-  context->hooks.join_tokens = [this] {
-    api::JoinTokens tokens;
-    auto pair = secrets_->tokens();
-    tokens.set_worker(pair.worker);
-    tokens.set_manager(pair.manager);
-    return tokens;
-  };
-  context->hooks.rotate_join_token = [this](const std::string& role) -> Result<api::JoinTokens> {
-    if (role != "worker" && role != "manager") {
-      return invalid_argument("role \"" + role + "\"", "expected worker or manager");
-    }
-    SHOAL_TRY(
-        secrets_->rotate(role == "manager" ? pki::NodeRole::kManager : pki::NodeRole::kWorker));
-    api::JoinTokens tokens;
-    tokens.set_worker(secrets_->tokens().worker);
-    tokens.set_manager(secrets_->tokens().manager);
-    return tokens;
-  };
-  context->hooks.leader_node_id = [id = state.node_id] { return id; };
-  context->hooks.collect_logs = [this](const std::vector<manager::Task>& tasks, uint32_t tail,
-                                       api::LogsResponse& response) {
-    return dispatcher_->collect_logs(tasks, tail, response);
-  };
-  {
-    std::lock_guard lock(context_mutex_);
-    context_ = context;
-  }
-  manager_control_ = std::make_unique<ControlService>(
-      [this] {
-        std::lock_guard lock(context_mutex_);
-        return context_;
-      },
-      true);
-  ca_ = std::make_unique<CaService>(*manager_, *secrets_);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(state.listen_addr, manager_credentials(files), &port);
-  builder.RegisterService(manager_control_.get());
-  builder.RegisterService(dispatcher_.get());
-  builder.RegisterService(ca_.get());
-  manager_server_ = builder.BuildAndStart();
-  if (!manager_server_ || port == 0) {
-    return sys_error("listen", state.listen_addr, EADDRINUSE, "the manager port is not free");
-  }
-  spdlog::info("manager listening on {}", state.listen_addr);
+  config.runtime.heartbeat_period = std::chrono::milliseconds(state.heartbeat_ms);
+  SHOAL_ASSIGN_OR_RETURN(auto manager, ManagerNode::start(std::move(config), std::move(secrets)));
+  std::lock_guard lock(manager_mutex_);
+  manager_ = std::move(manager);
   return {};
+}
+
+void Daemon::save_managers(NodeState state, const std::vector<std::string>& managers) {
+  std::lock_guard lock(state_file_mutex_);
+  state.managers = managers;
+  if (auto saved = save_state(state); !saved.ok())
+    spdlog::warn("keeping the managers' addresses: {}", saved.error().message());
 }
 
 Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) {
@@ -281,36 +265,35 @@ Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) 
       executor_,
       Executor::start({.node_tag = tag, .advertise_addr = addr, .state_dir = options_.state_dir},
                       *gossip_, *plane_));
+  auto managers = state.managers;
+  if (std::find(managers.begin(), managers.end(), state.manager_addr) == managers.end())
+    managers.insert(managers.begin(), state.manager_addr);
   session_ = std::make_unique<AgentSession>(
-      SessionConfig{.manager_addr = state.manager_addr,
+      SessionConfig{.managers = managers,
                     .files = files,
                     .hostname = hostname(),
                     .advertise_addr = state.advertise_addr,
-                    .lb_backend = lb::backend_kind_name(options_.lb_backend)},
+                    .lb_backend = lb::backend_kind_name(options_.lb_backend),
+                    .on_managers = [this, state](const std::vector<std::string>& heard) {
+                      save_managers(state, heard);
+                    },
+                    .role = state.role,
+                    .on_role = [this](const std::string& role) { on_role(role); }},
       *executor_, *gossip_);
   return {};
 }
 
 void Daemon::stop_node() {
   session_.reset();
-  if (dispatcher_)
-    dispatcher_->stop();
-  if (manager_server_) {
-    manager_server_->Shutdown(std::chrono::system_clock::now() + 1s);
-    manager_server_.reset();
-  }
+  std::unique_ptr<ManagerNode> manager;
   {
-    std::lock_guard lock(context_mutex_);
-    context_.reset();
+    std::lock_guard lock(manager_mutex_);
+    manager = std::move(manager_);
   }
+  manager.reset();  // outside the lock: CLI calls in flight finish first
   executor_.reset();
   plane_.reset();
   gossip_.reset();
-  manager_control_.reset();
-  ca_.reset();
-  dispatcher_.reset();
-  secrets_.reset();
-  manager_.reset();
 }
 
 grpc::Status Daemon::info(api::InfoResponse& out) {
@@ -325,13 +308,16 @@ grpc::Status Daemon::info(api::InfoResponse& out) {
   out.set_role(state_->role);
   out.set_manager_addr(state_->manager_addr);
   out.set_advertise_addr(state_->advertise_addr);
-  if (secrets_)
-    out.set_cluster_id(secrets_->cluster_id());
+  std::lock_guard manager_lock(manager_mutex_);
+  if (auto secrets = manager_ ? manager_->secrets() : nullptr)
+    out.set_cluster_id(secrets->cluster_id());
   return grpc::Status::OK;
 }
 
 grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& out) {
   std::lock_guard lock(mutex_);
+  if (state_ && request.force_new_cluster())
+    return force_new_cluster(out);
   if (state_)
     return failed_precondition(kAlreadyInSwarm);
   NodeState state;
@@ -353,8 +339,7 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
                    " is smaller than one /24 subnet");
   }
   state.heartbeat_ms = request.heartbeat_ms() == 0 ? 5000 : request.heartbeat_ms();
-  state.manager_addr =
-      state.advertise_addr + ":" + std::to_string(port_of(state.listen_addr, 2377));
+  state.manager_addr = api_addr(state.advertise_addr, state.listen_addr);
 
   SharedIds ids;
   state.node_id = ids.next();
@@ -384,13 +369,16 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
     cleanup();
     return to_grpc(saved.error(), grpc::StatusCode::INTERNAL);
   }
-  auto started = start_manager(state, files);
+  auto tokens = (*created)->tokens();
+  auto started = start_manager(state, files, std::move(*created));
   if (started.ok()) {
-    started = register_node(*manager_, state.node_id, hostname(),
+    std::lock_guard manager_lock(manager_mutex_);
+    auto runtime = manager_->runtime();
+    started = register_node(*runtime, state.node_id, hostname(),
                             *Ipv4::parse(state.advertise_addr), pki::NodeRole::kManager);
+    if (started.ok())
+      started = create_ingress_network(*runtime);
   }
-  if (started.ok())
-    started = create_ingress_network(*manager_);
   if (started.ok())
     started = save_state(state);
   if (started.ok())
@@ -401,10 +389,46 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
   }
   state_ = state;
   out.set_node_id(state.node_id);
-  out.set_worker_token(secrets_->tokens().worker);
+  out.set_worker_token(tokens.worker);
   out.set_manager_addr(state.manager_addr);
   spdlog::info("swarm initialized: node {} is the manager at {}", state.node_id,
                state.manager_addr);
+  return grpc::Status::OK;
+}
+
+grpc::Status Daemon::force_new_cluster(api::InitResponse& out) {
+  if (state_->role != "manager") {
+    return failed_precondition(
+        "--force-new-cluster rebuilds the swarm from a manager's data: this node is a worker");
+  }
+  auto files = pki::load_node_files(options_.state_dir);
+  if (!files.ok())
+    return to_grpc(files.error(), grpc::StatusCode::INTERNAL);
+  const bool replicated = ManagerSeat::has_member_data(options_.state_dir + "/manager");
+  stop_node();  // tasks keep running: the agent started below adopts them
+  Status started = start_manager(*state_, *files, nullptr, {}, replicated);
+  if (started.ok())
+    started = start_agent(*state_, *files);
+  if (!started.ok()) {
+    return to_grpc(started.error(), grpc::StatusCode::INTERNAL);
+  }
+  std::shared_ptr<const ClusterSecrets> secrets;
+  for (int i = 0; i < 300 && !secrets; ++i) {  // its member leads once the old lease is gone
+    {
+      std::lock_guard manager_lock(manager_mutex_);
+      auto held = manager_->context();
+      if (held && held->manager != nullptr)
+        secrets = held->secrets;
+    }
+    if (!secrets)
+      std::this_thread::sleep_for(100ms);
+  }
+  if (!secrets)
+    return {grpc::StatusCode::UNAVAILABLE, "the rebuilt manager did not come to lead in 30 s"};
+  out.set_node_id(state_->node_id);
+  out.set_worker_token(secrets->tokens().worker);
+  out.set_manager_addr(state_->manager_addr);
+  spdlog::info("a new swarm of this manager alone, from its data (--force-new-cluster)");
   return grpc::Status::OK;
 }
 
@@ -453,7 +477,8 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
   api::IssueNodeCertificateResponse issued;
   {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    // A manager's join can wait for the store to move into etcd and for etcd to accept a member.
+    context.set_deadline(std::chrono::system_clock::now() + 60s);
     auto stub = api::Ca::NewStub(anonymous_channel(state.manager_addr, root.pem()));
     auto status = stub->IssueNodeCertificate(&context, issue, &issued);
     if (!status.ok())
@@ -464,29 +489,38 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
   }
   state.node_id = issued.node_id();
   state.role = issued.role();
-  if (state.role != "worker") {
-    return failed_precondition(
-        "joining as a manager needs several managers, which this version "
-        "does not run yet: join with the worker token");
+  if (state.role == "manager") {
+    // Its own API first: it leads, or names the leader; the manager it joined through next.
+    state.listen_addr = request.listen_addr().empty() ? options_.listen_addr : request.listen_addr();
+    state.managers = {api_addr(state.advertise_addr, state.listen_addr), state.manager_addr};
+    state.manager_addr = state.managers.front();
+    state.default_addr_pool = issued.default_addr_pool();
+    state.heartbeat_ms = issued.heartbeat_ms() == 0 ? 5000 : issued.heartbeat_ms();
+    if (!Ipv4Prefix::parse(state.default_addr_pool).ok())
+      return invalid("the manager sent no valid default address pool");
   }
   pki::NodeFiles files{
       .ca_cert_pem = root.pem(), .node_cert_pem = issued.cert_pem(), .node_key_pem = key->key_pem};
   Status started = pki::save_node_files(options_.state_dir, files);
   if (started.ok())
     started = save_state(state);
+  if (started.ok() && state.role == "manager")
+    started = start_manager(state, files, nullptr, issued.etcd_initial_cluster());
   if (started.ok())
     started = start_agent(state, files);
   if (!started.ok()) {
     stop_node();
     std::error_code ec;
     fs::remove_all(options_.state_dir + "/certificates", ec);
+    fs::remove_all(options_.state_dir + "/manager", ec);
     fs::remove(node_file(options_.state_dir), ec);
     return to_grpc(started.error(), grpc::StatusCode::INTERNAL);
   }
   state_ = state;
   out.set_node_id(state.node_id);
   out.set_role(state.role);
-  spdlog::info("joined the swarm of {} as worker {}", state.manager_addr, state.node_id);
+  spdlog::info("joined the swarm of {} as {} {}", request.remote_addr(), state.role,
+               state.node_id);
   return grpc::Status::OK;
 }
 

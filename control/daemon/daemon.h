@@ -14,12 +14,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "control/daemon/agent_session.h"
 #include "control/daemon/cluster_secrets.h"
 #include "control/daemon/control_service.h"
 #include "control/daemon/dispatcher_service.h"
 #include "control/daemon/executor.h"
+#include "control/daemon/manager_node.h"
 #include "control/daemon/manager_runtime.h"
 #include "ipvs/backend_choice.h"
 #include "swarm.grpc.pb.h"
@@ -34,13 +36,15 @@ struct DaemonOptions {
   uint16_t gossip_port = 7946;
   std::string node_tag;  // scopes kernel names; empty: from the node id (tests use the host's)
   lb::BackendKind lb_backend = lb::BackendKind::kEbpf;  // shoald --lb-backend, probed
+  std::string etcd_binary = "etcd";                     // several managers run one member each
 };
 
 // What node.json holds.
 struct NodeState {
   std::string node_id;
   std::string role;  // worker | manager
-  std::string manager_addr;
+  std::string manager_addr;  // a manager's own API address; a worker's first manager
+  std::vector<std::string> managers;  // every manager's API address, as last heard
   std::string advertise_addr;
   std::string listen_addr;
   std::string default_addr_pool;
@@ -74,7 +78,20 @@ class Daemon {
  private:
   Status serve_local();
   Status resume();
-  Status start_manager(const NodeState& state, const pki::NodeFiles& files);
+  Status start_manager(const NodeState& state, const pki::NodeFiles& files,
+                       std::unique_ptr<ClusterSecrets> secrets = {},
+                       std::string etcd_initial_cluster = {}, bool force_new_cluster = false);
+  grpc::Status force_new_cluster(api::InitResponse& out);
+  // In daemon_role.cpp: the store gave this node another role. Renews the certificate with the
+  // leader, then restarts the node in its new role (its tasks keep running and are adopted).
+  void on_role(const std::string& role);
+  void change_role(const std::string& role);
+  void restart_as(const NodeState& next, const pki::NodeFiles& files,
+                  const std::string& etcd_initial_cluster);
+  // A manager's API address: its advertise address with the port it listens on.
+  static std::string api_addr(const std::string& advertise_addr, const std::string& listen_addr);
+  // The agent heard a new list of managers: node.json keeps it for the next start.
+  void save_managers(NodeState state, const std::vector<std::string>& managers);
   Status start_agent(const NodeState& state, const pki::NodeFiles& files);
   void stop_node();
   Status save_state(const NodeState& state);
@@ -82,20 +99,18 @@ class Daemon {
 
   DaemonOptions options_;
   std::mutex mutex_;  // lifecycle calls, one at a time
+  std::mutex state_file_mutex_;
+  std::mutex role_mutex_;
+  std::thread role_thread_;     // a role change in progress
+  bool role_changing_ = false;  // guarded by role_mutex_
   std::optional<NodeState> state_;
-  std::unique_ptr<ManagerRuntime> manager_;
-  std::unique_ptr<ClusterSecrets> secrets_;
-  std::unique_ptr<DispatcherService> dispatcher_;
-  std::unique_ptr<grpc::Service> manager_control_;
-  std::unique_ptr<grpc::Service> ca_;
-  std::unique_ptr<grpc::Server> manager_server_;
   std::unique_ptr<GossipNode> gossip_;
   std::unique_ptr<ServicePlane> plane_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<AgentSession> session_;
 
-  std::mutex context_mutex_;
-  std::shared_ptr<const ManagerContext> context_;  // what Control calls see
+  std::mutex manager_mutex_;  // manager_, for the CLI socket's calls
+  std::unique_ptr<ManagerNode> manager_;
 
   std::unique_ptr<grpc::Service> local_;
   std::unique_ptr<grpc::Service> local_control_;

@@ -27,8 +27,12 @@ grpc::Status unknown_session() {
 
 }  // namespace
 
-DispatcherService::DispatcherService(ManagerRuntime& manager, uint16_t gossip_port)
-    : manager_(manager), gossip_port_(gossip_port) {
+DispatcherService::DispatcherService(ManagerRuntime& manager, uint16_t gossip_port,
+                                     std::string leader_id, uint16_t manager_port)
+    : manager_(manager),
+      gossip_port_(gossip_port),
+      leader_id_(std::move(leader_id)),
+      manager_port_(manager_port) {
   watch_id_ = manager_.store().watch([this](const std::vector<manager::Event>&) {
     {
       std::lock_guard lock(mutex_);
@@ -86,8 +90,11 @@ bool DispatcherService::session_valid(const std::string& node_id, const std::str
 
 api::Assignments DispatcherService::assignments_for(const std::string& node_id) {
   api::Assignments out;
-  manager_.store().view(
-      [&](const manager::ReadTx& tx) { out = node_assignments(tx, node_id, gossip_port_); });
+  manager_.store().view([&](const manager::ReadTx& tx) {
+    out = node_assignments(tx, node_id, gossip_port_);
+    for (auto& addr : manager_addresses(tx, leader_id_, manager_port_))
+      out.add_managers(std::move(addr));
+  });
   out.set_heartbeat_period_ms(static_cast<uint64_t>(manager_.options().heartbeat_period.count()));
   std::lock_guard lock(mutex_);
   for (const auto& [id, request] : log_requests_) {

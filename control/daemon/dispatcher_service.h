@@ -17,7 +17,10 @@ namespace shoal::daemon {
 
 class DispatcherService final : public api::Dispatcher::Service {
  public:
-  DispatcherService(ManagerRuntime& manager, uint16_t gossip_port);
+  // `leader_id` and `manager_port` name the managers in the assignments (every manager serves
+  // its API on the same port as the leader).
+  DispatcherService(ManagerRuntime& manager, uint16_t gossip_port, std::string leader_id = {},
+                    uint16_t manager_port = 2377);
   ~DispatcherService() override;
 
   grpc::Status Session(grpc::ServerContext*, const api::SessionRequest*,
@@ -54,6 +57,8 @@ class DispatcherService final : public api::Dispatcher::Service {
 
   ManagerRuntime& manager_;
   uint16_t gossip_port_;
+  std::string leader_id_;
+  uint16_t manager_port_;
   manager::Store::WatchId watch_id_ = 0;
 
   std::mutex mutex_;

@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   app.add_option("--node-name", options.node_name, "node name (default: the host name)");
   app.add_option("--node-tag", options.node_tag,
                  "prefix of this node's kernel names (default: from the node id)");
+  app.add_option("--etcd", options.etcd_binary,
+                 "the etcd server binary several managers run (one member each)")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "debug|info|warn|error")->capture_default_str();
   std::string lb_backend = "auto";
   app.add_option("--lb-backend", lb_backend, "auto|ebpf|ipvs (auto: eBPF where the kernel runs it)")

@@ -102,16 +102,39 @@ ManagerSeat::~ManagerSeat() {
   member_.reset();
 }
 
+namespace {
+
+etcd::MemberConfig member_config(const SeatConfig& config) {
+  return etcd::MemberConfig{.name = config.node_id,
+                            .dir = config.dir + "/etcd",
+                            .peer_ip = config.advertise_ip,
+                            .peer_port = config.peer_port,
+                            .client_port = config.client_port,
+                            .tls = config.tls,
+                            .binary = config.etcd_binary};
+}
+
+}  // namespace
+
+Status ManagerSeat::rebuild_alone(const SeatConfig& config) {
+  if (!has_member_data(config.dir)) {
+    return Error{.op = "force a new cluster",
+                 .object = config.dir + "/etcd",
+                 .detail = "this manager holds no etcd data (a single manager needs no rebuild)"};
+  }
+  auto member = member_config(config);
+  member.force_new_cluster = true;
+  SHOAL_ASSIGN_OR_RETURN(auto forced, etcd::Member::start(member));
+  SHOAL_TRY(forced->wait_serving(30s));
+  forced->stop();
+  spdlog::info("the managers' store is now a cluster of this manager alone");
+  return {};
+}
+
 Status ManagerSeat::start_member(std::string initial_cluster, bool join_existing) {
-  etcd::MemberConfig member{.name = config_.node_id,
-                            .dir = config_.dir + "/etcd",
-                            .peer_ip = config_.advertise_ip,
-                            .peer_port = config_.peer_port,
-                            .client_port = config_.client_port,
-                            .initial_cluster = std::move(initial_cluster),
-                            .join_existing = join_existing,
-                            .tls = config_.tls,
-                            .binary = config_.etcd_binary};
+  auto member = member_config(config_);
+  member.initial_cluster = std::move(initial_cluster);
+  member.join_existing = join_existing;
   SHOAL_ASSIGN_OR_RETURN(member_, etcd::Member::start(member));
   SHOAL_TRY(member_->wait_serving(30s));
   client_ = member_->client();
@@ -122,6 +145,7 @@ void ManagerSeat::start_campaign() {
   election_ = etcd::Election::start(*client_,
                                     {.key = kLeaderKey,
                                      .candidate = config_.node_id,
+                                     .address = config_.manager_addr,
                                      .ttl = config_.lease_ttl,
                                      .poll = config_.poll},
                                     [this](const etcd::LeaderView&) {
@@ -145,7 +169,7 @@ std::shared_ptr<ManagerRuntime> ManagerSeat::runtime() const {
 
 etcd::LeaderView ManagerSeat::leader() const {
   if (!election_) {
-    return etcd::LeaderView{.leader = config_.node_id, .self = true};
+    return etcd::LeaderView{.leader = config_.node_id, .address = config_.manager_addr, .self = true};
   }
   return election_->view();
 }
@@ -181,18 +205,23 @@ void ManagerSeat::converge() {
   const auto view = election_->view();
   bool keep = false;
   bool had = false;
+  std::shared_ptr<ManagerRuntime> stepping_down;
   {
     std::lock_guard lock(mutex_);
     had = runtime_ != nullptr;
     keep = view.self && had && runtime_fence_ == view.fence && etcd_store_ != nullptr &&
            !etcd_store_->diverged();
     if (!keep && had) {
-      runtime_.reset();  // steps down (or reopens below)
+      stepping_down = std::move(runtime_);  // stopped below, outside the lock (it joins a thread)
       etcd_store_ = nullptr;
     }
   }
   if (keep) {
     return;
+  }
+  if (stepping_down) {
+    notify();  // holders let go of it first
+    stepping_down.reset();
   }
   if (view.self) {
     if (auto opened = open_replicated_runtime(view.fence); !opened.ok()) {
@@ -248,6 +277,7 @@ Status ManagerSeat::replicate(std::chrono::milliseconds timeout) {
     std::lock_guard lock(mutex_);
     single = std::move(runtime_);
   }
+  notify();  // holders let go of it
   // The copy must see every write: wait for calls still holding the SQLite runtime.
   const auto drain_deadline = std::chrono::steady_clock::now() + 5s;
   while (single && single.use_count() > 1 && std::chrono::steady_clock::now() < drain_deadline) {
@@ -313,34 +343,112 @@ Result<std::string> ManagerSeat::add_member(const std::string& name, const std::
   return initial_cluster_of(members, name, url);
 }
 
-Status ManagerSeat::remove_member(const std::string& name, bool force) {
+Result<ManagerSeat::Removal> ManagerSeat::plan_removal(const std::string& name) {
   if (!is_replicated()) {
-    return Error{
-        .op = "remove", .object = "manager " + name, .detail = "the swarm has a single manager"};
+    return Error{.op = "remove",
+                 .object = "manager " + name,
+                 .detail = "it is the last manager: the swarm's state would be lost"};
   }
   SHOAL_ASSIGN_OR_RETURN(auto members, client_->members());
-  std::optional<etcd::MemberInfo> target;
-  size_t reachable = 0;
+  Removal plan{.members = members.size(), .reachable_others = 0, .target = std::nullopt};
   for (const auto& member : members) {
     if (member.name == name) {
-      target = member;
-      continue;
+      plan.target = member;
+    } else {
+      plan.reachable_others += member_answers(member) ? 1 : 0;
     }
-    if (member.client_urls.empty()) {
-      continue;
+  }
+  return plan;
+}
+
+Status ManagerSeat::check_removal(const std::string& name) {
+  SHOAL_ASSIGN_OR_RETURN(auto plan, plan_removal(name));
+  if (!plan.target) {
+    return {};  // it never started a member: nothing of the quorum goes with it
+  }
+  return check_member_removal(plan.members, plan.reachable_others, name);
+}
+
+Status ManagerSeat::remove_member(const std::string& name, bool force) {
+  SHOAL_ASSIGN_OR_RETURN(auto plan, plan_removal(name));
+  if (!plan.target) {
+    return {};
+  }
+  auto safe = check_member_removal(plan.members, plan.reachable_others, name);
+  if (!safe.ok() && (!force || plan.members <= 1)) {
+    return safe;  // the last member goes with the swarm only, --force or not
+  }
+  return while_unhealthy([&] { return client_->remove_member(plan.target->id); });
+}
+
+bool ManagerSeat::member_answers(const etcd::MemberInfo& member) const {
+  if (member.client_urls.empty()) {
+    return false;  // added, never started
+  }
+  std::string endpoint = member.client_urls.front();
+  endpoint = endpoint.substr(endpoint.find("://") + 3);
+  auto other = etcd::Client::create(endpoint, config_.tls, {.call_timeout = 700ms});
+  return other->status().ok();
+}
+
+Result<std::map<std::string, bool>> ManagerSeat::member_health() {
+  std::map<std::string, bool> health;
+  if (!is_replicated()) {
+    health[config_.node_id] = true;
+    return health;
+  }
+  SHOAL_ASSIGN_OR_RETURN(auto members, client_->members());
+  std::vector<std::thread> probes;
+  std::vector<char> answers(members.size(), 0);
+  for (size_t i = 0; i < members.size(); ++i) {
+    probes.emplace_back([&, i] { answers[i] = member_answers(members[i]) ? 1 : 0; });
+  }
+  for (auto& probe : probes) {
+    probe.join();
+  }
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (!members[i].name.empty()) {
+      health[members[i].name] = answers[i] != 0;
     }
-    std::string endpoint = member.client_urls.front();
-    endpoint = endpoint.substr(endpoint.find("://") + 3);
-    auto other = etcd::Client::create(endpoint, config_.tls, {.call_timeout = 700ms});
-    reachable += other->status().ok() ? 1 : 0;
   }
-  if (!target) {
-    return Error{.op = "remove", .object = "manager " + name, .detail = "it has no etcd member"};
+  return health;
+}
+
+bool ManagerSeat::store_has_quorum() {
+  if (!is_replicated()) {
+    return true;
   }
-  if (auto safe = check_member_removal(members.size(), reachable, name); !safe.ok() && !force) {
-    return safe;
+  auto status = client_->status();
+  return status.ok() && status->leader_id != 0;
+}
+
+Result<std::optional<std::string>> ManagerSeat::read_key(const std::string& key) {
+  if (!is_replicated()) {
+    return Error{.op = "read", .object = key, .detail = "the swarm has a single manager"};
   }
-  return while_unhealthy([&] { return client_->remove_member(target->id); });
+  SHOAL_ASSIGN_OR_RETURN(auto value, client_->get(key));
+  if (!value) {
+    return std::optional<std::string>{};
+  }
+  return std::optional<std::string>{value->value};
+}
+
+Status ManagerSeat::write_key(const std::string& key, const std::string& value) {
+  etcd::Fence fence;
+  {
+    std::lock_guard lock(mutex_);
+    fence = runtime_fence_;
+    if (!is_replicated() || runtime_ == nullptr) {
+      return Error{.op = "write", .object = key, .detail = "this manager does not lead"};
+    }
+  }
+  etcd::Txn txn;
+  txn.if_created_at(fence.key, fence.create_revision).put(key, value);
+  SHOAL_ASSIGN_OR_RETURN(auto result, client_->commit(txn));
+  if (!result.succeeded) {
+    return Error{.op = "write", .object = key, .detail = "this manager no longer leads"};
+  }
+  return {};
 }
 
 Result<std::vector<etcd::MemberInfo>> ManagerSeat::members() {

@@ -15,6 +15,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +41,7 @@ struct SeatConfig {
   std::string dir;  // <state dir>/manager: store.db while single, etcd/ once replicated
   ManagerOptions runtime;
   std::string advertise_ip;
+  std::string manager_addr;  // IP:PORT of this manager's API, published with its leadership
   etcd::Tls tls;
   uint16_t peer_port = 2380;
   uint16_t client_port = 2379;
@@ -64,6 +66,10 @@ class ManagerSeat {
                                                          std::string initial_cluster = {});
   // Whether `dir` holds an etcd member's data (a manager that was replicated resumes so).
   static bool has_member_data(const std::string& dir);
+  // `swarm init --force-new-cluster`: rewrites the member's data under config.dir as a cluster
+  // of this member alone, keeping the store (etcd --force-new-cluster, run once and stopped, so
+  // a later restart of the member does not force again).
+  static Status rebuild_alone(const SeatConfig& config);
   ~ManagerSeat();  // resigns (a planned handover is immediate), stops the runtime and member
   ManagerSeat(const ManagerSeat&) = delete;
   ManagerSeat& operator=(const ManagerSeat&) = delete;
@@ -83,9 +89,21 @@ class ManagerSeat {
   // it starts with. Adding it again returns the same.
   Result<std::string> add_member(const std::string& name, const std::string& peer_ip);
   // Leader: removes the member of manager `name`; refused without `force` when the others
-  // reachable would not be a quorum of what remains.
+  // reachable would not be a quorum of what remains, and always for the last member. A manager
+  // without a member (it never started one) has nothing to remove.
   Status remove_member(const std::string& name, bool force);
+  // What remove_member(name, false) would refuse, without removing anything.
+  Status check_removal(const std::string& name);
   Result<std::vector<etcd::MemberInfo>> members();
+  // Leader: the members (by name, the managers' node ids) and whether each answers now.
+  Result<std::map<std::string, bool>> member_health();
+  // Whether this manager's etcd member sees a raft leader (false once it lost the majority,
+  // after an election timeout); true while single.
+  bool store_has_quorum();
+  // Cluster-wide values beside the store (the cluster secrets): read by any manager, written
+  // by the leader only (fenced like its store). Refused while single.
+  Result<std::optional<std::string>> read_key(const std::string& key);
+  Status write_key(const std::string& key, const std::string& value);
   // This manager's etcd member; null while single.
   const etcd::Member* member() const { return member_.get(); }
 
@@ -97,6 +115,13 @@ class ManagerSeat {
   void converge();
   Status open_replicated_runtime(const etcd::Fence& fence);
   std::string sqlite_path() const { return config_.dir + "/store.db"; }
+  bool member_answers(const etcd::MemberInfo& member) const;
+  struct Removal {
+    size_t members = 0;
+    size_t reachable_others = 0;
+    std::optional<etcd::MemberInfo> target;
+  };
+  Result<Removal> plan_removal(const std::string& name);
   std::string initial_cluster_of(const std::vector<etcd::MemberInfo>& members,
                                  const std::string& new_name, const std::string& new_url) const;
   void notify();

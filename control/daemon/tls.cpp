@@ -9,10 +9,18 @@ namespace shoal::daemon {
 
 namespace {
 
+// A manager whose host vanished (no RST) must not hold calls and sessions until their
+// deadlines: a ping every second, and a connection that misses one is dropped.
+constexpr int kKeepaliveMs = 1000;
+
 std::shared_ptr<grpc::Channel> tls_channel(const std::string& addr,
                                            const grpc::SslCredentialsOptions& options) {
   grpc::ChannelArguments args;
   args.SetSslTargetNameOverride(std::string(pki::kManagerTlsName));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveMs);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return grpc::CreateCustomChannel(addr, grpc::SslCredentials(options), args);
 }
 
@@ -41,6 +49,13 @@ std::shared_ptr<grpc::Channel> unverified_channel(const std::string& addr) {
   grpc::ChannelArguments args;
   args.SetSslTargetNameOverride(std::string(pki::kManagerTlsName));
   return grpc::CreateCustomChannel(addr, grpc::experimental::TlsCredentials(options), args);
+}
+
+void accept_keepalives(grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             kKeepaliveMs / 2);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
 }
 
 std::shared_ptr<grpc::ServerCredentials> manager_credentials(const pki::NodeFiles& files) {

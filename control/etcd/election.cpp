@@ -82,6 +82,23 @@ void Election::renew_lease() {
   next_renewal_ = now + config_.ttl / 3;
 }
 
+// The key's value: "<id>" or "<id>@<address>" (node ids never hold '@').
+std::string Election::key_value() const {
+  return config_.address.empty() ? config_.candidate : config_.candidate + "@" + config_.address;
+}
+
+namespace {
+
+LeaderView holder_view(const std::string& value) {
+  auto at = value.find('@');
+  if (at == std::string::npos) {
+    return LeaderView{.leader = value};
+  }
+  return LeaderView{.leader = value.substr(0, at), .address = value.substr(at + 1)};
+}
+
+}  // namespace
+
 void Election::step() {
   renew_lease();
   if (lease_ == 0) {
@@ -90,7 +107,7 @@ void Election::step() {
   }
   Txn txn;
   txn.if_created_at(config_.key, 0)
-      .put(config_.key, config_.candidate, lease_)
+      .put(config_.key, key_value(), lease_)
       .otherwise_get(config_.key);
   auto result = client_->commit(txn);
   if (!result.ok()) {
@@ -103,6 +120,7 @@ void Election::step() {
   }
   if (result->succeeded) {
     publish(LeaderView{.leader = config_.candidate,
+                       .address = config_.address,
                        .self = true,
                        .fence = {.key = config_.key, .create_revision = result->revision}});
     return;
@@ -112,12 +130,13 @@ void Election::step() {
     publish(LeaderView{});  // released between the compare and the read: next poll
     return;
   }
-  const bool self = holder->value == config_.candidate && holder->lease == lease_;
-  publish(LeaderView{
-      .leader = holder->value,
-      .self = self,
-      .fence =
-          self ? Fence{.key = config_.key, .create_revision = holder->create_revision} : Fence{}});
+  const bool self = holder->value == key_value() && holder->lease == lease_;
+  auto view = holder_view(holder->value);
+  view.self = self;
+  if (self) {
+    view.fence = Fence{.key = config_.key, .create_revision = holder->create_revision};
+  }
+  publish(std::move(view));
 }
 
 void Election::publish(LeaderView view) {

@@ -30,12 +30,14 @@ namespace shoal::etcd {
 struct ElectionConfig {
   std::string key{};        // the leadership key
   std::string candidate{};  // this manager's node id
+  std::string address{};    // where it serves (IP:PORT), published beside the id; may be empty
   std::chrono::seconds ttl{3};
   std::chrono::milliseconds poll{200};
 };
 
 struct LeaderView {
   std::string leader{};  // node id; empty: unknown (no quorum, or nobody leads yet)
+  std::string address{};  // the leader's ElectionConfig::address
   bool self = false;
   Fence fence{};  // valid when self
 
@@ -64,6 +66,7 @@ class Election {
   void step();
   void renew_lease();
   void publish(LeaderView view);
+  std::string key_value() const;
 
   Client* client_;
   ElectionConfig config_;

@@ -334,7 +334,7 @@ std::vector<nlohmann::json> SwarmCluster::json_rows(int host, std::vector<std::s
 
 std::vector<TaskRow> SwarmCluster::ps(const std::string& service) {
   std::vector<TaskRow> tasks;
-  for (const auto& row : json_rows(1, {"service", "ps", "--no-trunc", service})) {
+  for (const auto& row : json_rows(manager_host_, {"service", "ps", "--no-trunc", service})) {
     TaskRow task;
     task.id = row.value("ID", "");
     std::string name = row.value("Name", "");
@@ -358,12 +358,12 @@ std::vector<TaskRow> SwarmCluster::ps(const std::string& service) {
 }
 
 std::string SwarmCluster::ps_text(const std::string& service) {
-  return shoal(1, {"service", "ps", service}).output;
+  return shoal(manager_host_, {"service", "ps", service}).output;
 }
 
 std::map<std::string, std::string> SwarmCluster::node_status() {
   std::map<std::string, std::string> status;
-  for (const auto& row : json_rows(1, {"node", "ls"})) {
+  for (const auto& row : json_rows(manager_host_, {"node", "ls"})) {
     status[row.value("Hostname", "")] = row.value("Status", "");
   }
   return status;
@@ -390,7 +390,7 @@ std::map<std::string, std::string> SwarmCluster::node_status() {
     args.push_back(word);
   }
   args.push_back(command);
-  auto created = shoal(1, args);
+  auto created = shoal(manager_host_, args);
   if (created.exit_code != 0) {
     return ::testing::AssertionFailure() << "service create " << name << ": " << created.output;
   }
@@ -421,7 +421,7 @@ std::map<std::string, std::string> SwarmCluster::node_status() {
 
 ::testing::AssertionResult SwarmCluster::remove_service(const std::string& name) {
   auto tasks = ps(name);
-  auto removed = shoal(1, {"service", "rm", name});
+  auto removed = shoal(manager_host_, {"service", "rm", name});
   if (removed.exit_code != 0) {
     return ::testing::AssertionFailure() << "service rm " << name << ": " << removed.output;
   }

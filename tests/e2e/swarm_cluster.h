@@ -59,7 +59,10 @@ class SwarmCluster {
   testing::CommandResult shoal(int host, std::vector<std::string> args, int timeout_ms = 30000);
   // The rows of a `--format json` listing on host (empty when the command fails).
   std::vector<nlohmann::json> json_rows(int host, std::vector<std::string> args);
-  // `service ps` of one service, from the manager (host 1).
+  // The host whose socket the helpers below use (a manager; host 1 unless told).
+  void use_manager(int host) { manager_host_ = host; }
+  int manager_host() const { return manager_host_; }
+  // `service ps` of one service, from the manager.
   std::vector<TaskRow> ps(const std::string& service);
   std::string ps_text(const std::string& service);   // for failure messages
   std::map<std::string, std::string> node_status();  // host name -> "Ready"/"Down"/...
@@ -97,6 +100,7 @@ class SwarmCluster {
   std::unique_ptr<testing::Testbed> testbed_;
   std::string root_;  // temporary directory: state dirs and daemon logs
   std::map<int, pid_t> pids_;
+  int manager_host_ = 1;
 };
 
 // The cgroup2 mount point of this (root) mount namespace, or empty.

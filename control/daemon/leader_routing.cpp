@@ -1,0 +1,170 @@
+#include "control/daemon/leader_routing.h"
+
+#include "control/daemon/auth.h"
+#include "control/daemon/tls.h"
+
+namespace shoal::daemon {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Control calls are short (logs wait at most 5 s); a leader cut off mid-call fails the call
+// before the caller gives up, and the retry reaches the next leader.
+constexpr auto kForwardDeadline = 10s;
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> LeaderChannels::get(const std::string& addr) {
+  std::lock_guard lock(mutex_);
+  auto& channel = channels_[addr];
+  if (!channel) {
+    channel = node_channel(addr, files_);
+  }
+  return channel;
+}
+
+grpc::Status not_leading(grpc::ServerContext& context, const ManagerContext* held) {
+  if (held == nullptr || held->leader_addr.empty()) {
+    return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+  }
+  context.AddTrailingMetadata(kLeaderMetadata, held->leader_addr);
+  return {grpc::StatusCode::UNAVAILABLE,
+          "this manager does not lead; the leader is " + held->leader_id + " at " +
+              held->leader_addr};
+}
+
+std::shared_ptr<const ManagerContext> ControlRouter::forward_target(grpc::ServerContext& context,
+                                                                    grpc::Status& refusal) {
+  auto held = source_();
+  if (!held || held->manager != nullptr || !held->channels) {
+    return nullptr;  // served here: the leader, or no manager at all (refused there)
+  }
+  if (require_certificate_) {
+    if (auto status = require_manager(context); !status.ok()) {
+      refusal = status;
+      return nullptr;
+    }
+  }
+  if (held->leader_addr.empty() || context.client_metadata().count(kForwardedMetadata) > 0) {
+    refusal = {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+    return nullptr;
+  }
+  return held;
+}
+
+template <typename Request, typename Response>
+grpc::Status ControlRouter::route(grpc::ServerContext* context, const Request* request,
+                                  Response* response, LocalCall<Request, Response> local,
+                                  RemoteCall<Request, Response> remote) {
+  grpc::Status refusal;
+  auto held = forward_target(*context, refusal);
+  if (!refusal.ok()) {
+    return refusal;
+  }
+  if (!held) {
+    return (local_.*local)(context, request, response);
+  }
+  grpc::ClientContext client;
+  client.set_deadline(
+      std::min(context->deadline(), std::chrono::system_clock::now() + kForwardDeadline));
+  client.AddMetadata(kForwardedMetadata, "1");
+  auto stub = api::Control::NewStub(held->channels->get(held->leader_addr));
+  auto status = (stub.get()->*remote)(&client, *request, response);
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      status.error_message().find("does not lead") == std::string::npos &&
+      status.error_message() != kNoLeader) {
+    // Gone with the majority, or alone: this manager's member knows which.
+    if (held->hooks.store_has_quorum && !held->hooks.store_has_quorum()) {
+      return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+    }
+    return {grpc::StatusCode::UNAVAILABLE,
+            "the leader at " + held->leader_addr + " does not answer (" + status.error_message() +
+                "); if it is gone, another manager leads within seconds: retry"};
+  }
+  return status;
+}
+
+#define SHOAL_ROUTE(Method, Request, Response)                                                  \
+  grpc::Status ControlRouter::Method(grpc::ServerContext* context, const Request* request,      \
+                                     Response* response) {                                      \
+    return route<Request, Response>(context, request, response, &ControlService::Method,        \
+                                    &api::Control::Stub::Method);                               \
+  }
+
+SHOAL_ROUTE(ListNodes, api::Empty, api::ListNodesResponse)
+SHOAL_ROUTE(GetNode, api::IdRequest, api::Node)
+SHOAL_ROUTE(UpdateNode, api::UpdateNodeRequest, api::Node)
+SHOAL_ROUTE(RemoveNode, api::RemoveNodeRequest, api::Empty)
+SHOAL_ROUTE(CreateNetwork, api::CreateNetworkRequest, api::Network)
+SHOAL_ROUTE(ListNetworks, api::Empty, api::ListNetworksResponse)
+SHOAL_ROUTE(GetNetwork, api::IdRequest, api::Network)
+SHOAL_ROUTE(RemoveNetwork, api::IdRequest, api::Empty)
+SHOAL_ROUTE(CreateService, api::ServiceSpec, api::Service)
+SHOAL_ROUTE(ListServices, api::Empty, api::ListServicesResponse)
+SHOAL_ROUTE(GetService, api::IdRequest, api::Service)
+SHOAL_ROUTE(UpdateService, api::UpdateServiceRequest, api::Service)
+SHOAL_ROUTE(RollbackService, api::IdRequest, api::Service)
+SHOAL_ROUTE(RemoveService, api::IdRequest, api::Empty)
+SHOAL_ROUTE(ListTasks, api::ListTasksRequest, api::ListTasksResponse)
+SHOAL_ROUTE(ServiceLogs, api::LogsRequest, api::LogsResponse)
+SHOAL_ROUTE(CreateConfig, api::CreateConfigRequest, api::Config)
+SHOAL_ROUTE(ListConfigs, api::Empty, api::ListConfigsResponse)
+SHOAL_ROUTE(GetConfig, api::IdRequest, api::Config)
+SHOAL_ROUTE(RemoveConfig, api::IdRequest, api::Empty)
+SHOAL_ROUTE(GetJoinTokens, api::Empty, api::JoinTokens)
+SHOAL_ROUTE(RotateJoinToken, api::RotateJoinTokenRequest, api::JoinTokens)
+
+#undef SHOAL_ROUTE
+
+template <typename Call>
+grpc::Status DispatcherRouter::route(grpc::ServerContext& context, Call call) {
+  auto held = source_();
+  if (!held || held->dispatcher == nullptr) {
+    return not_leading(context, held.get());
+  }
+  return call(*held->dispatcher);  // `held` keeps the leader's dispatcher alive meanwhile
+}
+
+grpc::Status DispatcherRouter::Session(grpc::ServerContext* context,
+                                       const api::SessionRequest* request,
+                                       grpc::ServerWriter<api::Assignments>* writer) {
+  return route(*context, [&](DispatcherService& d) { return d.Session(context, request, writer); });
+}
+
+grpc::Status DispatcherRouter::Heartbeat(grpc::ServerContext* context,
+                                         const api::HeartbeatRequest* request,
+                                         api::HeartbeatResponse* response) {
+  return route(*context,
+               [&](DispatcherService& d) { return d.Heartbeat(context, request, response); });
+}
+
+grpc::Status DispatcherRouter::StartRun(grpc::ServerContext* context,
+                                        const api::StartRunRequest* request,
+                                        api::StartRunResponse* response) {
+  return route(*context,
+               [&](DispatcherService& d) { return d.StartRun(context, request, response); });
+}
+
+grpc::Status DispatcherRouter::EndRun(grpc::ServerContext* context,
+                                      const api::IdRequest* request, api::Empty* response) {
+  return route(*context,
+               [&](DispatcherService& d) { return d.EndRun(context, request, response); });
+}
+
+grpc::Status DispatcherRouter::UpdateTaskStatus(grpc::ServerContext* context,
+                                                const api::UpdateTaskStatusRequest* request,
+                                                api::Empty* response) {
+  return route(*context, [&](DispatcherService& d) {
+    return d.UpdateTaskStatus(context, request, response);
+  });
+}
+
+grpc::Status DispatcherRouter::PublishLogs(grpc::ServerContext* context,
+                                           const api::PublishLogsRequest* request,
+                                           api::Empty* response) {
+  return route(*context,
+               [&](DispatcherService& d) { return d.PublishLogs(context, request, response); });
+}
+
+}  // namespace shoal::daemon

@@ -1,0 +1,272 @@
+#include "control/daemon/manager_node.h"
+
+#include <spdlog/spdlog.h>
+
+#include "control/daemon/ca_service.h"
+#include "control/daemon/dispatcher_service.h"
+#include "control/daemon/tls.h"
+
+namespace shoal::daemon {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+uint16_t port_of(const std::string& addr) {
+  auto colon = addr.rfind(':');
+  int port = colon == std::string::npos ? 0 : std::atoi(addr.c_str() + colon + 1);
+  return port > 0 && port < 65536 ? static_cast<uint16_t>(port) : 2377;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ManagerNode>> ManagerNode::start(ManagerNodeConfig config,
+                                                        std::unique_ptr<ClusterSecrets> secrets) {
+  std::unique_ptr<ManagerNode> node(new ManagerNode(std::move(config)));
+  if (!secrets) {
+    auto loaded = ClusterSecrets::load(node->config_.state_dir);
+    if (loaded.ok()) {
+      secrets = std::move(*loaded);
+    } else if (loaded.error().errnum != ENOENT) {
+      return std::move(loaded).error();
+    }
+  }
+  node->secrets_ = std::move(secrets);
+  node->channels_ = std::make_shared<LeaderChannels>(node->config_.files);
+  SHOAL_TRY(node->open_seat());
+  node->refresh();
+  SHOAL_TRY(node->serve());
+  return node;
+}
+
+ManagerNode::~ManagerNode() {
+  seat_->set_listener({});
+  if (auto held = context(); held && held->dispatcher != nullptr) {
+    held->dispatcher->stop();  // ends the agents' sessions, so the server stops at once
+  }
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() + 1s);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    context_.reset();
+  }
+  seat_.reset();  // resigns: another manager leads within one poll
+}
+
+Status ManagerNode::open_seat() {
+  SeatConfig seat{.node_id = config_.node_id,
+                  .dir = config_.state_dir + "/manager",
+                  .runtime = config_.runtime,
+                  .advertise_ip = config_.advertise_ip,
+                  .manager_addr = config_.manager_addr,
+                  .tls = {.ca_pem = config_.files.ca_cert_pem,
+                          .cert_pem = config_.files.node_cert_pem,
+                          .key_pem = config_.files.node_key_pem},
+                  .etcd_binary = config_.etcd_binary};
+  if (config_.force_new_cluster) {
+    SHOAL_TRY(ManagerSeat::rebuild_alone(seat));
+    demote_others_ = true;
+  }
+  if (ManagerSeat::has_member_data(seat.dir) || !config_.etcd_initial_cluster.empty()) {
+    SHOAL_ASSIGN_OR_RETURN(seat_,
+                           ManagerSeat::replicated(std::move(seat), config_.etcd_initial_cluster));
+  } else {
+    SHOAL_ASSIGN_OR_RETURN(seat_, ManagerSeat::single(std::move(seat)));
+  }
+  seat_->set_listener([this] { refresh(); });
+  return {};
+}
+
+Status ManagerNode::serve() {
+  control_ = std::make_unique<ControlRouter>(source(), true);
+  dispatcher_ = std::make_unique<DispatcherRouter>(source());
+  ca_ = std::make_unique<CaService>(source(), config_.files.ca_cert_pem);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config_.listen_addr, manager_credentials(config_.files), &port);
+  accept_keepalives(builder);
+  builder.RegisterService(control_.get());
+  builder.RegisterService(dispatcher_.get());
+  builder.RegisterService(ca_.get());
+  server_ = builder.BuildAndStart();
+  if (!server_ || port == 0) {
+    return sys_error("listen", config_.listen_addr, EADDRINUSE, "the manager port is not free");
+  }
+  spdlog::info("manager listening on {}", config_.listen_addr);
+  return {};
+}
+
+std::shared_ptr<const ManagerContext> ManagerNode::context() const {
+  std::lock_guard lock(mutex_);
+  return context_;
+}
+
+std::shared_ptr<const ClusterSecrets> ManagerNode::secrets() const {
+  std::lock_guard lock(mutex_);
+  return secrets_;
+}
+
+void ManagerNode::refresh() {
+  std::lock_guard refreshing(refresh_mutex_);
+  auto runtime = seat_->runtime();
+  auto view = seat_->leader();
+  auto current = context();
+  auto next = std::make_shared<ManagerContext>();
+  next->channels = channels_;
+  next->hooks = hooks();
+  if (runtime && seat_->is_replicated()) {
+    if (auto adopted = adopt_secrets(); !adopted.ok()) {
+      spdlog::warn("leading without the cluster secrets: {}", adopted.error().message());
+      runtime.reset();  // no CA, no tokens: serve nothing rather than half
+    }
+  }
+  if (runtime && demote_others_) {
+    if (auto demoted = demote_other_managers(*runtime); demoted.ok()) {
+      demote_others_ = false;
+    } else {
+      spdlog::warn("demoting the lost managers: {}", demoted.error().message());
+    }
+  }
+  if (runtime) {
+    next->runtime = runtime;
+    next->manager = runtime.get();
+    next->secrets = secrets();
+    next->leader_id = config_.node_id;
+    next->leader_addr = config_.manager_addr;
+    next->dispatcher_owner = current && current->runtime == runtime
+                                 ? current->dispatcher_owner
+                                 : std::make_shared<DispatcherService>(
+                                       *runtime, config_.gossip_port, config_.node_id,
+                                       port_of(config_.manager_addr));
+    next->dispatcher = next->dispatcher_owner.get();
+  } else if (!view.self) {
+    next->leader_id = view.leader;
+    next->leader_addr = view.address;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    context_ = next;
+  }
+  if (current && current->dispatcher_owner && current->dispatcher_owner != next->dispatcher_owner) {
+    current->dispatcher_owner->stop();  // its agents reconnect, to the leader
+  }
+}
+
+Status ManagerNode::adopt_secrets() {
+  SHOAL_ASSIGN_OR_RETURN(auto stored, seat_->read_key(kSecretsKey));
+  auto mine = secrets();
+  if (!stored) {
+    if (!mine) {
+      return Error{.op = "find", .object = "cluster secrets", .detail = "neither here nor in etcd"};
+    }
+    return seat_->write_key(kSecretsKey, mine->to_json());
+  }
+  if (mine && mine->to_json() == *stored) {
+    return {};
+  }
+  SHOAL_ASSIGN_OR_RETURN(auto adopted, ClusterSecrets::adopt(config_.state_dir, *stored));
+  std::lock_guard lock(mutex_);
+  secrets_ = std::move(adopted);
+  return {};
+}
+
+ControlHooks ManagerNode::hooks() {
+  ControlHooks hooks;
+  hooks.join_tokens = [this] {
+    api::JoinTokens tokens;
+    if (auto held = secrets()) {
+      auto pair = held->tokens();
+      tokens.set_worker(pair.worker);
+      tokens.set_manager(pair.manager);
+    }
+    return tokens;
+  };
+  hooks.rotate_join_token = [this](const std::string& role) { return rotate_join_token(role); };
+  hooks.leader_node_id = [this] { return seat_->leader().leader; };
+  hooks.manager_statuses = [this] { return manager_statuses(); };
+  hooks.collect_logs = [this](const std::vector<manager::Task>& tasks, uint32_t tail,
+                              api::LogsResponse& response) {
+    auto held = context();
+    if (!held || held->dispatcher == nullptr) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, kNoLeader);
+    }
+    return held->dispatcher->collect_logs(tasks, tail, response);
+  };
+  hooks.add_manager = [this](const std::string& node_id, const std::string& addr) {
+    return add_manager(node_id, addr);
+  };
+  hooks.remove_manager = [this](const std::string& node_id, bool force) {
+    std::lock_guard lock(membership_mutex_);
+    return seat_->remove_member(node_id, force);
+  };
+  hooks.store_has_quorum = [this] { return seat_->store_has_quorum(); };
+  hooks.check_manager_removal = [this](const std::string& node_id) {
+    return seat_->check_removal(node_id);
+  };
+  return hooks;
+}
+
+Result<api::JoinTokens> ManagerNode::rotate_join_token(const std::string& role) {
+  if (role != "worker" && role != "manager") {
+    return invalid_argument("role \"" + role + "\"", "expected worker or manager");
+  }
+  std::shared_ptr<ClusterSecrets> held;
+  {
+    std::lock_guard lock(mutex_);
+    held = secrets_;
+  }
+  if (!held) {
+    return Error{.op = "rotate", .object = "join token", .detail = "this manager has no secrets"};
+  }
+  SHOAL_TRY(held->rotate(role == "manager" ? pki::NodeRole::kManager : pki::NodeRole::kWorker));
+  if (seat_->is_replicated()) {
+    SHOAL_TRY(seat_->write_key(kSecretsKey, held->to_json()));
+  }
+  api::JoinTokens tokens;
+  tokens.set_worker(held->tokens().worker);
+  tokens.set_manager(held->tokens().manager);
+  return tokens;
+}
+
+Result<std::string> ManagerNode::add_manager(const std::string& node_id, const std::string& addr) {
+  std::lock_guard lock(membership_mutex_);
+  if (!seat_->is_replicated()) {
+    spdlog::info("a second manager joins: the swarm store moves into etcd");
+    SHOAL_TRY(seat_->replicate());
+  }
+  SHOAL_TRY(adopt_secrets());  // in etcd before any other manager could come to lead
+  return seat_->add_member(node_id, addr);
+}
+
+// The managers a forced new cluster left out have no member any more: workers now (a returning
+// one sees that in its assignments and restarts as a worker).
+Status ManagerNode::demote_other_managers(ManagerRuntime& runtime) {
+  return runtime.store().update([&](manager::WriteTx& tx) -> Status {
+    for (auto node : tx.nodes()) {
+      if (node.role != manager::NodeRole::kManager || node.id == config_.node_id) {
+        continue;
+      }
+      spdlog::info("node {} ({}) is no manager of the new cluster: demoted", node.id,
+                   node.hostname);
+      node.role = manager::NodeRole::kWorker;
+      node.status = manager::NodeStatus::kDown;
+      SHOAL_TRY(tx.update(node));
+    }
+    return {};
+  });
+}
+
+std::map<std::string, std::string> ManagerNode::manager_statuses() {
+  std::map<std::string, std::string> statuses;
+  auto health = seat_->member_health();
+  if (!health.ok()) {
+    return statuses;
+  }
+  for (const auto& [name, answers] : *health) {
+    statuses[name] = answers ? "Reachable" : "Unreachable";
+  }
+  return statuses;
+}
+
+}  // namespace shoal::daemon

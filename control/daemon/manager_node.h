@@ -1,0 +1,91 @@
+// What a manager node runs besides its agent: its seat (manager_seat.h), the cluster secrets, and
+// the manager port's server with the routers (leader_routing.h) that serve the API here while
+// this manager leads and send it to the leader otherwise.
+//
+// The ManagerContext the routers read is rebuilt whenever the seat reports a change: leading, it
+// holds the runtime, a dispatcher of its own and the secrets; following, the leader's id and
+// address. A leader of several managers keeps the cluster secrets in etcd (kSecretsKey): the
+// first writes its own there, and a manager that comes to lead adopts them, so it signs with
+// the same CA and accepts the same join tokens.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "control/daemon/cluster_secrets.h"
+#include "control/daemon/control_service.h"
+#include "control/daemon/leader_routing.h"
+#include "control/daemon/manager_seat.h"
+#include "control/pki/node_files.h"
+
+namespace shoal::daemon {
+
+inline constexpr const char* kSecretsKey = "/shoal/secrets";
+
+struct ManagerNodeConfig {
+  std::string state_dir;
+  std::string node_id;
+  std::string advertise_ip;
+  std::string listen_addr;   // IP:PORT the manager port binds
+  std::string manager_addr;  // IP:PORT the others reach it at
+  ManagerOptions runtime;
+  pki::NodeFiles files;
+  uint16_t gossip_port = 7946;
+  // A manager joining several: the etcd cluster its member starts with (first start only).
+  std::string etcd_initial_cluster;
+  std::string etcd_binary = "etcd";
+  // `swarm init --force-new-cluster`: this manager's store alone, the other managers demoted.
+  bool force_new_cluster = false;
+};
+
+class ManagerNode {
+ public:
+  // `secrets`: a new swarm's (init); else loaded from the state dir when there (null for a
+  // manager that joined and never led).
+  static Result<std::unique_ptr<ManagerNode>> start(ManagerNodeConfig config,
+                                                    std::unique_ptr<ClusterSecrets> secrets = {});
+  ~ManagerNode();
+  ManagerNode(const ManagerNode&) = delete;
+  ManagerNode& operator=(const ManagerNode&) = delete;
+
+  std::shared_ptr<const ManagerContext> context() const;
+  ManagerSource source() {
+    return [this] { return context(); };
+  }
+  // The single manager's runtime right after init (null once it no longer leads).
+  std::shared_ptr<ManagerRuntime> runtime() const { return seat_->runtime(); }
+  std::shared_ptr<const ClusterSecrets> secrets() const;
+
+ private:
+  explicit ManagerNode(ManagerNodeConfig config) : config_(std::move(config)) {}
+  Status open_seat();
+  Status serve();
+  void refresh();  // the seat changed
+  Status adopt_secrets();
+  ControlHooks hooks();
+  Result<std::string> add_manager(const std::string& node_id, const std::string& addr);
+  Result<api::JoinTokens> rotate_join_token(const std::string& role);
+  std::map<std::string, std::string> manager_statuses();
+  Status demote_other_managers(ManagerRuntime& runtime);
+
+  ManagerNodeConfig config_;
+  std::unique_ptr<ManagerSeat> seat_;
+  std::shared_ptr<LeaderChannels> channels_;
+
+  mutable std::mutex mutex_;  // context_ and secrets_
+  std::shared_ptr<const ManagerContext> context_;
+  std::shared_ptr<ClusterSecrets> secrets_;
+  std::mutex refresh_mutex_;  // one refresh at a time
+  bool demote_others_ = false;  // under refresh_mutex_: after a forced new cluster
+  std::mutex membership_mutex_;  // one manager join at a time
+
+  std::unique_ptr<grpc::Service> control_;
+  std::unique_ptr<grpc::Service> dispatcher_;
+  std::unique_ptr<grpc::Service> ca_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace shoal::daemon

@@ -1,0 +1,330 @@
+// Several managers end to end (issue #8) on five simulated hosts: h1 initialises, h2 and h3 join
+// with the manager token (each runs an etcd member under its state dir), h4 and h5 are workers.
+// The tests run in order on one cluster and each leaves three managers up with one leader:
+// failover when the leader's host dies, fast "no quorum" refusals when two of three managers are
+// gone while the published port keeps answering, and recovery when they return.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+
+#include "tests/e2e/swarm_cluster.h"
+#include "tests/support/wait.h"
+
+namespace shoal::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using testing::wait_until;
+
+constexpr int kHosts = 5;
+constexpr int kManagers = 3;
+constexpr int kClient = 5;  // a worker: it sends the requests to the published port
+
+std::string web_command() {
+  return std::string("exec ") + SHOAL_LB_BENCH_PATH + " http 0.0.0.0 80 \"web $(hostname)\"";
+}
+
+long long ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
+class ManagersE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::geteuid() != 0) {
+      return;
+    }
+    cluster_ = SwarmCluster::start(kHosts, 1, setup_error_).release();
+    if (cluster_ == nullptr) {
+      return;
+    }
+    setup_error_ = grow();
+  }
+
+  // h2, h3 join as managers, h4, h5 as workers; a network and a published service.
+  static std::string grow() {
+    auto& c = *cluster_;
+    auto manager_token = c.shoal(1, {"swarm", "join-token", "-q", "manager"}).output;
+    auto worker_token = c.shoal(1, {"swarm", "join-token", "-q", "worker"}).output;
+    manager_token = manager_token.substr(0, manager_token.find('\n'));
+    worker_token = worker_token.substr(0, worker_token.find('\n'));
+    for (int host = 2; host <= kHosts; ++host) {
+      const auto& token = host <= kManagers ? manager_token : worker_token;
+      auto joined =
+          c.shoal(host, {"swarm", "join", "--token", token, c.address(1) + ":2377"}, 90000);
+      if (joined.exit_code != 0) {
+        return "swarm join on h" + std::to_string(host) + ": " + joined.output + c.daemon_logs();
+      }
+    }
+    if (!wait_until([&] { return c.node_status().size() == kHosts && all_ready(); }, 60s)) {
+      return "nodes not ready: " + c.shoal(1, {"node", "ls"}).output;
+    }
+    auto created = c.shoal(1, {"network", "create", "-d", "overlay", "app"});
+    if (created.exit_code != 0) {
+      return "network create: " + created.output;
+    }
+    if (!c.create_service("web", 3, web_command(), {"--publish", "8080:80"}) ||
+        !c.wait_running("web", 3, 60s)) {
+      return "service web did not start: " + c.ps_text("web") + c.daemon_logs();
+    }
+    return "";
+  }
+
+  static bool all_ready() {
+    auto status = cluster_->node_status();
+    return std::all_of(status.begin(), status.end(),
+                       [](const auto& entry) { return entry.second == "Ready"; });
+  }
+
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (::geteuid() != 0) {
+      GTEST_SKIP() << "the e2e tests need root (network namespaces, cgroups)";
+    }
+    ASSERT_NE(cluster_, nullptr) << setup_error_;
+    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
+  }
+
+  void TearDown() override {
+    if (HasFailure() && cluster_ != nullptr) {
+      std::printf("%s", cluster_->daemon_logs(60).c_str());
+    }
+  }
+
+  // MANAGER STATUS by host name, as `node ls` on `host` shows it.
+  std::map<std::string, std::string> manager_statuses(int host) {
+    std::map<std::string, std::string> out;
+    for (const auto& row : c().json_rows(host, {"node", "ls"})) {
+      auto status = row.value("ManagerStatus", "");
+      if (!status.empty()) {
+        out[row.value("Hostname", "")] = status;
+      }
+    }
+    return out;
+  }
+
+  // The host whose node leads, as `node ls` on `host` shows it (0: none).
+  int leader_seen_from(int host) {
+    for (const auto& [name, status] : manager_statuses(host)) {
+      if (status == "Leader") {
+        return c().host_of(name);
+      }
+    }
+    return 0;
+  }
+
+  void cut(int host, bool cut_off) {
+    auto run = c().testbed().run();
+    auto done = testing::run_command({"ip", "-n", "shoal-" + run + "-ul", "link", "set",
+                                      "h" + std::to_string(host), cut_off ? "down" : "up"});
+    ASSERT_TRUE(done.ok() && done->exit_code == 0);
+  }
+
+  int answers(int host) {
+    return c().http_get(kClient, host, 8080).starts_with("web ") ? 1 : 0;
+  }
+
+  SwarmCluster& c() { return *cluster_; }
+
+  static SwarmCluster* cluster_;
+  static std::string setup_error_;
+};
+
+SwarmCluster* ManagersE2E::cluster_ = nullptr;
+std::string ManagersE2E::setup_error_;
+
+TEST_F(ManagersE2E, NodeLsShowsOneLeaderAndTwoReachableManagersFromAnyManager) {
+  for (int host = 1; host <= kManagers; ++host) {
+    auto statuses = manager_statuses(host);
+    EXPECT_EQ(statuses, (std::map<std::string, std::string>{
+                            {"h1", "Leader"}, {"h2", "Reachable"}, {"h3", "Reachable"}}))
+        << "node ls on h" << host << ":\n"
+        << c().shoal(host, {"node", "ls"}).output;
+  }
+  // A follower forwards writes to the leader.
+  auto scaled = c().shoal(2, {"service", "scale", "web=4"});
+  EXPECT_EQ(scaled.exit_code, 0) << scaled.output;
+  c().use_manager(3);
+  EXPECT_TRUE(c().wait_running("web", 4, 60s)) << c().ps_text("web");
+  c().use_manager(1);
+  auto worker = c().shoal(4, {"service", "ls"});
+  EXPECT_NE(worker.exit_code, 0);
+  EXPECT_THAT(worker.output, HasSubstr("not a swarm manager"));
+}
+
+TEST_F(ManagersE2E, LeadersHostDiesAnotherLeadsWithinTenSecondsAndNothingIsLost) {
+  const int old_leader = leader_seen_from(2);
+  ASSERT_NE(old_leader, 0);
+  const int survivor = old_leader == 2 ? 3 : 2;
+  auto services_before = c().json_rows(survivor, {"service", "ls"}).size();
+  auto started = std::chrono::steady_clock::now();
+  cut(old_leader, true);
+  ASSERT_TRUE(c().stop_daemon(old_leader, SIGKILL));
+  int new_leader = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        new_leader = leader_seen_from(survivor);
+        return new_leader != 0 && new_leader != old_leader;
+      },
+      20s, 100ms))
+      << c().shoal(survivor, {"node", "ls"}).output;
+  auto failover_ms = ms_since(started);
+  std::printf("[ failover ] a new leader (h%d) after %lld ms\n", new_leader, failover_ms);
+  EXPECT_LT(failover_ms, 10000);
+
+  c().use_manager(survivor);
+  EXPECT_EQ(c().json_rows(survivor, {"service", "ls"}).size(), services_before);
+  auto scaled = c().shoal(survivor, {"service", "scale", "web=5"}, 60000);
+  EXPECT_EQ(scaled.exit_code, 0) << scaled.output;
+  EXPECT_TRUE(c().create_service("late", 2));
+  EXPECT_TRUE(c().wait_running("late", 2, 60s)) << c().ps_text("late");
+  EXPECT_TRUE(c().wait_running("web", 5, 60s)) << c().ps_text("web");
+
+  // The old leader's host returns: it rejoins as a reachable follower.
+  cut(old_leader, false);
+  ASSERT_TRUE(c().start_daemon(old_leader));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto statuses = manager_statuses(survivor);
+        return statuses["h" + std::to_string(old_leader)] == "Reachable";
+      },
+      60s, 500ms))
+      << c().shoal(survivor, {"node", "ls"}).output;
+  EXPECT_TRUE(wait_until([&] { return all_ready(); }, 60s)) << c().shoal(survivor, {"node", "ls"}).output;
+  EXPECT_TRUE(c().remove_service("late"));
+}
+
+TEST_F(ManagersE2E, TwoOfThreeManagersDownRefuseControlFastWhileThePortAnswers) {
+  const int leader = leader_seen_from(1);
+  ASSERT_NE(leader, 0);
+  // Stop every manager but one follower.
+  int kept = leader == 1 ? 2 : 1;
+  std::vector<int> stopped;
+  for (int host = 1; host <= kManagers; ++host) {
+    if (host != kept) {
+      ASSERT_TRUE(c().stop_daemon(host, SIGKILL));
+      stopped.push_back(host);
+    }
+  }
+  auto started = std::chrono::steady_clock::now();
+  auto refused = c().shoal(kept, {"service", "scale", "web=2"});
+  auto refused_ms = ms_since(started);
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("no quorum"));
+  EXPECT_LT(refused_ms, 2000) << refused.output;
+  // Reads too, once the leadership has lapsed everywhere (a lease: 3 s).
+  std::this_thread::sleep_for(4s);
+  started = std::chrono::steady_clock::now();
+  auto listed = c().shoal(kept, {"service", "ls"});
+  EXPECT_NE(listed.exit_code, 0) << listed.output;
+  EXPECT_THAT(listed.output, HasSubstr("no quorum"));
+  EXPECT_LT(ms_since(started), 2000);
+  // The data plane does not need the managers.
+  int answered = 0;
+  for (int host : {4, 5}) {
+    answered += answers(host);
+  }
+  EXPECT_EQ(answered, 2);
+
+  // One manager back: a quorum again, and the swarm works.
+  ASSERT_TRUE(c().start_daemon(stopped[0]));
+  c().use_manager(kept);
+  EXPECT_TRUE(wait_until(
+      [&] { return c().shoal(kept, {"service", "scale", "web=3"}).exit_code == 0; }, 30s, 500ms));
+  EXPECT_TRUE(c().wait_running("web", 3, 60s)) << c().ps_text("web");
+  ASSERT_TRUE(c().start_daemon(stopped[1]));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto statuses = manager_statuses(kept);
+        return std::count_if(statuses.begin(), statuses.end(), [](const auto& s) {
+                 return s.second == "Reachable" || s.second == "Leader";
+               }) == kManagers;
+      },
+      60s, 500ms))
+      << c().shoal(kept, {"node", "ls"}).output;
+}
+
+TEST_F(ManagersE2E, PromoteAndDemoteChangeNodeLs) {
+  const int leader = leader_seen_from(1);
+  ASSERT_NE(leader, 0);
+  auto promoted = c().shoal(leader, {"node", "promote", "h4"});
+  ASSERT_EQ(promoted.exit_code, 0) << promoted.output;
+  EXPECT_THAT(promoted.output, HasSubstr("promoted to a manager"));
+  EXPECT_TRUE(wait_until([&] { return manager_statuses(leader)["h4"] == "Reachable"; }, 60s, 500ms))
+      << c().shoal(leader, {"node", "ls"}).output;
+  // The promoted node serves the API itself now.
+  EXPECT_EQ(c().shoal(4, {"service", "ls"}).exit_code, 0);
+
+  auto demoted = c().shoal(leader, {"node", "demote", "h4"});
+  ASSERT_EQ(demoted.exit_code, 0) << demoted.output;
+  EXPECT_TRUE(wait_until([&] { return manager_statuses(leader).size() == kManagers; }, 30s, 500ms))
+      << c().shoal(leader, {"node", "ls"}).output;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto refused = c().shoal(4, {"service", "ls"});
+        return refused.exit_code != 0 && refused.output.find("not a swarm manager") != std::string::npos;
+      },
+      60s, 500ms));
+  EXPECT_TRUE(wait_until([&] { return all_ready(); }, 60s)) << c().shoal(leader, {"node", "ls"}).output;
+}
+
+TEST_F(ManagersE2E, DemotingTheLastButOneReachableManagerIsRefusedWithoutForce) {
+  const int leader = leader_seen_from(1);
+  ASSERT_NE(leader, 0);
+  std::vector<int> followers;
+  for (int host = 1; host <= kManagers; ++host) {
+    if (host != leader)
+      followers.push_back(host);
+  }
+  ASSERT_TRUE(c().stop_daemon(followers[1], SIGKILL));
+  ASSERT_TRUE(wait_until(
+      [&] { return manager_statuses(leader)["h" + std::to_string(followers[1])] == "Unreachable"; },
+      30s, 500ms));
+  auto refused = c().shoal(leader, {"node", "demote", "h" + std::to_string(followers[0])});
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("quorum"));
+  EXPECT_THAT(refused.output, HasSubstr("--force"));
+  EXPECT_EQ(manager_statuses(leader)["h" + std::to_string(followers[0])], "Reachable");
+  ASSERT_TRUE(c().start_daemon(followers[1]));
+  EXPECT_TRUE(wait_until(
+      [&] { return manager_statuses(leader)["h" + std::to_string(followers[1])] == "Reachable"; },
+      60s, 500ms));
+}
+
+// Last: it ends the three-manager swarm.
+TEST_F(ManagersE2E, ForceNewClusterRecoversFromTheLossOfTwoManagers) {
+  const int leader = leader_seen_from(1);
+  ASSERT_NE(leader, 0);
+  const int survivor = leader == 1 ? 2 : 1;
+  auto services = c().json_rows(survivor, {"service", "ls"}).size();
+  ASSERT_GE(services, 1u);
+  for (int host = 1; host <= kManagers; ++host) {
+    if (host != survivor) {
+      cut(host, true);
+      ASSERT_TRUE(c().stop_daemon(host, SIGKILL));
+    }
+  }
+  auto forced = c().shoal(survivor, {"swarm", "init", "--force-new-cluster"}, 60000);
+  ASSERT_EQ(forced.exit_code, 0) << forced.output;
+  c().use_manager(survivor);
+  EXPECT_EQ(manager_statuses(survivor),
+            (std::map<std::string, std::string>{{"h" + std::to_string(survivor), "Leader"}}));
+  EXPECT_EQ(c().json_rows(survivor, {"service", "ls"}).size(), services);
+  auto scaled = c().shoal(survivor, {"service", "scale", "web=2"});
+  EXPECT_EQ(scaled.exit_code, 0) << scaled.output;
+  EXPECT_TRUE(c().wait_running("web", 2, 60s)) << c().ps_text("web");
+}
+
+}  // namespace
+}  // namespace shoal::e2e
