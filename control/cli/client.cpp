@@ -32,7 +32,10 @@ Result<Client> Client::create(const std::string& host) {
                        "\": only unix:///path/to/shoald.sock is supported");
   }
   std::string path = host.substr(kScheme.size());
-  auto channel = grpc::CreateChannel("unix:" + path, grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  auto channel =
+      grpc::CreateCustomChannel("unix:" + path, grpc::InsecureChannelCredentials(), args);
   return Client(host, std::move(channel));
 }
 

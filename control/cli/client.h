@@ -25,6 +25,8 @@ inline constexpr const char* kConnectOp = "connect";
 inline constexpr const char* kReportedOp = "reported";
 inline constexpr const char* kDefaultHost = "unix:///var/lib/shoal/shoald.sock";
 inline constexpr std::chrono::milliseconds kCallTimeout = std::chrono::seconds(30);
+// gRPC's default of 4 MiB is too small for a swarm backup (at most 64 MiB) and its envelope.
+inline constexpr int kMaxMessageBytes = 72 * 1024 * 1024;
 
 Error usage_error(std::string message);
 Error reported_error();

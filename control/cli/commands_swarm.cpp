@@ -1,5 +1,13 @@
-// swarm init | join | join-token | leave
+// swarm init | join | join-token | leave | backup | restore
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "control/cli/commands.h"
 #include "control/cli/duration.h"
@@ -99,6 +107,98 @@ Status swarm_leave(Context& ctx, bool force) {
   return Status();
 }
 
+std::string counted(uint32_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+std::string describe(const api::BackupSummary& s) {
+  return counted(s.services(), "service") + ", " + counted(s.networks(), "network") + ", " +
+         counted(s.configs(), "config") + ", " + counted(s.nodes(), "node") + " (cluster " +
+         s.cluster_id() + ", backed up " + s.created_at() + ")";
+}
+
+// Through a temporary file in the same directory, renamed over `path`: a failure never leaves
+// half a backup under its name. mkstemp makes it 0600 from the start, since it holds the CA key.
+Status write_private_file(const std::string& path, const std::string& data) {
+  std::string temp = path + ".XXXXXX";
+  int fd = ::mkstemp(temp.data());
+  if (fd < 0) {
+    return sys_error("create", path, errno);
+  }
+  size_t written = 0;
+  while (written < data.size()) {
+    auto n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(temp.c_str());
+      return sys_error("write", path, err);
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 || std::rename(temp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    return sys_error("write", path, err);
+  }
+  return Status();
+}
+
+Result<std::string> read_backup_file(const std::string& path) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    return sys_error("open", path, ec.value());
+  }
+  if (size > static_cast<uintmax_t>(kMaxMessageBytes) - 4096) {
+    return usage_error(path + ": " + std::to_string(size) +
+                       " bytes is more than a swarm backup may hold");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream data;
+  data << in.rdbuf();
+  if (!in) {
+    return sys_error("read", path, errno);
+  }
+  return data.str();
+}
+
+Status swarm_backup(Context& ctx, const std::string& path) {
+  SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
+  SHOAL_ASSIGN_OR_RETURN(auto backup, client->control(&api::Control::Stub::Backup, {}));
+  SHOAL_TRY(write_private_file(path, backup.data()));
+  std::cout << "Swarm backup written to " << path << ": " << describe(backup.summary()) << ".\n"
+            << "It holds the swarm's root CA key: keep it private.\n";
+  return Status();
+}
+
+struct RestoreOptions {
+  std::string file;
+  std::string advertise_addr;
+  std::string listen_addr;
+};
+
+Status swarm_restore(Context& ctx, const RestoreOptions& o) {
+  SHOAL_ASSIGN_OR_RETURN(auto data, read_backup_file(o.file));
+  api::RestoreRequest request;
+  request.set_data(std::move(data));
+  request.set_advertise_addr(o.advertise_addr);
+  request.set_listen_addr(o.listen_addr);
+  SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
+  SHOAL_ASSIGN_OR_RETURN(auto response, client->local(&api::Local::Stub::Restore, request));
+  std::cout << "Swarm restored from " << o.file << ": " << describe(response.summary()) << ".\n"
+            << "Current node (" << response.node_id() << ") is now its manager.\n\n"
+            << "To add a worker to this swarm, run the following command:\n\n"
+            << "    shoal swarm join --token " << response.worker_token() << " "
+            << response.manager_addr() << "\n\n"
+            << "Workers of the backed-up swarm stay Down until they reach this manager; the "
+               "join tokens are the backup's.\n";
+  return Status();
+}
+
 }  // namespace
 
 void add_swarm_commands(CLI::App& app, Context& ctx) {
@@ -138,6 +238,20 @@ void add_swarm_commands(CLI::App& app, Context& ctx) {
   auto* leave_cmd = swarm->add_subcommand("leave", "Leave the swarm");
   leave_cmd->add_flag("-f,--force", *force, "Force this node to leave the swarm");
   on_parsed(leave_cmd, ctx, [&ctx, force] { return swarm_leave(ctx, *force); });
+
+  auto backup_file = std::make_shared<std::string>();
+  auto* backup_cmd = swarm->add_subcommand(
+      "backup", "Write the swarm's state, CA and join tokens to a file (holds the CA key)");
+  backup_cmd->add_option("FILE", *backup_file, "The backup file to write")->required();
+  on_parsed(backup_cmd, ctx, [&ctx, backup_file] { return swarm_backup(ctx, *backup_file); });
+
+  auto restore = std::make_shared<RestoreOptions>();
+  auto* restore_cmd = swarm->add_subcommand(
+      "restore", "Rebuild a swarm from a backup, with this node as its single manager");
+  restore_cmd->add_option("FILE", restore->file, "A file written by 'swarm backup'")->required();
+  restore_cmd->add_option("--advertise-addr", restore->advertise_addr, "Advertised address (IP)");
+  restore_cmd->add_option("--listen-addr", restore->listen_addr, "Listen address (IP:PORT)");
+  on_parsed(restore_cmd, ctx, [&ctx, restore] { return swarm_restore(ctx, *restore); });
 }
 
 }  // namespace shoal::cli

@@ -54,6 +54,17 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::create(const std::string
   return secrets;
 }
 
+Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::restore(const std::string& state_dir,
+                                                                pki::CertificateAuthority ca,
+                                                                const std::string& cluster_id,
+                                                                JoinTokenPair tokens) {
+  auto secrets =
+      std::make_unique<ClusterSecrets>(std::move(ca), state_dir, cluster_id, std::move(tokens));
+  SHOAL_TRY(pki::save_ca_key(state_dir, secrets->ca_.key_pem()));
+  SHOAL_TRY(secrets->save());
+  return secrets;
+}
+
 Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::load(const std::string& state_dir) {
   SHOAL_ASSIGN_OR_RETURN(auto files, pki::load_node_files(state_dir));
   SHOAL_ASSIGN_OR_RETURN(auto key, pki::load_ca_key(state_dir));

@@ -29,6 +29,12 @@ class ClusterSecrets {
   static Result<std::unique_ptr<ClusterSecrets>> adopt(const std::string& state_dir,
                                                        const std::string& json);
   std::string to_json() const;  // holds the CA key: for etcd (TLS, managers only)
+  // A restored cluster (swarm restore): the backup's CA, cluster id and tokens, written to
+  // `state_dir`, so nodes and tokens of the lost cluster stay valid.
+  static Result<std::unique_ptr<ClusterSecrets>> restore(const std::string& state_dir,
+                                                         pki::CertificateAuthority ca,
+                                                         const std::string& cluster_id,
+                                                         JoinTokenPair tokens);
 
   const pki::CertificateAuthority& ca() const { return ca_; }
   const std::string& cluster_id() const { return cluster_id_; }

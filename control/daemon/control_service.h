@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "control/daemon/backup.h"
 #include "control/daemon/manager_runtime.h"
 #include "swarm.grpc.pb.h"
 
@@ -37,6 +38,8 @@ struct ControlHooks {
   // Collects the log lines of these tasks from their nodes.
   std::function<grpc::Status(const std::vector<manager::Task>&, uint32_t tail, api::LogsResponse&)>
       collect_logs;
+  // The CA, cluster id, tokens and swarm options a backup carries beside the store.
+  std::function<Result<BackupSecrets>()> backup_secrets;
 };
 
 class DispatcherService;
@@ -100,6 +103,9 @@ class ControlService final : public api::Control::Service {
   grpc::Status GetJoinTokens(grpc::ServerContext*, const api::Empty*, api::JoinTokens*) override;
   grpc::Status RotateJoinToken(grpc::ServerContext*, const api::RotateJoinTokenRequest*,
                                api::JoinTokens*) override;
+
+  // In control_backup.cpp.
+  grpc::Status Backup(grpc::ServerContext*, const api::Empty*, api::BackupData*) override;
 
  private:
   // The manager for this call, or why the caller may not have it.

@@ -6,12 +6,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "control/daemon/ca_service.h"
+#include "control/daemon/control_backup.h"
 #include "control/daemon/grpc_status.h"
 #include "control/daemon/tls.h"
+#include "control/manager/sqlite_store.h"
 #include "control/pki/join_token.h"
 
 namespace shoal::daemon {
@@ -46,6 +49,10 @@ class LocalService final : public api::Local::Service {
   grpc::Status Run(grpc::ServerContext* context, const api::RunRequest* request,
                    grpc::ServerWriter<api::RunOutput>* writer) override {
     return daemon_.run(*context, *request, *writer);
+  }
+  grpc::Status Restore(grpc::ServerContext*, const api::RestoreRequest* request,
+                       api::RestoreResponse* out) override {
+    return daemon_.restore(*request, *out);
   }
 
  private:
@@ -173,6 +180,7 @@ Status Daemon::serve_local() {
       false);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxBackupBytes) + 4096);  // Restore's file
   builder.RegisterService(local_.get());
   builder.RegisterService(local_control_.get());
   local_server_ = builder.BuildAndStart();
@@ -546,6 +554,125 @@ grpc::Status Daemon::leave(const api::LeaveRequest& request) {
   spdlog::info("left the swarm");
   if (!left.ok())
     return to_grpc(left.error(), grpc::StatusCode::INTERNAL);
+  return grpc::Status::OK;
+}
+
+// ---- backup and restore ----
+
+namespace {
+
+// A node id the backup does not use already (ids are random; this only rules out the absurd).
+std::string fresh_node_id(SharedIds& ids, const Backup& backup) {
+  for (;;) {
+    auto id = ids.next();
+    bool used = std::any_of(backup.objects.begin(), backup.objects.end(), [&](const auto& o) {
+      return std::holds_alternative<manager::Node>(o) && manager::object_id(o) == id;
+    });
+    if (!used)
+      return id;
+  }
+}
+
+// The restored store, complete before any manager loop sees it: one transaction.
+Status write_restored_store(const std::string& path, const std::vector<manager::Object>& objects) {
+  SHOAL_ASSIGN_OR_RETURN(auto store, manager::SqliteStore::open(path));
+  return store->update([&](manager::WriteTx& tx) -> Status {
+    for (const auto& object : objects)
+      SHOAL_TRY(tx.create(object));
+    return {};
+  });
+}
+
+// The manager's node files: a fresh key and a certificate from the restored CA.
+Result<pki::NodeFiles> issue_manager_files(const pki::CertificateAuthority& ca,
+                                           const NodeState& state, const std::string& cluster_id) {
+  SHOAL_ASSIGN_OR_RETURN(auto key, pki::make_key_and_csr());
+  SHOAL_ASSIGN_OR_RETURN(
+      auto cert,
+      ca.sign(key.csr_pem,
+              {.node_id = state.node_id, .role = pki::NodeRole::kManager, .cluster_id = cluster_id},
+              {state.advertise_addr}));
+  return pki::NodeFiles{
+      .ca_cert_pem = ca.cert_pem(), .node_cert_pem = cert, .node_key_pem = key.key_pem};
+}
+
+}  // namespace
+
+Result<NodeState> Daemon::restored_state(const api::RestoreRequest& request,
+                                         const Backup& backup) const {
+  NodeState state;
+  state.role = "manager";
+  state.advertise_addr =
+      request.advertise_addr().empty() ? options_.advertise_addr : request.advertise_addr();
+  if (!Ipv4::parse(state.advertise_addr).ok()) {
+    return invalid_argument("advertise address \"" + state.advertise_addr + "\"",
+                            "is not an IPv4 address (use --advertise-addr)");
+  }
+  state.listen_addr = request.listen_addr().empty() ? options_.listen_addr : request.listen_addr();
+  state.default_addr_pool = backup.secrets.default_addr_pool;
+  state.heartbeat_ms = backup.secrets.heartbeat_ms;
+  state.manager_addr = api_addr(state.advertise_addr, state.listen_addr);
+  SharedIds ids;
+  state.node_id = fresh_node_id(ids, backup);
+  return state;
+}
+
+// Same order as init: secrets, node files, then the store (whole, before a manager loop runs on
+// it), the manager, node.json and the agent. The caller cleans up after a failure.
+Status Daemon::become_restored_manager(const NodeState& state, const Backup& backup) {
+  const auto& secrets = backup.secrets;
+  SHOAL_ASSIGN_OR_RETURN(auto ca,
+                         pki::CertificateAuthority::load(secrets.ca_cert_pem, secrets.ca_key_pem));
+  SHOAL_ASSIGN_OR_RETURN(
+      auto restored, ClusterSecrets::restore(options_.state_dir, std::move(ca), secrets.cluster_id,
+                                             secrets.tokens));
+  SHOAL_ASSIGN_OR_RETURN(auto files,
+                         issue_manager_files(restored->ca(), state, secrets.cluster_id));
+  SHOAL_TRY(pki::save_node_files(options_.state_dir, files));
+  manager::Node self;
+  self.id = state.node_id;
+  self.hostname = hostname();
+  self.addr = *Ipv4::parse(state.advertise_addr);
+  self.role = manager::NodeRole::kManager;
+  SHOAL_TRY(write_restored_store(options_.state_dir + "/manager/store.db",
+                                 restored_objects(backup, std::move(self))));
+  SHOAL_TRY(start_manager(state, files, std::move(restored)));
+  SHOAL_TRY(save_state(state));
+  return start_agent(state, files);
+}
+
+grpc::Status Daemon::restore(const api::RestoreRequest& request, api::RestoreResponse& out) {
+  std::lock_guard lock(mutex_);
+  if (state_)
+    return failed_precondition(kAlreadyInSwarm);
+  auto backup = decode_backup(request.data());
+  if (!backup.ok())
+    return to_grpc(backup.error());
+  auto state = restored_state(request, *backup);
+  if (!state.ok())
+    return to_grpc(state.error());
+  auto store_path = options_.state_dir + "/manager/store.db";
+  if (fs::exists(store_path)) {
+    return failed_precondition(store_path +
+                               " is left from an earlier manager: remove it before restoring");
+  }
+  if (auto done = become_restored_manager(*state, *backup); !done.ok()) {
+    stop_node();
+    std::error_code ec;
+    fs::remove_all(options_.state_dir + "/certificates", ec);
+    fs::remove_all(options_.state_dir + "/manager", ec);
+    fs::remove(node_file(options_.state_dir), ec);
+    spdlog::warn("swarm restore failed: {}", done.error().message());
+    return to_grpc(done.error(), grpc::StatusCode::INTERNAL);
+  }
+  state_ = *state;
+  out.set_node_id(state->node_id);
+  out.set_worker_token(backup->secrets.tokens.worker);
+  out.set_manager_addr(state->manager_addr);
+  fill_summary(*backup, *out.mutable_summary());
+  spdlog::info("swarm {} restored from a backup of {}: node {} is the manager at {}",
+               backup->secrets.cluster_id, format_time(backup->created_at), state->node_id,
+               state->manager_addr);
   return grpc::Status::OK;
 }
 

@@ -63,6 +63,8 @@ class Daemon {
   grpc::Status init(const api::InitRequest& request, api::InitResponse& out);
   grpc::Status join(const api::JoinRequest& request, api::JoinResponse& out);
   grpc::Status leave(const api::LeaveRequest& request);
+  // `swarm restore`: an inactive node becomes the single manager of the backup's swarm.
+  grpc::Status restore(const api::RestoreRequest& request, api::RestoreResponse& out);
   // `shoal run`: starts a standalone process through the manager, then streams its output
   // until it ends (or the client goes, which stops it).
   grpc::Status run(grpc::ServerContext& context, const api::RunRequest& request,
@@ -95,6 +97,8 @@ class Daemon {
   Status start_agent(const NodeState& state, const pki::NodeFiles& files);
   void stop_node();
   Status save_state(const NodeState& state);
+  Result<NodeState> restored_state(const api::RestoreRequest& request, const Backup& backup) const;
+  Status become_restored_manager(const NodeState& state, const Backup& backup);
   std::string hostname() const;
 
   DaemonOptions options_;

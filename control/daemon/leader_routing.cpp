@@ -1,6 +1,7 @@
 #include "control/daemon/leader_routing.h"
 
 #include "control/daemon/auth.h"
+#include "control/daemon/backup.h"
 #include "control/daemon/tls.h"
 
 namespace shoal::daemon {
@@ -19,7 +20,7 @@ std::shared_ptr<grpc::Channel> LeaderChannels::get(const std::string& addr) {
   std::lock_guard lock(mutex_);
   auto& channel = channels_[addr];
   if (!channel) {
-    channel = node_channel(addr, files_);
+    channel = node_channel(addr, files_, kMaxBackupBytes + 4096);  // a backup is the largest
   }
   return channel;
 }
@@ -114,6 +115,7 @@ SHOAL_ROUTE(GetConfig, api::IdRequest, api::Config)
 SHOAL_ROUTE(RemoveConfig, api::IdRequest, api::Empty)
 SHOAL_ROUTE(GetJoinTokens, api::Empty, api::JoinTokens)
 SHOAL_ROUTE(RotateJoinToken, api::RotateJoinTokenRequest, api::JoinTokens)
+SHOAL_ROUTE(Backup, api::Empty, api::BackupData)
 
 #undef SHOAL_ROUTE
 

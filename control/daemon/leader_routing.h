@@ -83,6 +83,7 @@ class ControlRouter final : public api::Control::Service {
   grpc::Status GetJoinTokens(grpc::ServerContext*, const api::Empty*, api::JoinTokens*) override;
   grpc::Status RotateJoinToken(grpc::ServerContext*, const api::RotateJoinTokenRequest*,
                                api::JoinTokens*) override;
+  grpc::Status Backup(grpc::ServerContext*, const api::Empty*, api::BackupData*) override;
 
  private:
   template <typename Request, typename Response>

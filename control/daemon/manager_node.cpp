@@ -201,6 +201,7 @@ ControlHooks ManagerNode::hooks() {
     return seat_->remove_member(node_id, force);
   };
   hooks.store_has_quorum = [this] { return seat_->store_has_quorum(); };
+  hooks.backup_secrets = [this] { return backup_secrets(); };
   hooks.check_manager_removal = [this](const std::string& node_id) {
     return seat_->check_removal(node_id);
   };
@@ -237,6 +238,21 @@ Result<std::string> ManagerNode::add_manager(const std::string& node_id, const s
   }
   SHOAL_TRY(adopt_secrets());  // in etcd before any other manager could come to lead
   return seat_->add_member(node_id, addr);
+}
+
+Result<BackupSecrets> ManagerNode::backup_secrets() const {
+  auto held = secrets();
+  if (!held) {
+    return Error{.op = "back up", .object = "the swarm", .detail = "this manager holds no CA"};
+  }
+  return BackupSecrets{
+      .ca_cert_pem = held->ca().cert_pem(),
+      .ca_key_pem = held->ca().key_pem(),
+      .cluster_id = held->cluster_id(),
+      .tokens = held->tokens(),
+      .manager_node_id = config_.node_id,
+      .default_addr_pool = config_.runtime.allocator.default_pool.str(),
+      .heartbeat_ms = static_cast<uint64_t>(config_.runtime.heartbeat_period.count())};
 }
 
 // The managers a forced new cluster left out have no member any more: workers now (a returning

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 
+#include "control/daemon/backup.h"
 #include "control/daemon/cluster_secrets.h"
 #include "control/daemon/control_service.h"
 #include "control/daemon/leader_routing.h"
@@ -70,6 +71,7 @@ class ManagerNode {
   Result<api::JoinTokens> rotate_join_token(const std::string& role);
   std::map<std::string, std::string> manager_statuses();
   Status demote_other_managers(ManagerRuntime& runtime);
+  Result<BackupSecrets> backup_secrets() const;
 
   ManagerNodeConfig config_;
   std::unique_ptr<ManagerSeat> seat_;

@@ -14,8 +14,12 @@ namespace {
 constexpr int kKeepaliveMs = 1000;
 
 std::shared_ptr<grpc::Channel> tls_channel(const std::string& addr,
-                                           const grpc::SslCredentialsOptions& options) {
+                                           const grpc::SslCredentialsOptions& options,
+                                           size_t max_receive = 0) {
   grpc::ChannelArguments args;
+  if (max_receive > 0) {
+    args.SetMaxReceiveMessageSize(static_cast<int>(max_receive));
+  }
   args.SetSslTargetNameOverride(std::string(pki::kManagerTlsName));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveMs);
@@ -26,12 +30,13 @@ std::shared_ptr<grpc::Channel> tls_channel(const std::string& addr,
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> node_channel(const std::string& addr, const pki::NodeFiles& files) {
+std::shared_ptr<grpc::Channel> node_channel(const std::string& addr, const pki::NodeFiles& files,
+                                            size_t max_receive) {
   grpc::SslCredentialsOptions options;
   options.pem_root_certs = files.ca_cert_pem;
   options.pem_private_key = files.node_key_pem;
   options.pem_cert_chain = files.node_cert_pem;
-  return tls_channel(addr, options);
+  return tls_channel(addr, options, max_receive);
 }
 
 std::shared_ptr<grpc::Channel> anonymous_channel(const std::string& addr,

@@ -15,7 +15,9 @@
 
 namespace shoal::daemon {
 
-std::shared_ptr<grpc::Channel> node_channel(const std::string& addr, const pki::NodeFiles& files);
+// `max_receive`: bytes of the largest answer taken (0: gRPC's default of 4 MiB).
+std::shared_ptr<grpc::Channel> node_channel(const std::string& addr, const pki::NodeFiles& files,
+                                            size_t max_receive = 0);
 // For the first contact of a joining node only: the server's certificate is not checked here,
 // because the caller checks the root certificate it fetches against its token's digest and
 // then talks over a verified channel (node_channel or verified_bootstrap_channel).
