@@ -89,14 +89,6 @@ tasks() {
 }
 running_ids() { tasks "$1" | awk '$3 == "Running" {print substr($1, 1, 12)}' | sort; }
 running_all() { shoal service ps web --no-trunc --format json | grep -c '"CurrentState":"Running' || true; }
-wait_for() {  # seconds, command...: polls every 0.3 s
-  local deadline=$(($(date +%s) + $1))
-  shift
-  until "$@"; do
-    (($(date +%s) < deadline)) || return 1
-    sleep 0.3
-  done
-}
 
 if [[ -n $gc_thresh3 ]]; then
   gc_saved=$(for i in 2 3; do echo -n "net.ipv4.neigh.default.gc_thresh$i=$(sysctl -n net.ipv4.neigh.default.gc_thresh$i) "; done)

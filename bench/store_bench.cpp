@@ -138,6 +138,7 @@ daemon::SeatConfig seat_config(Pki& pki, const std::string& dir, int i) {
           .dir = dir + "/n" + std::to_string(i),
           .runtime = {},
           .advertise_ip = ip(i),
+          .manager_addr = ip(i) + ":2377",
           .tls = pki.manager("n" + std::to_string(i), ip(i))};
 }
 

@@ -112,8 +112,9 @@ Status node_set_role(Context& ctx, const RmOptions& o, const std::string& role) 
     request.set_role(role);
     request.set_force(o.force);
     SHOAL_TRY(client->control(&api::Control::Stub::UpdateNode, request));
-    std::cout << "Node " << node << (role == "manager" ? " promoted to a manager in the swarm.\n"
-                                                         : " demoted in the swarm.\n");
+    std::cout << "Node " << node
+              << (role == "manager" ? " promoted to a manager in the swarm.\n"
+                                    : " demoted in the swarm.\n");
     return Status();
   });
 }

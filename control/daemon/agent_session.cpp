@@ -183,9 +183,10 @@ bool AgentSession::run_session(api::Dispatcher::Stub& stub) {
       return false;  // the manager ended it (its leadership changed), or we did
   }
   spdlog::warn("session with manager {}: {}", current_manager(), status.error_message());
-  bool redirected = context.GetServerTrailingMetadata().count(kLeaderMetadata) > 0;
+  auto was = current_manager();
   choose_next(context);
-  return redirected;
+  // Straight to a leader named elsewhere; a manager naming itself waits like any failure.
+  return context.GetServerTrailingMetadata().count(kLeaderMetadata) > 0 && current_manager() != was;
 }
 
 void AgentSession::handle(api::Dispatcher::Stub& stub, const api::Assignments& assignments) {

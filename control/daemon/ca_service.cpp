@@ -86,8 +86,8 @@ grpc::Status CaService::RenewNodeCertificate(grpc::ServerContext* context,
   held->manager->store().view([&](const manager::ReadTx& tx) { node = tx.get_node(who.node_id); });
   if (!node)
     return not_found("node " + who.node_id + " (removed from the swarm)");
-  who.role = node->role == manager::NodeRole::kManager ? pki::NodeRole::kManager
-                                                       : pki::NodeRole::kWorker;
+  who.role =
+      node->role == manager::NodeRole::kManager ? pki::NodeRole::kManager : pki::NodeRole::kWorker;
   who.cluster_id = held->secrets->cluster_id();
   auto cert = held->secrets->ca().sign(request->csr_pem(), who, {node->addr.str()});
   if (!cert.ok())
@@ -148,8 +148,8 @@ grpc::Status CaService::add_manager(const AddManager& add, const std::string& no
   }
   // Not a manager after all: its node object goes, so no phantom manager stays in `node ls`.
   if (auto now = source_(); now && now->manager != nullptr) {
-    auto removed = now->manager->store().update(
-        [&](manager::WriteTx& tx) { return tx.remove_node(node_id); });
+    auto removed =
+        now->manager->store().update([&](manager::WriteTx& tx) { return tx.remove_node(node_id); });
     if (!removed.ok())
       spdlog::warn("removing node {} after its failed join: {}", node_id,
                    removed.error().message());

@@ -88,9 +88,9 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::adopt(const std::string&
       !json["ca_cert"].is_string() || !json["ca_key"].is_string()) {
     return invalid_argument("cluster secrets", "are not the JSON object a manager writes");
   }
-  SHOAL_ASSIGN_OR_RETURN(auto ca, pki::CertificateAuthority::load(
-                                      json["ca_cert"].get<std::string>(),
-                                      json["ca_key"].get<std::string>()));
+  SHOAL_ASSIGN_OR_RETURN(auto ca,
+                         pki::CertificateAuthority::load(json["ca_cert"].get<std::string>(),
+                                                         json["ca_key"].get<std::string>()));
   JoinTokenPair tokens{json.value("worker_token", ""), json.value("manager_token", "")};
   auto secrets = std::make_unique<ClusterSecrets>(
       std::move(ca), state_dir, json["cluster_id"].get<std::string>(), std::move(tokens));

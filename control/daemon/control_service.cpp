@@ -72,7 +72,7 @@ void node_to_proto(const manager::Node& node, const std::string& leader,
     return;
   }
   auto status = statuses.find(node.id);
-  out.set_manager_status(node.id == leader        ? "Leader"
+  out.set_manager_status(node.id == leader          ? "Leader"
                          : status != statuses.end() ? status->second
                                                     : "Unreachable");
 }

@@ -277,16 +277,16 @@ Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) 
   if (std::find(managers.begin(), managers.end(), state.manager_addr) == managers.end())
     managers.insert(managers.begin(), state.manager_addr);
   session_ = std::make_unique<AgentSession>(
-      SessionConfig{.managers = managers,
-                    .files = files,
-                    .hostname = hostname(),
-                    .advertise_addr = state.advertise_addr,
-                    .lb_backend = lb::backend_kind_name(options_.lb_backend),
-                    .on_managers = [this, state](const std::vector<std::string>& heard) {
-                      save_managers(state, heard);
-                    },
-                    .role = state.role,
-                    .on_role = [this](const std::string& role) { on_role(role); }},
+      SessionConfig{
+          .managers = managers,
+          .files = files,
+          .hostname = hostname(),
+          .advertise_addr = state.advertise_addr,
+          .lb_backend = lb::backend_kind_name(options_.lb_backend),
+          .on_managers =
+              [this, state](const std::vector<std::string>& heard) { save_managers(state, heard); },
+          .role = state.role,
+          .on_role = [this](const std::string& role) { on_role(role); }},
       *executor_, *gossip_);
   return {};
 }
@@ -382,8 +382,8 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
   if (started.ok()) {
     std::lock_guard manager_lock(manager_mutex_);
     auto runtime = manager_->runtime();
-    started = register_node(*runtime, state.node_id, hostname(),
-                            *Ipv4::parse(state.advertise_addr), pki::NodeRole::kManager);
+    started = register_node(*runtime, state.node_id, hostname(), *Ipv4::parse(state.advertise_addr),
+                            pki::NodeRole::kManager);
     if (started.ok())
       started = create_ingress_network(*runtime);
   }
@@ -499,7 +499,8 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
   state.role = issued.role();
   if (state.role == "manager") {
     // Its own API first: it leads, or names the leader; the manager it joined through next.
-    state.listen_addr = request.listen_addr().empty() ? options_.listen_addr : request.listen_addr();
+    state.listen_addr =
+        request.listen_addr().empty() ? options_.listen_addr : request.listen_addr();
     state.managers = {api_addr(state.advertise_addr, state.listen_addr), state.manager_addr};
     state.manager_addr = state.managers.front();
     state.default_addr_pool = issued.default_addr_pool();
@@ -527,8 +528,7 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
   state_ = state;
   out.set_node_id(state.node_id);
   out.set_role(state.role);
-  spdlog::info("joined the swarm of {} as {} {}", request.remote_addr(), state.role,
-               state.node_id);
+  spdlog::info("joined the swarm of {} as {} {}", request.remote_addr(), state.role, state.node_id);
   return grpc::Status::OK;
 }
 

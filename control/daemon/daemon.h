@@ -42,8 +42,8 @@ struct DaemonOptions {
 // What node.json holds.
 struct NodeState {
   std::string node_id;
-  std::string role;  // worker | manager
-  std::string manager_addr;  // a manager's own API address; a worker's first manager
+  std::string role;                   // worker | manager
+  std::string manager_addr;           // a manager's own API address; a worker's first manager
   std::vector<std::string> managers;  // every manager's API address, as last heard
   std::string advertise_addr;
   std::string listen_addr;

@@ -63,6 +63,8 @@ void Daemon::change_role(const std::string& role) {
   NodeState next = *state_;
   next.role = issued.role();
   if (next.role == "manager") {
+    if (next.listen_addr.empty())
+      next.listen_addr = options_.listen_addr;  // a worker never listened
     next.manager_addr = api_addr(next.advertise_addr, next.listen_addr);
     next.default_addr_pool = issued.default_addr_pool();
     next.heartbeat_ms = issued.heartbeat_ms() == 0 ? next.heartbeat_ms : issued.heartbeat_ms();
@@ -82,12 +84,14 @@ void Daemon::restart_as(const NodeState& next, const pki::NodeFiles& files,
   Status started = pki::save_node_files(options_.state_dir, files);
   if (started.ok())
     started = save_state(next);
-  if (started.ok() && next.role == "manager")
-    started = start_manager(next, files, nullptr, etcd_initial_cluster);
+  if (started.ok() && next.role == "manager") {
+    // Its agent runs either way; a restart of shoald retries the manager from node.json.
+    if (auto manager = start_manager(next, files, nullptr, etcd_initial_cluster); !manager.ok())
+      spdlog::error("role change: the manager does not start: {}", manager.error().message());
+  }
   if (started.ok())
     started = start_agent(next, files);
   if (!started.ok()) {
-    // The node is in the swarm still: a restart of shoald resumes from what was saved.
     spdlog::error("role change to {}: {}", next.role, started.error().message());
     return;
   }

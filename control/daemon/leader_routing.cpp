@@ -1,5 +1,7 @@
 #include "control/daemon/leader_routing.h"
 
+#include <thread>
+
 #include "control/daemon/auth.h"
 #include "control/daemon/backup.h"
 #include "control/daemon/tls.h"
@@ -13,6 +15,12 @@ namespace {
 // Control calls are short (logs wait at most 5 s); a leader cut off mid-call fails the call
 // before the caller gives up, and the retry reaches the next leader.
 constexpr auto kForwardDeadline = 10s;
+// A leader that does not answer: how long a call waits for the next one (an election takes the
+// lease's 3 s and a poll) before it fails.
+constexpr auto kAwaitLeader = 8s;
+// A connection to the leader that is not up by then counts as a leader that does not answer (a
+// host cut off answers no SYN, and a call would wait for its whole deadline).
+constexpr auto kConnectWait = 2s;
 
 }  // namespace
 
@@ -25,14 +33,26 @@ std::shared_ptr<grpc::Channel> LeaderChannels::get(const std::string& addr) {
   return channel;
 }
 
+bool LeaderChannels::reachable(const std::string& addr) {
+  auto channel = get(addr);
+  const auto until = std::chrono::system_clock::now() + kConnectWait;
+  for (auto state = channel->GetState(true); state != GRPC_CHANNEL_READY;
+       state = channel->GetState(true)) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN ||
+        !channel->WaitForStateChange(state, until)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 grpc::Status not_leading(grpc::ServerContext& context, const ManagerContext* held) {
   if (held == nullptr || held->leader_addr.empty()) {
     return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
   }
   context.AddTrailingMetadata(kLeaderMetadata, held->leader_addr);
-  return {grpc::StatusCode::UNAVAILABLE,
-          "this manager does not lead; the leader is " + held->leader_id + " at " +
-              held->leader_addr};
+  return {grpc::StatusCode::UNAVAILABLE, "this manager does not lead; the leader is " +
+                                             held->leader_id + " at " + held->leader_addr};
 }
 
 std::shared_ptr<const ManagerContext> ControlRouter::forward_target(grpc::ServerContext& context,
@@ -54,43 +74,64 @@ std::shared_ptr<const ManagerContext> ControlRouter::forward_target(grpc::Server
   return held;
 }
 
+std::shared_ptr<const ManagerContext> ControlRouter::await_new_leader(grpc::ServerContext& context,
+                                                                      const ManagerContext& failed,
+                                                                      grpc::Status& refusal) {
+  const auto until = std::min(context.deadline(), std::chrono::system_clock::now() + kAwaitLeader);
+  while (std::chrono::system_clock::now() < until) {
+    // Gone with the majority, or alone: this manager's member knows which.
+    if (failed.hooks.store_has_quorum && !failed.hooks.store_has_quorum()) {
+      refusal = {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+      return nullptr;
+    }
+    auto now = source_();
+    if (now && (now->manager != nullptr ||
+                (!now->leader_addr.empty() && now->leader_addr != failed.leader_addr))) {
+      return now;  // elected meanwhile: here, or elsewhere
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  refusal = {grpc::StatusCode::UNAVAILABLE,
+             "the leader at " + failed.leader_addr +
+                 " does not answer and no other manager leads yet: retry in a few seconds"};
+  return nullptr;
+}
+
 template <typename Request, typename Response>
 grpc::Status ControlRouter::route(grpc::ServerContext* context, const Request* request,
                                   Response* response, LocalCall<Request, Response> local,
                                   RemoteCall<Request, Response> remote) {
   grpc::Status refusal;
   auto held = forward_target(*context, refusal);
-  if (!refusal.ok()) {
-    return refusal;
-  }
-  if (!held) {
-    return (local_.*local)(context, request, response);
-  }
-  grpc::ClientContext client;
-  client.set_deadline(
-      std::min(context->deadline(), std::chrono::system_clock::now() + kForwardDeadline));
-  client.AddMetadata(kForwardedMetadata, "1");
-  auto stub = api::Control::NewStub(held->channels->get(held->leader_addr));
-  auto status = (stub.get()->*remote)(&client, *request, response);
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-      status.error_message().find("does not lead") == std::string::npos &&
-      status.error_message() != kNoLeader) {
-    // Gone with the majority, or alone: this manager's member knows which.
-    if (held->hooks.store_has_quorum && !held->hooks.store_has_quorum()) {
-      return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+  for (int attempt = 0; refusal.ok(); ++attempt) {
+    if (!held || held->manager != nullptr) {
+      return (local_.*local)(context, request, response);
     }
-    return {grpc::StatusCode::UNAVAILABLE,
-            "the leader at " + held->leader_addr + " does not answer (" + status.error_message() +
-                "); if it is gone, another manager leads within seconds: retry"};
+    grpc::ClientContext client;
+    client.set_deadline(
+        std::min(context->deadline(), std::chrono::system_clock::now() + kForwardDeadline));
+    client.AddMetadata(kForwardedMetadata, "1");
+    grpc::Status status{grpc::StatusCode::UNAVAILABLE, "not connected"};
+    if (held->channels->reachable(held->leader_addr)) {
+      auto stub = api::Control::NewStub(held->channels->get(held->leader_addr));
+      status = (stub.get()->*remote)(&client, *request, response);
+    }
+    bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+                       status.error_message().find("does not lead") == std::string::npos &&
+                       status.error_message() != kNoLeader;
+    if (!unreachable || attempt > 0) {
+      return status;
+    }
+    held = await_new_leader(*context, *held, refusal);
   }
-  return status;
+  return refusal;
 }
 
-#define SHOAL_ROUTE(Method, Request, Response)                                                  \
-  grpc::Status ControlRouter::Method(grpc::ServerContext* context, const Request* request,      \
-                                     Response* response) {                                      \
-    return route<Request, Response>(context, request, response, &ControlService::Method,        \
-                                    &api::Control::Stub::Method);                               \
+#define SHOAL_ROUTE(Method, Request, Response)                                             \
+  grpc::Status ControlRouter::Method(grpc::ServerContext* context, const Request* request, \
+                                     Response* response) {                                 \
+    return route<Request, Response>(context, request, response, &ControlService::Method,   \
+                                    &api::Control::Stub::Method);                          \
   }
 
 SHOAL_ROUTE(ListNodes, api::Empty, api::ListNodesResponse)
@@ -148,8 +189,8 @@ grpc::Status DispatcherRouter::StartRun(grpc::ServerContext* context,
                [&](DispatcherService& d) { return d.StartRun(context, request, response); });
 }
 
-grpc::Status DispatcherRouter::EndRun(grpc::ServerContext* context,
-                                      const api::IdRequest* request, api::Empty* response) {
+grpc::Status DispatcherRouter::EndRun(grpc::ServerContext* context, const api::IdRequest* request,
+                                      api::Empty* response) {
   return route(*context,
                [&](DispatcherService& d) { return d.EndRun(context, request, response); });
 }

@@ -34,6 +34,8 @@ class LeaderChannels {
  public:
   explicit LeaderChannels(pki::NodeFiles files) : files_(std::move(files)) {}
   std::shared_ptr<grpc::Channel> get(const std::string& addr);
+  // Whether the channel to `addr` is connected, or connects within a short wait.
+  bool reachable(const std::string& addr);
 
  private:
   pki::NodeFiles files_;
@@ -96,6 +98,11 @@ class ControlRouter final : public api::Control::Service {
   template <typename Request, typename Response>
   grpc::Status route(grpc::ServerContext* context, const Request* request, Response* response,
                      LocalCall<Request, Response> local, RemoteCall<Request, Response> remote);
+  // After the leader did not answer: the context to try next (a new leader, or this manager
+  // leading now), or why the call fails (no quorum; nobody leads in time).
+  std::shared_ptr<const ManagerContext> await_new_leader(grpc::ServerContext& context,
+                                                         const ManagerContext& failed,
+                                                         grpc::Status& refusal);
   // The leader to forward to (null: served here), or why the call is refused.
   std::shared_ptr<const ManagerContext> forward_target(grpc::ServerContext& context,
                                                        grpc::Status& refusal);

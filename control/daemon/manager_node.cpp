@@ -134,13 +134,14 @@ void ManagerNode::refresh() {
     next->secrets = secrets();
     next->leader_id = config_.node_id;
     next->leader_addr = config_.manager_addr;
-    next->dispatcher_owner = current && current->runtime == runtime
-                                 ? current->dispatcher_owner
-                                 : std::make_shared<DispatcherService>(
-                                       *runtime, config_.gossip_port, config_.node_id,
-                                       port_of(config_.manager_addr));
+    next->dispatcher_owner =
+        current && current->runtime == runtime
+            ? current->dispatcher_owner
+            : std::make_shared<DispatcherService>(*runtime, config_.gossip_port, config_.node_id,
+                                                  port_of(config_.manager_addr));
     next->dispatcher = next->dispatcher_owner.get();
-  } else if (!view.self) {
+  } else if (!view.self && view.leader != config_.node_id) {
+    // (A leadership key of ours under an older lease is no leader to send anybody to.)
     next->leader_id = view.leader;
     next->leader_addr = view.address;
   }

@@ -80,8 +80,8 @@ class ManagerNode {
   mutable std::mutex mutex_;  // context_ and secrets_
   std::shared_ptr<const ManagerContext> context_;
   std::shared_ptr<ClusterSecrets> secrets_;
-  std::mutex refresh_mutex_;  // one refresh at a time
-  bool demote_others_ = false;  // under refresh_mutex_: after a forced new cluster
+  std::mutex refresh_mutex_;     // one refresh at a time
+  bool demote_others_ = false;   // under refresh_mutex_: after a forced new cluster
   std::mutex membership_mutex_;  // one manager join at a time
 
   std::unique_ptr<grpc::Service> control_;

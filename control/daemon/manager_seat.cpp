@@ -169,7 +169,8 @@ std::shared_ptr<ManagerRuntime> ManagerSeat::runtime() const {
 
 etcd::LeaderView ManagerSeat::leader() const {
   if (!election_) {
-    return etcd::LeaderView{.leader = config_.node_id, .address = config_.manager_addr, .self = true};
+    return etcd::LeaderView{
+        .leader = config_.node_id, .address = config_.manager_addr, .self = true};
   }
   return election_->view();
 }
@@ -419,7 +420,20 @@ bool ManagerSeat::store_has_quorum() {
     return true;
   }
   auto status = client_->status();
-  return status.ok() && status->leader_id != 0;
+  if (!status.ok() || status->leader_id == 0) {
+    return false;
+  }
+  // Raft notices a lost majority only after an election timeout; the members answering (in
+  // parallel, bounded) tell at once.
+  auto health = member_health();
+  if (!health.ok()) {
+    return false;
+  }
+  size_t answering = 0;
+  for (const auto& [name, answers] : *health) {
+    answering += answers ? 1 : 0;
+  }
+  return answering >= health->size() / 2 + 1;
 }
 
 Result<std::optional<std::string>> ManagerSeat::read_key(const std::string& key) {

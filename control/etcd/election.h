@@ -36,7 +36,7 @@ struct ElectionConfig {
 };
 
 struct LeaderView {
-  std::string leader{};  // node id; empty: unknown (no quorum, or nobody leads yet)
+  std::string leader{};   // node id; empty: unknown (no quorum, or nobody leads yet)
   std::string address{};  // the leader's ElectionConfig::address
   bool self = false;
   Fence fence{};  // valid when self

@@ -38,6 +38,7 @@ class Seats : public ::testing::Test {
                               .dir = dir_ + "/" + name,
                               .runtime = {},
                               .advertise_ip = ip,
+                              .manager_addr = ip + ":2377",
                               .tls = certs_.manager(name, ip),
                               .lease_ttl = 2s,
                               .poll = 100ms};

@@ -656,15 +656,27 @@ TEST_F(ClusterSecretsTest, RoleForTellsWorkerManagerRotatedAndForeignTokens) {
 
 class CaServiceTest : public ClusterSecretsTest {};
 
-TEST_F(CaServiceTest, WorkerTokenRegistersTheNodeManagerTokenIsRefusedBeforeIt) {
-  auto secrets = ClusterSecrets::create(dir_, "c1");
-  ASSERT_OK(secrets);
+TEST_F(CaServiceTest, TokensRegisterWorkersAndManagersAFailedManagerJoinLeavesNoNode) {
+  std::shared_ptr<ClusterSecrets> secrets(ClusterSecrets::create(dir_, "c1").value());
   auto manager = ManagerRuntime::start(ManagerOptions{});
   ASSERT_OK(manager);
-  CaService ca(**manager, **secrets);
+  std::shared_ptr<ManagerRuntime> runtime(std::move(*manager));
+  std::string refusal;  // what the managers' store says to a new member; empty: welcome
+  auto context = std::make_shared<ManagerContext>();
+  context->manager = runtime.get();
+  context->runtime = runtime;
+  context->secrets = secrets;
+  context->hooks.add_manager = [&](const std::string& id,
+                                   const std::string& addr) -> Result<std::string> {
+    if (!refusal.empty())
+      return Error{.op = "add", .object = "manager " + id, .detail = refusal};
+    return id + "=https://" + addr + ":2380";
+  };
+  std::shared_ptr<const ManagerContext> source = context;
+  CaService ca([&] { return source; }, secrets->ca().cert_pem());
   auto nodes = [&] {
     std::vector<manager::Node> all;
-    (*manager)->store().view([&](const manager::ReadTx& tx) { all = tx.nodes(); });
+    runtime->store().view([&](const manager::ReadTx& tx) { all = tx.nodes(); });
     return all;
   };
   auto key = pki::make_key_and_csr();
@@ -673,34 +685,54 @@ TEST_F(CaServiceTest, WorkerTokenRegistersTheNodeManagerTokenIsRefusedBeforeIt) 
   request.set_csr_pem(key->csr_pem);
   request.set_hostname("h2");
   request.set_addr("198.51.100.12");
+  auto issue = [&](const std::string& token, api::IssueNodeCertificateResponse& response) {
+    request.set_token(token);
+    grpc::ServerContext server_context;
+    return ca.IssueNodeCertificate(&server_context, &request, &response);
+  };
 
-  // The manager token: refused (one manager only), and no node is left behind.
-  request.set_token((*secrets)->tokens().manager);
+  // A manager the store cannot take: refused with its reason, and no node is left behind.
+  refusal = "unhealthy cluster";
   api::IssueNodeCertificateResponse response;
-  {
-    grpc::ServerContext context;
-    auto status = ca.IssueNodeCertificate(&context, &request, &response);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-    EXPECT_THAT(status.error_message(), HasSubstr("worker token"));
-  }
+  auto refused = issue(secrets->tokens().manager, response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(refused.error_message(), HasSubstr("unhealthy cluster"));
   EXPECT_TRUE(nodes().empty());
 
-  request.set_token((*secrets)->tokens().worker);
-  grpc::ServerContext context;
-  auto status = ca.IssueNodeCertificate(&context, &request, &response);
+  refusal.clear();
+  auto welcomed = issue(secrets->tokens().manager, response);
+  ASSERT_TRUE(welcomed.ok()) << welcomed.error_message();
+  EXPECT_EQ(response.role(), "manager");
+  EXPECT_EQ(response.etcd_initial_cluster(), response.node_id() + "=https://198.51.100.12:2380");
+  EXPECT_EQ(response.default_addr_pool(), "10.0.0.0/8");
+  EXPECT_EQ(response.heartbeat_ms(), 5000u);
+
+  api::IssueNodeCertificateResponse worker;
+  auto status = issue(secrets->tokens().worker, worker);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(response.role(), "worker");
-  ASSERT_OK(pki::verify_issued_by(response.cert_pem(), (*secrets)->ca().cert_pem()));
-  auto who = pki::identity_of(response.cert_pem());
+  EXPECT_EQ(worker.role(), "worker");
+  EXPECT_TRUE(worker.etcd_initial_cluster().empty());
+  ASSERT_OK(pki::verify_issued_by(worker.cert_pem(), secrets->ca().cert_pem()));
+  auto who = pki::identity_of(worker.cert_pem());
   ASSERT_OK(who);
-  EXPECT_EQ(who->node_id, response.node_id());
+  EXPECT_EQ(who->node_id, worker.node_id());
   EXPECT_EQ(who->role, pki::NodeRole::kWorker);
-  auto registered = nodes();
-  ASSERT_EQ(registered.size(), 1u);
-  EXPECT_EQ(registered[0].id, response.node_id());
-  EXPECT_EQ(registered[0].hostname, "h2");
-  EXPECT_EQ(registered[0].role, manager::NodeRole::kWorker);
-  EXPECT_EQ(registered[0].addr.str(), "198.51.100.12");
+  std::map<std::string, manager::NodeRole> roles;
+  for (const auto& node : nodes()) {
+    EXPECT_EQ(node.hostname, "h2");
+    EXPECT_EQ(node.addr.str(), "198.51.100.12");
+    roles[node.id] = node.role;
+  }
+  EXPECT_EQ(roles, (std::map<std::string, manager::NodeRole>{
+                       {response.node_id(), manager::NodeRole::kManager},
+                       {worker.node_id(), manager::NodeRole::kWorker}}));
+
+  // A manager that does not lead and knows no leader: the join fails at once, saying why.
+  source = std::make_shared<ManagerContext>();
+  api::IssueNodeCertificateResponse none;
+  auto no_leader = issue(secrets->tokens().worker, none);
+  EXPECT_EQ(no_leader.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(no_leader.error_message(), HasSubstr("no quorum"));
 }
 
 // ---- conversions ----
@@ -945,6 +977,27 @@ TEST_F(NodeAssignmentsTest, ANodeReceivesAConfigOnceATaskUsingItIsAssignedToIt) 
   ASSERT_EQ(sent.tasks_size(), 1);
   EXPECT_EQ(sent.tasks(0).id(), "t2");
   EXPECT_EQ(sent.tasks(0).configs(0).config_id(), "cfgX");
+}
+
+TEST_F(NodeAssignmentsTest, NodesLearnTheirRoleAndTheManagersLeaderFirst) {
+  ASSERT_OK(store_.update([](manager::WriteTx& tx) -> Status {
+    for (const char* id : {"n1", "n2"}) {
+      auto node = tx.get_node(id);
+      node->role = manager::NodeRole::kManager;
+      node->addr = *Ipv4::parse(std::string("198.51.100.1") + id[1]);
+      SHOAL_TRY(tx.update(*node));
+    }
+    manager::Node worker;
+    worker.id = "w3";
+    worker.addr = *Ipv4::parse("198.51.100.13");
+    return tx.create(worker);
+  }));
+  store_.view([&](const manager::ReadTx& tx) {
+    EXPECT_EQ(manager_addresses(tx, "n2", 2377),
+              (std::vector<std::string>{"198.51.100.12:2377", "198.51.100.11:2377"}));
+    EXPECT_EQ(node_assignments(tx, "n1", 7946).role(), "manager");
+    EXPECT_EQ(node_assignments(tx, "w3", 7946).role(), "worker");
+  });
 }
 
 }  // namespace
