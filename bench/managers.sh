@@ -50,6 +50,7 @@ leader_host() {  # as host $1 sees it
   shoal_on "$1" node ls 2>/dev/null | awk '/Leader/ {for (i = 1; i <= NF; i++) if ($i ~ /^h[0-9]+$/) print substr($i, 2)}'
 }
 reachable_managers() { shoal_on "$1" node ls 2>/dev/null | grep -cE 'Leader|Reachable' || true; }
+three_managers_up() { [[ $(reachable_managers "$1") -eq 3 ]]; }
 
 scripts/testbed.sh up "$run" "$hosts"
 for ((h = 1; h <= hosts; h++)); do
@@ -65,7 +66,7 @@ token=$(shoal_on 1 swarm join-token -q manager)
 for h in 2 3; do
   shoal_on "$h" swarm join --token "$token" "$(host_ip 1):2377" >/dev/null
 done
-wait_for 60 test "$(reachable_managers 1)" -eq 3 || { shoal_on 1 node ls >&2; exit 1; }
+wait_for 60 three_managers_up 1 || { shoal_on 1 node ls >&2; exit 1; }
 log "three managers: $writes writes from the leader, then from a follower"
 read -r three_p50 three_p99 three_max < <(bench latency "$(sock 1)" h1 "$writes")
 read -r fwd_p50 fwd_p99 fwd_max < <(bench latency "$(sock 2)" h1 "$writes")
@@ -82,7 +83,7 @@ for ((round = 1; round <= failovers; round++)); do
   log "round $round: leader h$leader cut; a write through h$survivor after $ms ms"
   ip -n "shoal-$run-ul" link set "h$leader" up
   start_daemon "$leader"
-  wait_for 60 test "$(reachable_managers "$survivor")" -eq 3 || { shoal_on "$survivor" node ls >&2; exit 1; }
+  wait_for 60 three_managers_up "$survivor" || { shoal_on "$survivor" node ls >&2; exit 1; }
   sleep 2
 done
 sorted=$(printf '%s\n' "${times[@]}" | sort -n)

@@ -85,7 +85,7 @@ grpc::Status check_demotion(const ManagerContext& held, const manager::Node& nod
   if (force) {
     return grpc::Status::OK;
   }
-  if (auto safe = held.hooks.check_manager_removal(node.id); !safe.ok()) {
+  if (auto safe = held.hooks.check_manager_removal(node.id, node.addr.str()); !safe.ok()) {
     return to_grpc(safe.error(), grpc::StatusCode::FAILED_PRECONDITION);
   }
   return grpc::Status::OK;
@@ -177,7 +177,8 @@ grpc::Status ControlService::UpdateNode(grpc::ServerContext* context,
     return status;
   }
   if (demoting) {
-    if (auto removed = held->hooks.remove_manager(node->id, request->force()); !removed.ok()) {
+    if (auto removed = held->hooks.remove_manager(node->id, node->addr.str(), request->force());
+        !removed.ok()) {
       node->role = manager::NodeRole::kManager;
       auto reverted = manager.store().update([&](WriteTx& tx) {
         auto current = tx.get_node(node->id);
@@ -214,7 +215,7 @@ grpc::Status ControlService::RemoveNode(grpc::ServerContext* context,
                                  " is a cluster manager and is a member of the managers' store. "
                                  "It must be demoted to worker before removal");
     }
-    if (auto removed = held->hooks.remove_manager(node->id, true); !removed.ok())
+    if (auto removed = held->hooks.remove_manager(node->id, node->addr.str(), true); !removed.ok())
       return to_grpc(removed.error(), grpc::StatusCode::FAILED_PRECONDITION);
   }
   if (node->status != manager::NodeStatus::kDown && !request->force()) {

@@ -30,11 +30,12 @@ struct ControlHooks {
       add_manager;
   // Demotion or removal of a manager: takes its member out of the managers' store, refused
   // (without `force`) when the managers left reachable would not be a quorum.
-  std::function<Status(const std::string& node_id, bool force)> remove_manager;
+  std::function<Status(const std::string& node_id, const std::string& addr, bool force)>
+      remove_manager;
   // Whether the managers' store has a quorum, as this manager's member sees it.
   std::function<bool()> store_has_quorum;
   // Whether that removal would be refused, without doing it.
-  std::function<Status(const std::string& node_id)> check_manager_removal;
+  std::function<Status(const std::string& node_id, const std::string& addr)> check_manager_removal;
   // Collects the log lines of these tasks from their nodes.
   std::function<grpc::Status(const std::vector<manager::Task>&, uint32_t tail, api::LogsResponse&)>
       collect_logs;

@@ -536,6 +536,14 @@ grpc::Status Daemon::leave(const api::LeaveRequest& request) {
   std::lock_guard lock(mutex_);
   if (!state_)
     return failed_precondition(kNotInSwarm);
+  if (state_->role == "manager" && !request.force() &&
+      ManagerSeat::has_member_data(options_.state_dir + "/manager")) {
+    return failed_precondition(
+        "You are attempting to leave the swarm on a node that is participating as a manager. "
+        "Leaving takes its member out of the managers' quorum without removing it: demote it "
+        "first (shoal node demote). A swarm that has lost its quorum can be rebuilt with "
+        "`shoal swarm init --force-new-cluster`. Use `--force` to ignore this message.");
+  }
   if (state_->role == "manager" && !request.force()) {
     return failed_precondition(
         "You are attempting to leave the swarm on a node that is participating as a manager. "

@@ -197,14 +197,14 @@ ControlHooks ManagerNode::hooks() {
   hooks.add_manager = [this](const std::string& node_id, const std::string& addr) {
     return add_manager(node_id, addr);
   };
-  hooks.remove_manager = [this](const std::string& node_id, bool force) {
+  hooks.remove_manager = [this](const std::string& node_id, const std::string& addr, bool force) {
     std::lock_guard lock(membership_mutex_);
-    return seat_->remove_member(node_id, force);
+    return seat_->remove_member(node_id, force, addr);
   };
   hooks.store_has_quorum = [this] { return seat_->store_has_quorum(); };
   hooks.backup_secrets = [this] { return backup_secrets(); };
-  hooks.check_manager_removal = [this](const std::string& node_id) {
-    return seat_->check_removal(node_id);
+  hooks.check_manager_removal = [this](const std::string& node_id, const std::string& addr) {
+    return seat_->check_removal(node_id, addr);
   };
   return hooks;
 }

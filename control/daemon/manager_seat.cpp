@@ -344,7 +344,8 @@ Result<std::string> ManagerSeat::add_member(const std::string& name, const std::
   return initial_cluster_of(members, name, url);
 }
 
-Result<ManagerSeat::Removal> ManagerSeat::plan_removal(const std::string& name) {
+Result<ManagerSeat::Removal> ManagerSeat::plan_removal(const std::string& name,
+                                                       const std::string& peer_ip) {
   if (!is_replicated()) {
     return Error{.op = "remove",
                  .object = "manager " + name,
@@ -352,8 +353,11 @@ Result<ManagerSeat::Removal> ManagerSeat::plan_removal(const std::string& name) 
   }
   SHOAL_ASSIGN_OR_RETURN(auto members, client_->members());
   Removal plan{.members = members.size(), .reachable_others = 0, .target = std::nullopt};
+  const std::string url = peer_ip.empty() ? "" : etcd::peer_url(peer_ip, config_.peer_port);
   for (const auto& member : members) {
-    if (member.name == name) {
+    const bool unstarted =
+        member.name.empty() && !member.peer_urls.empty() && member.peer_urls.front() == url;
+    if (member.name == name || unstarted) {
       plan.target = member;
     } else {
       plan.reachable_others += member_answers(member) ? 1 : 0;
@@ -362,16 +366,16 @@ Result<ManagerSeat::Removal> ManagerSeat::plan_removal(const std::string& name) 
   return plan;
 }
 
-Status ManagerSeat::check_removal(const std::string& name) {
-  SHOAL_ASSIGN_OR_RETURN(auto plan, plan_removal(name));
+Status ManagerSeat::check_removal(const std::string& name, const std::string& peer_ip) {
+  SHOAL_ASSIGN_OR_RETURN(auto plan, plan_removal(name, peer_ip));
   if (!plan.target) {
     return {};  // it never started a member: nothing of the quorum goes with it
   }
   return check_member_removal(plan.members, plan.reachable_others, name);
 }
 
-Status ManagerSeat::remove_member(const std::string& name, bool force) {
-  SHOAL_ASSIGN_OR_RETURN(auto plan, plan_removal(name));
+Status ManagerSeat::remove_member(const std::string& name, bool force, const std::string& peer_ip) {
+  SHOAL_ASSIGN_OR_RETURN(auto plan, plan_removal(name, peer_ip));
   if (!plan.target) {
     return {};
   }

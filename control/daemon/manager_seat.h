@@ -91,9 +91,10 @@ class ManagerSeat {
   // Leader: removes the member of manager `name`; refused without `force` when the others
   // reachable would not be a quorum of what remains, and always for the last member. A manager
   // without a member (it never started one) has nothing to remove.
-  Status remove_member(const std::string& name, bool force);
+  // `peer_ip` also finds its member when it was added but never started (it has no name yet).
+  Status remove_member(const std::string& name, bool force, const std::string& peer_ip = {});
   // What remove_member(name, false) would refuse, without removing anything.
-  Status check_removal(const std::string& name);
+  Status check_removal(const std::string& name, const std::string& peer_ip = {});
   Result<std::vector<etcd::MemberInfo>> members();
   // Leader: the members (by name, the managers' node ids) and whether each answers now.
   Result<std::map<std::string, bool>> member_health();
@@ -121,7 +122,7 @@ class ManagerSeat {
     size_t reachable_others = 0;
     std::optional<etcd::MemberInfo> target;
   };
-  Result<Removal> plan_removal(const std::string& name);
+  Result<Removal> plan_removal(const std::string& name, const std::string& peer_ip);
   std::string initial_cluster_of(const std::vector<etcd::MemberInfo>& members,
                                  const std::string& new_name, const std::string& new_url) const;
   void notify();
