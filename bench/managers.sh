@@ -7,6 +7,8 @@
 #                   SQLite store, the reference), then with three (h2 and h3 joined with the
 #                   manager token; the etcd store, every write a raft commit) from the leader and
 #                   from a follower (forwarded to the leader);
+#   through the CLI the same writes as a user makes them (`shoal node update --label-add`, one
+#                   process each, CLI_WRITES of them), 1 vs 3 managers;
 #   failover        FAILOVERS times: the leader's host is cut from the underlay and its shoald
 #                   killed (its etcd member with it); milliseconds until the first control write
 #                   through a surviving manager succeeds (tried every 50 ms). The host then comes
@@ -18,6 +20,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 writes=${1:-300}
 failovers=${2:-5}
+cli_writes=${SHOAL_MANAGERS_CLI_WRITES:-50}
 hosts=3
 run="mg$$"
 [[ $(id -u) -eq 0 ]] || { echo "managers.sh: run as root" >&2; exit 1; }
@@ -50,6 +53,16 @@ leader_host() {  # as host $1 sees it
   shoal_on "$1" node ls 2>/dev/null | awk '/Leader/ {for (i = 1; i <= NF; i++) if ($i ~ /^h[0-9]+$/) print substr($i, 2)}'
 }
 reachable_managers() { shoal_on "$1" node ls 2>/dev/null | grep -cE 'Leader|Reachable' || true; }
+# CLI_WRITES `shoal node update` runs on host $1: "p50_ms p99_ms".
+cli_latency() {
+  local i start samples=()
+  for ((i = 0; i < cli_writes; i++)); do
+    start=$(date +%s%N)
+    shoal_on "$1" node update --label-add "cli=$i" h1 >/dev/null
+    samples+=($((($(date +%s%N) - start) / 1000)))
+  done
+  printf '%s\n' "${samples[@]}" | sort -n | awk '{v[NR] = $1 / 1000} END {printf "%.1f %.1f\n", v[int((NR + 1) / 2)], v[int(NR * 0.99) > 0 ? int(NR * 0.99) : 1]}'
+}
 three_managers_up() { [[ $(reachable_managers "$1") -eq 3 ]]; }
 
 scripts/testbed.sh up "$run" "$hosts"
@@ -61,6 +74,7 @@ shoal_on 1 swarm init --advertise-addr "$(host_ip 1)" >/dev/null
 
 log "one manager: $writes writes"
 read -r one_p50 one_p99 one_max < <(bench latency "$(sock 1)" h1 "$writes")
+read -r cli_one_p50 cli_one_p99 < <(cli_latency 1)
 
 token=$(shoal_on 1 swarm join-token -q manager)
 for h in 2 3; do
@@ -70,6 +84,7 @@ wait_for 60 three_managers_up 1 || { shoal_on 1 node ls >&2; exit 1; }
 log "three managers: $writes writes from the leader, then from a follower"
 read -r three_p50 three_p99 three_max < <(bench latency "$(sock 1)" h1 "$writes")
 read -r fwd_p50 fwd_p99 fwd_max < <(bench latency "$(sock 2)" h1 "$writes")
+read -r cli_three_p50 cli_three_p99 < <(cli_latency 1)
 
 times=()
 for ((round = 1; round <= failovers; round++)); do
@@ -96,6 +111,11 @@ echo "|---|---|---|---|---|---|"
 echo "| 1 manager (SQLite, reference) | $one_p50 | $one_p99 | $one_max | 1 | 1 |"
 echo "| 3 managers, from the leader | $three_p50 | $three_p99 | $three_max | $(ratio "$three_p50" "$one_p50") | $(ratio "$three_p99" "$one_p99") |"
 echo "| 3 managers, from a follower | $fwd_p50 | $fwd_p99 | $fwd_max | $(ratio "$fwd_p50" "$one_p50") | $(ratio "$fwd_p99" "$one_p99") |"
+echo
+echo "| the same write through the shoal CLI ($cli_writes runs) | p50 ms | p99 ms | p50 ratio | p99 ratio |"
+echo "|---|---|---|---|---|"
+echo "| 1 manager (reference) | $cli_one_p50 | $cli_one_p99 | 1 | 1 |"
+echo "| 3 managers, from the leader | $cli_three_p50 | $cli_three_p99 | $(ratio "$cli_three_p50" "$cli_one_p50") | $(ratio "$cli_three_p99" "$cli_one_p99") |"
 echo
 echo "| leader failover, host cut to first write ($failovers rounds) | p50 ms | max ms | p50 / election floor (3200 ms) |"
 echo "|---|---|---|---|"

@@ -220,11 +220,13 @@ TEST_F(SwarmE2E, WrongTokensAreRefusedAndTheNodeStaysOut) {
   digest[at] = digest[at] == 'a' ? 'b' : 'a';
   EXPECT_THAT(refused(digest, "other CA digest"), HasSubstr("does not match"));
 
-  // The manager token: managers cannot join yet, and the refused node is not registered.
+  // A manager token once rotated admits nobody, and the refused node is not registered.
   auto manager_token = c().shoal(1, {"swarm", "join-token", "-q", "manager"});
   ASSERT_EQ(manager_token.exit_code, 0) << manager_token.output;
-  EXPECT_THAT(refused(nonempty_lines(manager_token.output).at(0), "manager token"),
-              HasSubstr("join with the worker token"));
+  auto rotated = c().shoal(1, {"swarm", "join-token", "--rotate", "-q", "manager"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.output;
+  EXPECT_THAT(refused(nonempty_lines(manager_token.output).at(0), "rotated manager token"),
+              HasSubstr("join token: is not valid"));
   EXPECT_EQ(c().node_status().size(), 3u) << c().shoal(1, {"node", "ls"}).output;
 
   // Not a token.
