@@ -146,6 +146,28 @@ static __always_inline const struct shoal_lb_backend* choose(const struct shoal_
   return bpf_map_lookup_elem(&shoal_lb_slots, &slot);
 }
 
+/* Whether the backend of a recorded flow still serves its published port. A TCP SYN from a
+ * client port used before finds that earlier flow's entry (flows are forgotten least recently
+ * used first, not when they end); if its backend has gone since, the SYN starts a new flow. (A
+ * UDP datagram is not checked: each would pay the scan.) */
+static __always_inline int still_serves(const struct shoal_ct_client* client,
+                                        const struct shoal_ct_backend* flow) {
+  struct shoal_ingress_port port_key = {.port = client->published_port, .proto = client->proto};
+  const struct shoal_lb_service* s = bpf_map_lookup_elem(&shoal_ingress_ports, &port_key);
+  if (!s || s->slot_count > SHOAL_LB_MAX_SLOTS)
+    return 0;
+  for (__u32 i = 0; i < SHOAL_LB_MAX_SLOTS; ++i) {
+    if (i >= s->slot_count)
+      break;
+    struct shoal_lb_slot_key slot = {.service_id = s->id,
+                                     .index = (s->generation & 1) * SHOAL_LB_MAX_SLOTS + i};
+    const struct shoal_lb_backend* b = bpf_map_lookup_elem(&shoal_lb_slots, &slot);
+    if (b && b->ip == flow->backend_ip && b->port == flow->backend_port)
+      return 1;
+  }
+  return 0;
+}
+
 /* A new flow: a backend and a free SNAT port, recorded in both directions. */
 static __always_inline int open_flow(const struct flow* f, const struct shoal_ct_client* client,
                                      __u32 ingress_ip, struct shoal_ct_backend* out) {
@@ -192,6 +214,12 @@ int shoal_ingress_from_uplink(struct __sk_buff* skb) {
       .client_ip = f.saddr, .client_port = f.sport, .published_port = f.dport, .proto = f.proto};
   struct shoal_ct_backend flow_backend = {}; /* zeroed: its pad bytes are part of a map key */
   const struct shoal_ct_backend* known = bpf_map_lookup_elem(&shoal_ct_out, &client);
+  if (known && f.syn && f.proto == IPPROTO_TCP && !still_serves(&client, known)) {
+    flow_backend = *known;
+    bpf_map_delete_elem(&shoal_ct_back, &flow_backend); /* its reply path, to the gone backend */
+    flow_backend = (struct shoal_ct_backend){};
+    known = 0;
+  }
   if (known) {
     flow_backend = *known;
   } else if (!f.syn || open_flow(&f, &client, cfg->ingress_ip, &flow_backend) != 0) {

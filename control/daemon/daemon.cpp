@@ -137,7 +137,9 @@ Daemon::~Daemon() {
   {
     std::lock_guard lock(role_mutex_);
     role_changing_ = true;  // no new role change starts now
+    role_stopping_ = true;
   }
+  role_cv_.notify_all();
   if (role_thread_.joinable())
     role_thread_.join();
   if (local_server_)

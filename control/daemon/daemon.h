@@ -87,7 +87,7 @@ class Daemon {
   // In daemon_role.cpp: the store gave this node another role. Renews the certificate with the
   // leader, then restarts the node in its new role (its tasks keep running and are adopted).
   void on_role(const std::string& role);
-  void change_role(const std::string& role);
+  bool change_role(const std::string& role);  // false: try again later
   void restart_as(const NodeState& next, const pki::NodeFiles& files,
                   const std::string& etcd_initial_cluster);
   // A manager's API address: its advertise address with the port it listens on.
@@ -105,8 +105,10 @@ class Daemon {
   std::mutex mutex_;  // lifecycle calls, one at a time
   std::mutex state_file_mutex_;
   std::mutex role_mutex_;
+  std::condition_variable role_cv_;
   std::thread role_thread_;     // a role change in progress
   bool role_changing_ = false;  // guarded by role_mutex_
+  bool role_stopping_ = false;  // guarded by role_mutex_
   std::optional<NodeState> state_;
   std::unique_ptr<GossipNode> gossip_;
   std::unique_ptr<ServicePlane> plane_;

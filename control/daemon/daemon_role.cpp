@@ -26,22 +26,31 @@ void Daemon::on_role(const std::string& role) {
     role_thread_.join();  // the previous change, finished
   }
   role_thread_ = std::thread([this, role] {
-    change_role(role);
+    // Until it takes: the renewal fails while the agent's manager is not the leader, and the
+    // assignments do not say the role again.
+    while (!change_role(role)) {
+      std::unique_lock wait(role_mutex_);
+      if (role_cv_.wait_for(wait, 2s, [this] { return role_stopping_; }))
+        break;
+    }
     std::lock_guard done(role_mutex_);
     role_changing_ = false;
   });
 }
 
-void Daemon::change_role(const std::string& role) {
+bool Daemon::change_role(const std::string& role) {
   std::lock_guard lock(mutex_);
-  if (!state_ || state_->role == role || !session_) {
-    return;
+  if (!state_ || state_->role == role) {
+    return true;
+  }
+  if (!session_) {
+    return false;
   }
   spdlog::info("this node's role is now {}: renewing its certificate", role);
   auto key = pki::make_key_and_csr();
   if (!key.ok()) {
     spdlog::warn("role change: {}", key.error().message());
-    return;
+    return false;
   }
   api::RenewNodeCertificateRequest request;
   request.set_csr_pem(key->csr_pem);
@@ -50,13 +59,13 @@ void Daemon::change_role(const std::string& role) {
   context.set_deadline(std::chrono::system_clock::now() + 60s);
   auto stub = api::Ca::NewStub(session_->manager_channel());
   if (auto status = stub->RenewNodeCertificate(&context, request, &issued); !status.ok()) {
-    spdlog::warn("role change to {}: {}", role, status.error_message());
-    return;
+    spdlog::warn("role change to {}: {} (retried)", role, status.error_message());
+    return false;
   }
   auto files = pki::load_node_files(options_.state_dir);
   if (!files.ok()) {
     spdlog::warn("role change: {}", files.error().message());
-    return;
+    return false;
   }
   files->node_cert_pem = issued.cert_pem();
   files->node_key_pem = key->key_pem;
@@ -72,6 +81,7 @@ void Daemon::change_role(const std::string& role) {
     next.manager_addr = session_->current_manager();
   }
   restart_as(next, *files, issued.etcd_initial_cluster());
+  return true;  // a restart that failed is logged; a restart of shoald retries it
 }
 
 void Daemon::restart_as(const NodeState& next, const pki::NodeFiles& files,

@@ -119,8 +119,13 @@ grpc::Status ControlRouter::route(grpc::ServerContext* context, const Request* r
     bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE &&
                        status.error_message().find("does not lead") == std::string::npos &&
                        status.error_message() != kNoLeader;
-    if (!unreachable || attempt > 0) {
+    if (!unreachable) {
       return status;
+    }
+    if (attempt > 0) {
+      return {grpc::StatusCode::UNAVAILABLE, "the leader at " + held->leader_addr +
+                                                 " does not answer (" + status.error_message() +
+                                                 "): retry in a few seconds"};
     }
     held = await_new_leader(*context, *held, refusal);
   }

@@ -118,7 +118,8 @@ void ManagerNode::refresh() {
   if (runtime && seat_->is_replicated()) {
     if (auto adopted = adopt_secrets(); !adopted.ok()) {
       spdlog::warn("leading without the cluster secrets: {}", adopted.error().message());
-      runtime.reset();  // no CA, no tokens: serve nothing rather than half
+      runtime.reset();  // no CA, no tokens: serve nothing rather than half, and try again
+      seat_->notify_again();
     }
   }
   if (runtime && demote_others_) {
@@ -126,6 +127,7 @@ void ManagerNode::refresh() {
       demote_others_ = false;
     } else {
       spdlog::warn("demoting the lost managers: {}", demoted.error().message());
+      seat_->notify_again();
     }
   }
   if (runtime) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "control/etcd/etcd_store.h"
 #include "control/manager/sqlite_store.h"
@@ -175,6 +176,11 @@ etcd::LeaderView ManagerSeat::leader() const {
   return election_->view();
 }
 
+void ManagerSeat::notify_again() {
+  std::lock_guard lock(mutex_);
+  renotify_ = true;
+}
+
 void ManagerSeat::set_listener(Listener listener) {
   std::lock_guard lock(mutex_);
   listener_ = std::move(listener);
@@ -195,8 +201,12 @@ void ManagerSeat::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     changed_ = false;
+    const bool renotify = std::exchange(renotify_, false);
     lock.unlock();
     converge();
+    if (renotify) {
+      notify();
+    }
     lock.lock();
     cv_.wait_for(lock, config_.poll, [this] { return stopping_ || changed_; });
   }

@@ -81,6 +81,8 @@ class ManagerSeat {
   etcd::LeaderView leader() const;
   // Called on the seat thread whenever runtime() or leader() changes.
   void set_listener(Listener listener);
+  // The listener is called once more, one poll from now (it failed to act on the last call).
+  void notify_again();
 
   // Leader, single: becomes the first member of several (see above). Waits until the runtime
   // runs on the etcd store. Nothing to do when already replicated.
@@ -136,6 +138,7 @@ class ManagerSeat {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool changed_ = false;
+  bool renotify_ = false;
   std::shared_ptr<ManagerRuntime> runtime_;
   etcd::EtcdStore* etcd_store_ = nullptr;  // owned by runtime_
   etcd::Fence runtime_fence_;

@@ -25,6 +25,9 @@ std::shared_ptr<grpc::Channel> tls_channel(const std::string& addr,
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // gRPC 1.51's retry filter can abort the process when a call meets a connection that drops
+  // (grpc/grpc#34683), and managers come and go; every caller retries by itself.
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   return grpc::CreateCustomChannel(addr, grpc::SslCredentials(options), args);
 }
 

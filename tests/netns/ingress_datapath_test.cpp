@@ -182,6 +182,24 @@ TEST_F(IngressDatapath, AFlowKeepsItsBackendWhenTheBackendsChange) {
   }
 }
 
+TEST_F(IngressDatapath, ASynFromAReusedPortLeavesAFlowWhoseBackendHasGone) {
+  auto first = read_frame(run(ingress_->from_uplink_fd(), build_frame(to_node(40003))).out);
+  ASSERT_TRUE(first);
+  // A repeated SYN (a retransmission) while the backend serves: the same flow.
+  auto again = read_frame(run(ingress_->from_uplink_fd(), build_frame(to_node(40003))).out);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->dst, first->dst);
+  EXPECT_EQ(again->sport, first->sport);
+
+  const char* other = first->dst == ip("10.0.0.11") ? "10.0.0.12" : "10.0.0.11";
+  ASSERT_TRUE(balancer_->set_backends("web", {}, {{ip(other)}}).ok());
+  // The same client port, a new connection: not to the backend that has gone.
+  auto reused = read_frame(run(ingress_->from_uplink_fd(), build_frame(to_node(40003))).out);
+  ASSERT_TRUE(reused);
+  EXPECT_EQ(reused->dst, ip(other));
+  EXPECT_TRUE(reused->checksums_ok);
+}
+
 TEST_F(IngressDatapath, NewFlowsSpreadOverTheBackends) {
   std::set<uint32_t> seen;
   for (uint16_t port = 42000; port < 42040; ++port) {
