@@ -140,4 +140,16 @@ std::string Mac::str() const {
   return text;
 }
 
+uint16_t port_of(std::string_view host_port, uint16_t fallback) {
+  auto colon = host_port.rfind(':');
+  if (colon == std::string_view::npos)
+    return fallback;
+  auto digits = host_port.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (ec != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535)
+    return fallback;
+  return static_cast<uint16_t>(port);
+}
+
 }  // namespace shoal

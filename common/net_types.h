@@ -77,4 +77,7 @@ class Mac {
   std::array<uint8_t, 6> bytes_{};
 };
 
+// The port of "HOST:PORT"; `fallback` when there is none or it is not a port (1-65535).
+uint16_t port_of(std::string_view host_port, uint16_t fallback);
+
 }  // namespace shoal

@@ -97,17 +97,6 @@ Result<NodeState> load_state(const std::string& dir) {
   return state;
 }
 
-uint16_t port_of(const std::string& addr, uint16_t fallback) {
-  auto colon = addr.rfind(':');
-  if (colon == std::string::npos)
-    return fallback;
-  try {
-    return static_cast<uint16_t>(std::stoul(addr.substr(colon + 1)));
-  } catch (...) {
-    return fallback;
-  }
-}
-
 // Node tags scope kernel names: the node id's first characters are unique enough and stable.
 std::string node_tag(const std::string& node_id) {
   return node_id.substr(0, 10);

@@ -10,16 +10,6 @@ namespace shoal::daemon {
 
 using namespace std::chrono_literals;
 
-namespace {
-
-uint16_t port_of(const std::string& addr) {
-  auto colon = addr.rfind(':');
-  int port = colon == std::string::npos ? 0 : std::atoi(addr.c_str() + colon + 1);
-  return port > 0 && port < 65536 ? static_cast<uint16_t>(port) : 2377;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<ManagerNode>> ManagerNode::start(ManagerNodeConfig config,
                                                         std::unique_ptr<ClusterSecrets> secrets) {
   std::unique_ptr<ManagerNode> node(new ManagerNode(std::move(config)));
@@ -140,7 +130,7 @@ void ManagerNode::refresh() {
         current && current->runtime == runtime
             ? current->dispatcher_owner
             : std::make_shared<DispatcherService>(*runtime, config_.gossip_port, config_.node_id,
-                                                  port_of(config_.manager_addr));
+                                                  port_of(config_.manager_addr, 2377));
     next->dispatcher = next->dispatcher_owner.get();
   } else if (!view.self && view.leader != config_.node_id) {
     // (A leadership key of ours under an older lease is no leader to send anybody to.)

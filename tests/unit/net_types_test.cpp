@@ -61,5 +61,15 @@ TEST(Mac, ParsesAndRejects) {
   EXPECT_FALSE(Mac::parse("02:42:aa:bb:0c:0g").ok());
 }
 
+TEST(PortOf, TakesThePortAfterTheLastColonOrFallsBack) {
+  EXPECT_EQ(port_of("198.51.100.11:2377", 1), 2377);
+  EXPECT_EQ(port_of("0.0.0.0:4000", 1), 4000);
+  EXPECT_EQ(port_of("198.51.100.11", 2377), 2377);
+  EXPECT_EQ(port_of("host:", 2377), 2377);
+  EXPECT_EQ(port_of("host:0", 2377), 2377);
+  EXPECT_EQ(port_of("host:65536", 2377), 2377);
+  EXPECT_EQ(port_of("host:12ab", 2377), 2377);
+}
+
 }  // namespace
 }  // namespace shoal
