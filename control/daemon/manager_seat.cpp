@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <set>
 #include <utility>
 
 #include "control/etcd/etcd_store.h"
@@ -396,14 +397,40 @@ Status ManagerSeat::remove_member(const std::string& name, bool force, const std
   return while_unhealthy([&] { return client_->remove_member(plan.target->id); });
 }
 
-bool ManagerSeat::member_answers(const etcd::MemberInfo& member) const {
+namespace {
+
+std::string client_endpoint(const etcd::MemberInfo& member) {
   if (member.client_urls.empty()) {
-    return false;  // added, never started
+    return {};  // added, never started
   }
-  std::string endpoint = member.client_urls.front();
-  endpoint = endpoint.substr(endpoint.find("://") + 3);
-  auto other = etcd::Client::create(endpoint, config_.tls, {.call_timeout = 700ms});
-  return other->status().ok();
+  const std::string& url = member.client_urls.front();
+  const size_t scheme = url.find("://");
+  return scheme == std::string::npos ? url : url.substr(scheme + 3);
+}
+
+}  // namespace
+
+std::shared_ptr<etcd::Client> ManagerSeat::probe_client(const std::string& endpoint) const {
+  std::lock_guard lock(probe_mutex_);
+  auto& client = probe_clients_[endpoint];
+  if (!client) {
+    client = etcd::Client::create(endpoint, config_.tls, {.call_timeout = 700ms});
+  }
+  return client;
+}
+
+void ManagerSeat::keep_probe_clients_of(const std::vector<etcd::MemberInfo>& members) const {
+  std::set<std::string> current;
+  for (const auto& member : members) {
+    current.insert(client_endpoint(member));
+  }
+  std::lock_guard lock(probe_mutex_);
+  std::erase_if(probe_clients_, [&](const auto& entry) { return !current.contains(entry.first); });
+}
+
+bool ManagerSeat::member_answers(const etcd::MemberInfo& member) const {
+  const std::string endpoint = client_endpoint(member);
+  return !endpoint.empty() && probe_client(endpoint)->status().ok();
 }
 
 Result<std::map<std::string, bool>> ManagerSeat::member_health() {
@@ -413,6 +440,7 @@ Result<std::map<std::string, bool>> ManagerSeat::member_health() {
     return health;
   }
   SHOAL_ASSIGN_OR_RETURN(auto members, client_->members());
+  keep_probe_clients_of(members);
   std::vector<std::thread> probes;
   std::vector<char> answers(members.size(), 0);
   for (size_t i = 0; i < members.size(); ++i) {

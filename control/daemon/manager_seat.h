@@ -119,6 +119,10 @@ class ManagerSeat {
   Status open_replicated_runtime(const etcd::Fence& fence);
   std::string sqlite_path() const { return config_.dir + "/store.db"; }
   bool member_answers(const etcd::MemberInfo& member) const;
+  // Probes reuse one client per member, so that `node ls` does not set up TLS to every member
+  // each time; the clients of members that left are dropped.
+  std::shared_ptr<etcd::Client> probe_client(const std::string& endpoint) const;
+  void keep_probe_clients_of(const std::vector<etcd::MemberInfo>& members) const;
   struct Removal {
     size_t members = 0;
     size_t reachable_others = 0;
@@ -144,6 +148,9 @@ class ManagerSeat {
   etcd::Fence runtime_fence_;
   Listener listener_;
   std::thread thread_;
+
+  mutable std::mutex probe_mutex_;
+  mutable std::map<std::string, std::shared_ptr<etcd::Client>> probe_clients_;
 };
 
 }  // namespace shoal::daemon

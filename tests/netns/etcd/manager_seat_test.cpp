@@ -166,5 +166,31 @@ TEST_F(Seats, ARemovalThatWouldLoseTheQuorumIsRefused) {
   EXPECT_NE(seat(1)->runtime(), nullptr);
 }
 
+// node ls's MANAGER STATUS: the probes reuse their clients, so a member that comes back must be
+// seen answering again through the client kept from before it stopped.
+TEST_F(Seats, MemberHealthFollowsAMemberThatStopsAndComesBack) {
+  auto single = ManagerSeat::single(config(1));
+  ASSERT_TRUE(single.ok()) << single.error().message();
+  seat(1) = std::move(*single);
+  ASSERT_TRUE(seat(1)->replicate().ok());
+  join(2, 1);
+  join(3, 1);
+  auto answering = [&](const std::string& name) {
+    auto health = seat(1)->member_health();
+    return health.ok() && health->contains(name) && health->at(name);
+  };
+  ASSERT_TRUE(wait_until([&] { return answering("n2") && answering("n3"); }, 10s, 50ms));
+  EXPECT_EQ(seat(1)->member_health()->size(), 3u);
+
+  seat(3).reset();
+  ASSERT_TRUE(wait_until([&] { return !answering("n3"); }, 5s, 50ms));
+  EXPECT_TRUE(answering("n2"));
+
+  auto back = ManagerSeat::replicated(config(3));
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  seat(3) = std::move(*back);
+  EXPECT_TRUE(wait_until([&] { return answering("n3"); }, 10s, 100ms));
+}
+
 }  // namespace
 }  // namespace shoal::testing
