@@ -1,14 +1,11 @@
 // swarm init | join | join-token | leave | backup | restore
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "common/atomic_file.h"
 #include "control/cli/commands.h"
 #include "control/cli/duration.h"
 
@@ -117,36 +114,6 @@ std::string describe(const api::BackupSummary& s) {
          s.cluster_id() + ", backed up " + s.created_at() + ")";
 }
 
-// Through a temporary file in the same directory, renamed over `path`: a failure never leaves
-// half a backup under its name. mkstemp makes it 0600 from the start, since it holds the CA key.
-Status write_private_file(const std::string& path, const std::string& data) {
-  std::string temp = path + ".XXXXXX";
-  int fd = ::mkstemp(temp.data());
-  if (fd < 0) {
-    return sys_error("create", path, errno);
-  }
-  size_t written = 0;
-  while (written < data.size()) {
-    auto n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return sys_error("write", path, err);
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || std::rename(temp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    return sys_error("write", path, err);
-  }
-  return Status();
-}
-
 Result<std::string> read_backup_file(const std::string& path) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
@@ -169,7 +136,9 @@ Result<std::string> read_backup_file(const std::string& path) {
 Status swarm_backup(Context& ctx, const std::string& path) {
   SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
   SHOAL_ASSIGN_OR_RETURN(auto backup, client->control(&api::Control::Stub::Backup, {}));
-  SHOAL_TRY(write_private_file(path, backup.data()));
+  // Atomic, so a failure never leaves half a backup under its name; 0600 from the start,
+  // since it holds the CA key.
+  SHOAL_TRY(write_file_atomically(path, backup.data(), 0600));
   std::cout << "Swarm backup written to " << path << ": " << describe(backup.summary()) << ".\n"
             << "It holds the swarm's root CA key: keep it private.\n";
   return Status();

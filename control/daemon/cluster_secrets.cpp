@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/atomic_file.h"
 #include "control/pki/join_token.h"
 #include "control/pki/node_files.h"
 
@@ -16,22 +17,11 @@ std::string cluster_file(const std::string& state_dir) {
   return state_dir + "/manager/cluster.json";
 }
 
-Status write_atomically(const std::string& path, const std::string& content) {
-  std::error_code ec;
+// 0600: the join tokens let anyone who reads them join the swarm.
+Status write_private(const std::string& path, const std::string& content) {
+  std::error_code ec;  // a directory that could not be made fails the write, which says why
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  auto temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out)
-      return sys_error("write", temp, errno);
-  }
-  std::filesystem::permissions(
-      temp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
-  if (std::rename(temp.c_str(), path.c_str()) != 0)
-    return sys_error("rename", temp, errno);
-  return {};
+  return write_file_atomically(path, content, 0600);
 }
 
 }  // namespace
@@ -113,7 +103,7 @@ Status ClusterSecrets::save() const {
   nlohmann::json json{{"cluster_id", cluster_id_},
                       {"worker_token", tokens_.worker},
                       {"manager_token", tokens_.manager}};
-  return write_atomically(cluster_file(state_dir_), json.dump(2) + "\n");
+  return write_private(cluster_file(state_dir_), json.dump(2) + "\n");
 }
 
 JoinTokenPair ClusterSecrets::tokens() const {

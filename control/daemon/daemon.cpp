@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/atomic_file.h"
 #include "control/daemon/ca_service.h"
 #include "control/daemon/control_backup.h"
 #include "control/daemon/grpc_status.h"
@@ -206,18 +207,7 @@ Status Daemon::save_state(const NodeState& state) {
       {"manager_addr", state.manager_addr}, {"advertise_addr", state.advertise_addr},
       {"listen_addr", state.listen_addr},   {"default_addr_pool", state.default_addr_pool},
       {"heartbeat_ms", state.heartbeat_ms}, {"managers", state.managers}};
-  auto path = node_file(options_.state_dir);
-  {
-    std::ofstream out(path + ".tmp", std::ios::trunc);
-    out << json.dump(2) << "\n";
-    if (!out)
-      return sys_error("write", path, errno);
-  }
-  std::error_code ec;
-  fs::rename(path + ".tmp", path, ec);
-  if (ec)
-    return sys_error("rename", path, ec.value());
-  return {};
+  return write_file_atomically(node_file(options_.state_dir), json.dump(2) + "\n", 0644);
 }
 
 Status Daemon::start_manager(const NodeState& state, const pki::NodeFiles& files,

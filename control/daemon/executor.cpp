@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/atomic_file.h"
 #include "control/agent/peer_record.h"
 #include "control/daemon/readiness.h"
 #include "dataplane/libnl_kernel.h"
@@ -761,17 +762,9 @@ Status Executor::save_local(const std::string& id, const Local& local) {
   auto dir = config_.state_dir + "/agent";
   std::error_code ec;
   fs::create_directories(dir, ec);
-  auto path = dir + "/" + id + ".json";
-  {
-    std::ofstream out(path + ".tmp", std::ios::trunc);
-    out << json.dump() << "\n";
-    if (!out)
-      return sys_error("write", path, errno);
-  }
-  fs::rename(path + ".tmp", path, ec);
-  if (ec)
-    return sys_error("rename", path, ec.value());
-  return {};
+  // Rewritten at every report, under mutex_: no fsync. After a reboot its task is gone anyway.
+  return write_file_atomically(dir + "/" + id + ".json", json.dump() + "\n", 0644,
+                               Durability::kAtomicOnly);
 }
 
 void Executor::load_locals() {

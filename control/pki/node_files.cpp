@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <string_view>
 
+#include "common/atomic_file.h"
 #include "common/unique_fd.h"
 #include "control/pki/ossl.h"
 
@@ -33,52 +34,10 @@ Status make_dir(const std::string& path) {
   return {};
 }
 
-Status fsync_dir(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::fsync(fd.get()) != 0) {
-    return sys_error("sync directory", path, errno);
-  }
-  return {};
-}
-
-// Temp file in the same directory (rename is atomic only within a file system), explicit mode
-// (the umask must not widen or narrow it), data on disk before the rename makes it visible.
+// Explicit modes: the umask must not widen or narrow them (keys are 0600).
 Status write_atomically(const std::string& dir, std::string_view name, std::string_view data,
                         mode_t mode) {
-  std::string path = dir + "/" + std::string(name);
-  std::string temp = path + ".tmp.XXXXXX";
-  UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
-  if (!fd.valid()) {
-    return sys_error("create temporary file for", path, errno);
-  }
-  auto fail = [&](std::string op) -> Error {
-    Error e = sys_error(std::move(op), path, errno);
-    ::unlink(temp.c_str());
-    return e;
-  };
-  if (::fchmod(fd.get(), mode) != 0) {
-    return fail("set mode of");
-  }
-  for (size_t done = 0; done < data.size();) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return fail("write");
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) {
-    return fail("sync");
-  }
-  if (::close(fd.release()) != 0) {
-    return fail("close");
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    return fail("rename into place");
-  }
-  return fsync_dir(dir);
+  return write_file_atomically(dir + "/" + std::string(name), data, mode);
 }
 
 Result<std::string> read_file(const std::string& dir, std::string_view name) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 
+#include "common/atomic_file.h"
 #include "common/unique_fd.h"
 #include "control/runtime/cgroup.h"
 #include "control/runtime/launch.h"
@@ -226,7 +227,8 @@ void Runtime::State::refresh(Task& task) {
         return;  // the shim died but the task lives on, unwatched; stop() still ends it
       }
       task.exit = ExitRecord{};
-      [[maybe_unused]] Status ignored = write_file_atomic(task.paths.exit(), encode_exit({}));
+      [[maybe_unused]] Status ignored =
+          write_file_atomically(task.paths.exit(), encode_exit({}), 0644, Durability::kAtomicOnly);
     }
   }
   if (task.shim.valid()) {

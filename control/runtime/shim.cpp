@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/atomic_file.h"
 #include "common/unique_fd.h"
 #include "control/runtime/cgroup.h"
 #include "control/runtime/process.h"
@@ -299,7 +300,8 @@ int run_shim(const std::string& task_dir, int report_fd) {
     return 1;
   }
   const ProcessId task_id{task->pid, process_start_time(task->pid).value_or(0)};
-  if (Status written = write_file_atomic(paths.pid(), encode_pids({self_process_id(), task_id}));
+  if (Status written = write_file_atomically(paths.pid(), encode_pids({self_process_id(), task_id}),
+                                             0644, Durability::kAtomicOnly);
       !written.ok()) {
     report_error(report_fd, written.error());
     ::kill(task->pid, SIGKILL);
@@ -310,7 +312,9 @@ int run_shim(const std::string& task_dir, int report_fd) {
   ::close(report_fd);
   const std::optional<int> status = wait_for_task(task->pid, task->task_cgroup);
   const ExitRecord exit = status ? exit_from_wait_status(*status) : ExitRecord{};
-  if (Status written = write_file_atomic(paths.exit(), encode_exit(exit)); !written.ok()) {
+  if (Status written =
+          write_file_atomically(paths.exit(), encode_exit(exit), 0644, Durability::kAtomicOnly);
+      !written.ok()) {
     std::fprintf(stderr, "shoal-task-shim: %s\n", written.error().message().c_str());
     return 1;
   }

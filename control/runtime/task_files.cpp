@@ -132,17 +132,6 @@ Status write_file(const std::string& path, const std::string& content) {
   return {};
 }
 
-Status write_file_atomic(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  SHOAL_TRY(write_file(tmp, content));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return sys_error("rename", tmp, err);
-  }
-  return {};
-}
-
 Result<std::string> read_file(const std::string& path) {
   return read_tail(path, SIZE_MAX);
 }

@@ -92,7 +92,6 @@ ExitRecord exit_from_wait_status(int status);
 
 // Small file helpers.
 Status write_file(const std::string& path, const std::string& content);
-Status write_file_atomic(const std::string& path, const std::string& content);
 Result<std::string> read_file(const std::string& path);
 // The last max_bytes of a file.
 Result<std::string> read_tail(const std::string& path, size_t max_bytes);
