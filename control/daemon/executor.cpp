@@ -1,7 +1,6 @@
 #include "control/daemon/executor.h"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +12,6 @@
 #include "control/daemon/readiness.h"
 #include "dataplane/libnl_kernel.h"
 #include "dataplane/netns.h"
-#include "ebpf/mounts.h"
 
 namespace shoal::daemon {
 
@@ -23,8 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kFinishedKept = 32;  // exited tasks whose output stays for `service logs`
-constexpr auto kPoll = 500ms;         // exits are noticed at least this often
+constexpr auto kPoll = 500ms;  // exits are noticed at least this often
 constexpr size_t kStartsPerPass = 4;
 constexpr auto kReadinessPoll = 50ms;  // while a new task's ports do not accept yet
 // A new task with published TCP ports enters rotation once they accept, or after this anyway
@@ -34,27 +31,11 @@ constexpr auto kReadinessLimit = 10s;
 // gossip (p99 well under a second on a LAN), and must stop sending it requests first.
 constexpr auto kRotationDrain = 1500ms;
 
-constexpr const char* kNodeEndpoint = "node";
 constexpr int kRunFailedToStart = 125;       // docker run's code when the daemon fails it
 constexpr size_t kRunOutputMax = 16u << 20;  // of a `shoal run`: its client follows the tail
 
 std::string short_id(const std::string& id) {
   return id.substr(0, 12);
-}
-
-// A second network's endpoint needs an id of its own (it names the sandbox's veth end).
-std::string endpoint_id(const std::string& task_id, size_t index) {
-  return index == 0 ? task_id : task_id + "-" + std::to_string(index);
-}
-
-dataplane::NetworkSpec network_spec(const manager::Network& network) {
-  dataplane::NetworkSpec spec;
-  spec.id = network.id;
-  spec.vni = network.vni;
-  spec.subnet = network.subnet.value_or(Ipv4Prefix{});
-  spec.gateway = network.gateway.value_or(Ipv4(spec.subnet.network().host_order() + 1));
-  spec.gateway_on_bridge = !network.ingress;  // the node's ingress0 holds it (the mesh)
-  return spec;
 }
 
 std::vector<std::string> split_lines(const std::string& text) {
@@ -216,49 +197,6 @@ void Executor::reconcile() {
   program_peers();
 }
 
-void Executor::attach_node_ingress() {
-  if (!node_ingress_ || node_ingress_ == node_ingress_attached_) {
-    return;
-  }
-  auto network = networks_.find(node_ingress_->network_id);
-  if (network == networks_.end()) {
-    return;
-  }
-  std::lock_guard kernel(kernel_mutex_);
-  auto ensured = overlay_.ensure(network_spec(network->second));
-  if (!ensured.ok()) {
-    spdlog::warn("ingress network: {}", ensured.error().message());
-    return;
-  }
-  ensured_networks_.insert(network->first);
-  dataplane::EndpointSpec endpoint;
-  endpoint.network_id = network->first;
-  endpoint.id = kNodeEndpoint;
-  endpoint.netns = "/proc/self/ns/net";  // shoald runs in the node's namespace
-  endpoint.ifname = "ingress0";
-  endpoint.ip = node_ingress_->addr.addr();
-  endpoint.default_route = false;
-  endpoint.holds_gateway = true;
-  auto attached = overlay_.attach(endpoint);
-  if (!attached.ok()) {
-    spdlog::warn("ingress endpoint of the node: {}", attached.error().message());
-    return;
-  }
-  node_ingress_attached_ = node_ingress_;
-  // Tasks elsewhere answer the mesh's translated requests to this address: they need it as a
-  // peer like any endpoint.
-  auto ip = node_ingress_->addr;
-  gossip_.put(agent::kPeerTable, node_ingress_->network_id,
-              std::string(kNodeEndpoint) + "@" + config_.advertise_addr.str(),
-              agent::encode_peer(
-                  {.ip = ip, .mac = Mac::from_ipv4(ip.addr()), .vtep = config_.advertise_addr}));
-  spdlog::info("node endpoint {} on the ingress network", node_ingress_->addr.str());
-  if (auto mesh = plane_.enable_mesh(node_ingress_->network_id, node_ingress_->addr.addr());
-      !mesh.ok()) {
-    spdlog::warn("routing mesh: {}", mesh.error().message());
-  }
-}
-
 void Executor::start_and_stop() {
   // A few starts per pass: the tasks started go into rotation at the end of the pass, rather
   // than all at once after the whole batch (each start takes a while: namespaces, links).
@@ -367,57 +305,6 @@ void Executor::take_out_of_rotation(const std::string& id, Local& local) {
   local.in_rotation = false;
 }
 
-void Executor::spawn_stopper(const std::string& id, std::chrono::milliseconds grace,
-                             std::chrono::milliseconds drain) {
-  std::erase_if(stoppers_, [](Stopper& stopper) {
-    if (!*stopper.done)
-      return false;
-    stopper.thread.join();
-    return true;
-  });
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  // stop_task takes mutex_, which the caller holds: the thread waits for it, as it should.
-  stoppers_.push_back({std::thread([this, id, grace, drain, done] {
-                         std::this_thread::sleep_for(drain);
-                         stop_task(id, grace, true);
-                         *done = true;
-                       }),
-                       done});
-}
-
-Status Executor::prepare_network(const api::TaskAssignment& task, Local& local,
-                                 std::string& netns) {
-  std::lock_guard kernel(kernel_mutex_);
-  size_t index = 0;
-  for (const auto& [network_id, addr] : task.addresses) {
-    auto network = networks_.find(network_id);
-    if (network == networks_.end()) {
-      return invalid_argument("network " + network_id, "is not in the assignment");
-    }
-    if (!ensured_networks_.contains(network_id)) {
-      SHOAL_TRY(overlay_.ensure(network_spec(network->second)));
-      ensured_networks_.insert(network_id);
-    }
-    dataplane::EndpointSpec endpoint;
-    endpoint.network_id = network_id;
-    endpoint.id = endpoint_id(task.id, index);
-    endpoint.netns = netns;  // empty for the first: attach makes the task's namespace
-    endpoint.ifname = "eth" + std::to_string(index);
-    endpoint.ip = addr.addr();
-    endpoint.default_route = index == 0;
-    local.networks.push_back(network_id);
-    local.addresses.push_back(addr);
-    SHOAL_ASSIGN_OR_RETURN(auto attached, overlay_.attach(endpoint));
-    netns = attached.netns;
-    local.netns = attached.netns;
-    ++index;
-  }
-  if (netns.empty()) {
-    return invalid_argument("task " + task.id, "has no network (every task needs one)");
-  }
-  return {};
-}
-
 void Executor::start_task(const api::TaskAssignment& task) {
   auto& local = local_[task.id];
   report(task.id, local, TaskState::kAccepted);
@@ -465,22 +352,6 @@ void Executor::start_task(const api::TaskAssignment& task) {
   report(task.id, local, TaskState::kRunning, "started");
 }
 
-void Executor::stop_task(const std::string& id, std::chrono::milliseconds grace, bool announce) {
-  auto stopped = runtime_.stop(id, grace);
-  if (!stopped.ok())
-    spdlog::warn("stop task {}: {}", id, stopped.error().message());
-  std::lock_guard lock(mutex_);
-  auto it = local_.find(id);
-  if (it == local_.end())
-    return;
-  teardown(id, it->second);
-  if (announce)
-    report(id, it->second, TaskState::kShutdown, "shut down");
-  finished_.push_back(id);
-  changed_ = true;
-  cv_.notify_all();
-}
-
 std::optional<Executor::RunView> Executor::run_view(const std::string& service_id,
                                                     const std::string& task_id) {
   std::lock_guard lock(mutex_);
@@ -516,134 +387,6 @@ std::optional<Executor::RunView> Executor::run_view(const std::string& service_i
   return view;
 }
 
-void Executor::reap_exits() {
-  for (const auto& status : runtime_.list()) {
-    auto it = local_.find(status.id);
-    if (status.phase != runtime::TaskPhase::kExited || it == local_.end() || it->second.stopping ||
-        manager::is_terminal(it->second.reported)) {
-      continue;
-    }
-    auto& local = it->second;
-    teardown(status.id, local);
-    finished_.push_back(status.id);
-    if (status.exit_code == 0) {
-      report(status.id, local, TaskState::kComplete, "finished");
-    } else if (status.exit_code) {
-      report(status.id, local, TaskState::kFailed,
-             "task: non-zero exit (" + std::to_string(*status.exit_code) + ")", *status.exit_code);
-    } else if (status.signal) {
-      report(status.id, local, TaskState::kFailed,
-             "task: killed by signal " + std::to_string(*status.signal), 128 + *status.signal);
-    } else {
-      report(status.id, local, TaskState::kFailed, "task: exited while the agent was down");
-    }
-  }
-}
-
-void Executor::teardown(const std::string& id, Local& local) {
-  if (local.torn_down)
-    return;
-  take_out_of_rotation(id, local);
-  std::lock_guard kernel(kernel_mutex_);
-  for (size_t index = local.networks.size(); index-- > 0;) {
-    auto detached = overlay_.detach(local.networks[index], endpoint_id(id, index));
-    if (!detached.ok())
-      spdlog::warn("task {}: {}", id, detached.error().message());
-  }
-  local.torn_down = true;
-  (void)save_local(id, local);
-}
-
-void Executor::forget_finished() {
-  // Tasks the manager no longer lists and that no longer run are forgotten here...
-  for (auto it = local_.begin(); it != local_.end();) {
-    const auto& [id, local] = *it;
-    if (!assigned_.contains(id) && manager::is_terminal(local.reported) && local.torn_down) {
-      std::error_code ec;
-      fs::remove(config_.state_dir + "/agent/" + id + ".json", ec);
-      it = local_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  // ...but their output stays for `service logs` until newer tasks push it out.
-  while (finished_.size() > kFinishedKept) {
-    auto id = finished_.front();
-    finished_.pop_front();
-    if (!local_.contains(id))
-      (void)runtime_.remove(id);
-  }
-  // Networks no live task uses go away on this node.
-  std::set<std::string> used;
-  for (const auto& [id, local] : local_) {
-    if (!local.torn_down)
-      used.insert(local.networks.begin(), local.networks.end());
-  }
-  if (node_ingress_attached_) {
-    used.insert(node_ingress_attached_->network_id);  // every node keeps it
-  }
-  gossip_.set_networks(used);
-  std::lock_guard kernel(kernel_mutex_);
-  for (auto it = ensured_networks_.begin(); it != ensured_networks_.end();) {
-    if (used.contains(*it)) {
-      ++it;
-      continue;
-    }
-    if (auto removed = overlay_.remove(*it); !removed.ok()) {
-      spdlog::warn("remove network {}: {}", *it, removed.error().message());
-    }
-    it = ensured_networks_.erase(it);
-  }
-  if (needs_sweep_) {
-    // What an earlier run of the agent left (it may have died mid-teardown): every namespace
-    // of this node that no live task accounts for goes.
-    std::set<std::string> endpoints;
-    for (const auto& [id, local] : local_) {
-      if (local.torn_down)
-        continue;
-      for (size_t index = 0; index < std::max<size_t>(local.networks.size(), 1); ++index) {
-        endpoints.insert(endpoint_id(id, index));
-      }
-    }
-    auto swept = overlay_.sweep(used, endpoints);
-    if (!swept.ok()) {
-      spdlog::warn("sweep: {}", swept.error().message());
-    } else {
-      for (const auto& ns : swept->removed)
-        spdlog::info("removed leftover namespace {}", ns);
-      needs_sweep_ = false;
-    }
-  }
-}
-
-void Executor::program_peers() {
-  std::lock_guard kernel(kernel_mutex_);
-  // After a restart the overlay object knows no network yet: ensure adopts what is in place.
-  for (const auto& [id, local] : local_) {
-    for (const auto& network_id : local.networks) {
-      auto network = networks_.find(network_id);
-      if (local.torn_down || ensured_networks_.contains(network_id) || network == networks_.end()) {
-        continue;
-      }
-      if (auto ensured = overlay_.ensure(network_spec(network->second)); ensured.ok()) {
-        ensured_networks_.insert(network_id);
-      }
-    }
-  }
-  for (const auto& network_id : ensured_networks_) {
-    std::vector<dataplane::PeerSpec> peers;
-    if (auto known = peers_.find(network_id); known != peers_.end()) {
-      for (const auto& [key, peer] : known->second) {
-        if (peer.vtep != config_.advertise_addr)
-          peers.push_back(peer);
-      }
-    }
-    if (auto synced = overlay_.sync_peers(network_id, peers); !synced.ok()) {
-      spdlog::warn("peers of network {}: {}", network_id, synced.error().message());
-    }
-  }
-}
-
 std::vector<api::LogLine> Executor::logs(const std::vector<std::string>& task_ids, uint32_t tail) {
   constexpr size_t kMaxBytes = 1 << 20;
   std::vector<api::LogLine> out;
@@ -664,90 +407,6 @@ std::vector<api::LogLine> Executor::logs(const std::vector<std::string>& task_id
     }
   }
   return out;
-}
-
-Status Executor::leave() {
-  std::vector<std::pair<std::string, std::chrono::milliseconds>> running;
-  {
-    std::lock_guard lock(mutex_);
-    assigned_.clear();
-    for (auto& [id, local] : local_) {
-      if (!local.stopping && !local.torn_down) {
-        local.stopping = true;
-        running.emplace_back(id, 10s);
-      }
-    }
-  }
-  for (const auto& [id, grace] : running)
-    stop_task(id, grace, false);
-  // A stopped task's shim lingers a moment to record the exit: remove() waits for it.
-  for (const auto& status : runtime_.list()) {
-    Status removed;
-    for (int attempt = 0; attempt < 40; ++attempt) {
-      removed = runtime_.remove(status.id);
-      if (removed.ok() || removed.error().errnum != EBUSY) {
-        break;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    if (!removed.ok()) {
-      spdlog::warn("leave: {}", removed.error().message());
-    }
-  }
-  std::lock_guard lock(mutex_);
-  std::lock_guard kernel(kernel_mutex_);
-  for (const auto& network : ensured_networks_)
-    (void)overlay_.remove(network);
-  ensured_networks_.clear();
-  auto swept = overlay_.sweep({}, {});
-  if (auto uninstalled = plane_.uninstall(); !uninstalled.ok()) {
-    spdlog::warn("service plane: {}", uninstalled.error().message());
-  }
-  local_.clear();
-  std::error_code ec;
-  fs::remove_all(config_.state_dir + "/agent", ec);
-  // The node's cgroup (its tasks' parent) goes too, once empty; the eBPF hooks' owner, if
-  // any, removes it when it detaches instead.
-  if (auto cgroup2 = ebpf::ensure_cgroup2(); cgroup2.ok()) {
-    ::rmdir((*cgroup2 + "/shoal/" + config_.node_tag).c_str());
-  }
-  if (!swept.ok())
-    return swept.error();
-  return {};
-}
-
-void Executor::publish_endpoints(const std::string& id, const Local& local) {
-  for (size_t index = 0; index < local.networks.size() && index < local.addresses.size(); ++index) {
-    auto ip = local.addresses[index];
-    gossip_.put(agent::kPeerTable, local.networks[index], endpoint_id(id, index),
-                agent::encode_peer(
-                    {.ip = ip, .mac = Mac::from_ipv4(ip.addr()), .vtep = config_.advertise_addr}));
-  }
-}
-
-void Executor::withdraw_endpoints(const std::string& id, const Local& local) {
-  for (size_t index = 0; index < local.networks.size(); ++index) {
-    gossip_.erase(agent::kPeerTable, local.networks[index], endpoint_id(id, index));
-  }
-}
-
-void Executor::note_peer(const gossip::networkdb::WatchEvent& event) {
-  std::lock_guard lock(mutex_);
-  auto& network = peers_[event.network];
-  if (event.type == gossip::networkdb::WatchEventType::kDelete) {
-    network.erase(event.key);
-  } else if (auto record = agent::decode_peer(event.value); record.ok()) {
-    network[event.key] = {.network_id = event.network,
-                          .ip = record->ip.addr(),
-                          .mac = record->mac,
-                          .vtep = record->vtep};
-  } else {
-    spdlog::warn("peer {} of network {} from {}: {}", event.key, event.network, event.owner,
-                 record.error().message());
-    return;
-  }
-  changed_ = true;
-  cv_.notify_all();
 }
 
 Status Executor::save_local(const std::string& id, const Local& local) {

@@ -12,6 +12,10 @@
 // only move forward, so after a reconnect all_reports() simply says everything again.
 // Restarts: tasks outlive the agent (the runtime adopts them); each task's networks are kept in
 // <state>/agent/<task>.json so a task that is no longer assigned can be torn down after one.
+//
+// Its definitions span three files: executor.cpp (the loop, starts, rotation, reports, output),
+// executor_network.cpp (overlay networks, endpoints, peers) and executor_stop.cpp (stops, exits,
+// teardown, leave).
 #pragma once
 
 #include <atomic>
