@@ -89,6 +89,8 @@ void Executor::teardown(const std::string& id, Local& local) {
   if (local.torn_down)
     return;
   take_out_of_rotation(id, local);
+  // Its address may go to a task on another host next: no host may keep it as a peer here.
+  withdraw_endpoints(id, local);
   std::lock_guard kernel(kernel_mutex_);
   for (size_t index = local.networks.size(); index-- > 0;) {
     auto detached = overlay_.detach(local.networks[index], endpoint_id(id, index));

@@ -353,6 +353,60 @@ TEST_F(SwarmE2E, ServiceSpreadsOverTheHostsAndTasksReachEachOtherOnTheOverlay) {
   EXPECT_TRUE(c().remove_service("web"));
 }
 
+// The overlay neighbours (IP -> MAC) that a host programs for the tasks on other hosts.
+std::string overlay_neighbours(SwarmCluster& c, int host, const std::string& network_id) {
+  auto shown = testing::run_command({"ip", "-n", "shoal-" + c.node_tag(host) + "-net-" + network_id,
+                                     "-4", "neigh", "show", "dev", "vxlan0"});
+  return shown.ok() ? shown->output : "";
+}
+
+// A removed task's address can go to a new task on another host: its old peer entries must
+// leave every host, or they would send that address's traffic to the old host.
+TEST_F(SwarmE2E, ARemovedServicesTasksLeaveTheOtherHostsOverlayPeers) {
+  auto networks = c().json_rows(1, {"network", "ls", "--no-trunc"});
+  auto app = std::find_if(networks.begin(), networks.end(),
+                          [](const auto& row) { return row.value("Name", "") == "app"; });
+  ASSERT_NE(app, networks.end());
+  const std::string network_id = app->value("ID", "");
+  // `kept` holds the network on every host once `peers` is gone.
+  ASSERT_TRUE(c().create_service("kept", 3));
+  ASSERT_TRUE(c().create_service("peers", 3));
+  ASSERT_TRUE(c().wait_running("kept", 3));
+  ASSERT_TRUE(c().wait_running("peers", 3));
+  auto kept = current_running(c().ps("kept"));
+  auto removed = current_running(c().ps("peers"));
+  ASSERT_EQ(kept.size() + removed.size(), 6u);
+  std::map<std::string, std::string> address_of;  // task id -> address
+  for (const auto& task : kept)
+    address_of[task.id] = c().task_address(task);
+  for (const auto& task : removed)
+    address_of[task.id] = c().task_address(task);
+  auto programmed = [&](int host, const TaskRow& task) {
+    return overlay_neighbours(c(), host, network_id).find(address_of[task.id] + " ") !=
+           std::string::npos;
+  };
+  // Until every host has the tasks of the other hosts as peers (or, with `want` false, none).
+  auto expect_peers = [&](const std::vector<TaskRow>& tasks, bool want) {
+    for (int host = 1; host <= kMembers; ++host) {
+      for (const auto& task : tasks) {
+        if (c().host_of(task.node) == host)
+          continue;
+        EXPECT_TRUE(wait_until([&] { return programmed(host, task) == want; }, 10s, 100ms))
+            << task.node << "'s task " << address_of[task.id] << " on h" << host
+            << (want ? " is not a peer" : " is still a peer") << ":\n"
+            << overlay_neighbours(c(), host, network_id);
+      }
+    }
+  };
+  expect_peers(kept, true);
+  expect_peers(removed, true);
+
+  ASSERT_TRUE(c().remove_service("peers"));
+  expect_peers(removed, false);
+  expect_peers(kept, true);
+  EXPECT_TRUE(c().remove_service("kept"));
+}
+
 TEST_F(SwarmE2E, KilledTaskProcessIsReplaced) {
   ASSERT_TRUE(c().create_service("victim", 3));
   ASSERT_TRUE(c().wait_running("victim", 3));
