@@ -13,6 +13,7 @@
 #include <string>
 
 #include "tests/e2e/swarm_cluster.h"
+#include "tests/e2e/swarm_suite.h"
 #include "tests/support/wait.h"
 
 namespace shoal::e2e {
@@ -36,25 +37,11 @@ std::string first_line(const std::string& text) {
   return text.substr(0, text.find('\n'));
 }
 
-class SwarmBackup : public ::testing::Test {
+class SwarmBackup : public FreshSwarmTest<SwarmBackup> {
+ public:
+  static constexpr SwarmShape kSwarm{.hosts = kHosts, .members = kMembers, .log_lines = 60};
+
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) {
-      GTEST_SKIP() << "the e2e tests need root (network namespaces, cgroups)";
-    }
-    std::string error;
-    cluster_ = SwarmCluster::start(kHosts, kMembers, error);
-    ASSERT_NE(cluster_, nullptr) << error;
-  }
-
-  void TearDown() override {
-    if (HasFailure() && cluster_ != nullptr) {
-      std::printf("%s", cluster_->daemon_logs(60).c_str());
-    }
-  }
-
-  SwarmCluster& c() { return *cluster_; }
-
   std::string file(const std::string& name) const { return c_root() + "/" + name; }
   std::string c_root() const { return fs::path(cluster_->state_dir(1)).parent_path().string(); }
 
@@ -97,8 +84,6 @@ class SwarmBackup : public ::testing::Test {
     }
     return found;
   }
-
-  std::unique_ptr<SwarmCluster> cluster_;
 };
 
 TEST_F(SwarmBackup, BackupAndRestoreRoundTrip) {

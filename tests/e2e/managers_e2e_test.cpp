@@ -12,6 +12,7 @@
 #include <set>
 
 #include "tests/e2e/swarm_cluster.h"
+#include "tests/e2e/swarm_suite.h"
 #include "tests/support/wait.h"
 
 namespace shoal::e2e {
@@ -34,22 +35,12 @@ long long ms_since(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-class ManagersE2E : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) {
-      return;
-    }
-    cluster_ = SwarmCluster::start(kHosts, 1, setup_error_).release();
-    if (cluster_ == nullptr) {
-      return;
-    }
-    setup_error_ = grow();
-  }
+class ManagersE2E : public SharedSwarmTest<ManagersE2E> {
+ public:
+  static constexpr SwarmShape kSwarm{.hosts = kHosts, .members = 1, .log_lines = 60};
 
   // h2, h3 join as managers, h4, h5 as workers; a network and a published service.
-  static std::string grow() {
-    auto& c = *cluster_;
+  static std::string grow(SwarmCluster& c) {
     auto manager_token = c.shoal(1, {"swarm", "join-token", "-q", "manager"}).output;
     auto worker_token = c.shoal(1, {"swarm", "join-token", "-q", "worker"}).output;
     manager_token = manager_token.substr(0, manager_token.find('\n'));
@@ -82,25 +73,7 @@ class ManagersE2E : public ::testing::Test {
                        [](const auto& entry) { return entry.second == "Ready"; });
   }
 
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (::geteuid() != 0) {
-      GTEST_SKIP() << "the e2e tests need root (network namespaces, cgroups)";
-    }
-    ASSERT_NE(cluster_, nullptr) << setup_error_;
-    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
-  }
-
-  void TearDown() override {
-    if (HasFailure() && cluster_ != nullptr) {
-      std::printf("%s", cluster_->daemon_logs(60).c_str());
-    }
-  }
-
+ protected:
   // MANAGER STATUS by host name, as `node ls` on `host` shows it.
   std::map<std::string, std::string> manager_statuses(int host) {
     std::map<std::string, std::string> out;
@@ -135,15 +108,7 @@ class ManagersE2E : public ::testing::Test {
   int answers(int host) {
     return c().http_get(host == 4 ? 5 : 4, host, 8080).starts_with("web ") ? 1 : 0;
   }
-
-  SwarmCluster& c() { return *cluster_; }
-
-  static SwarmCluster* cluster_;
-  static std::string setup_error_;
 };
-
-SwarmCluster* ManagersE2E::cluster_ = nullptr;
-std::string ManagersE2E::setup_error_;
 
 TEST_F(ManagersE2E, NodeLsShowsOneLeaderAndTwoReachableManagersFromAnyManager) {
   for (int host = 1; host <= kManagers; ++host) {

@@ -18,6 +18,7 @@
 
 #include "tests/e2e/load.h"
 #include "tests/e2e/swarm_cluster.h"
+#include "tests/e2e/swarm_suite.h"
 #include "tests/support/wait.h"
 
 namespace shoal::e2e {
@@ -53,49 +54,25 @@ size_t failures(const std::vector<Load::Request>& requests) {
                        [](const Load::Request& r) { return r.answer.empty(); });
 }
 
-class SwarmPorts : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) {
-      return;
-    }
-    cluster_ = SwarmCluster::start(kHosts, kMembers, setup_error_).release();
-    if (cluster_ == nullptr) {
-      return;
-    }
-    auto created = cluster_->shoal(1, {"network", "create", "-d", "overlay", "app"});
+class SwarmPorts : public SharedSwarmTest<SwarmPorts> {
+ public:
+  static constexpr SwarmShape kSwarm{.hosts = kHosts, .members = kMembers};
+
+  // Network `app` and service web, published on 8080 and kept off h3.
+  static std::string grow(SwarmCluster& c) {
+    auto created = c.shoal(1, {"network", "create", "-d", "overlay", "app"});
     if (created.exit_code != 0) {
-      setup_error_ = "network create app: " + created.output;
-      delete cluster_;
-      cluster_ = nullptr;
-      return;
+      return "network create app: " + created.output;
     }
-    if (!cluster_->create_service("web", 2, web_command(),
-                                  {"--publish", "8080:80", "--constraint", "node.hostname!=h3"}) ||
-        !cluster_->wait_running("web", 2)) {
-      setup_error_ = "service web did not start: " + cluster_->ps_text("web");
+    if (!c.create_service("web", 2, web_command(),
+                          {"--publish", "8080:80", "--constraint", "node.hostname!=h3"}) ||
+        !c.wait_running("web", 2)) {
+      return "service web did not start: " + c.ps_text("web");
     }
+    return "";
   }
 
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (::geteuid() != 0) {
-      GTEST_SKIP() << "the e2e tests need root (network namespaces, cgroups)";
-    }
-    ASSERT_NE(cluster_, nullptr) << setup_error_;
-    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
-  }
-
-  void TearDown() override {
-    if (HasFailure() && cluster_ != nullptr) {
-      std::printf("%s", cluster_->daemon_logs().c_str());
-    }
-  }
-
+ protected:
   // The answer of `host`:`port` to a request from outside the swarm ("" when none came).
   std::string request(int host, int port = 8080) {
     return cluster_->http_get(kClientHost, host, port);
@@ -111,13 +88,7 @@ class SwarmPorts : public ::testing::Test {
     }
     return names;
   }
-
-  static SwarmCluster* cluster_;
-  static std::string setup_error_;
 };
-
-SwarmCluster* SwarmPorts::cluster_ = nullptr;
-std::string SwarmPorts::setup_error_;
 
 TEST_F(SwarmPorts, APublishedPortAnswersOnEveryHostFromEveryTask) {
   auto expected = web_task_names();

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "tests/e2e/swarm_cluster.h"
+#include "tests/e2e/swarm_suite.h"
 #include "tests/support/wait.h"
 
 namespace shoal::e2e {
@@ -24,31 +25,21 @@ using testing::wait_until;
 
 constexpr int kHosts = 3;
 
-class SwarmStacks : public ::testing::Test {
+class SwarmStacks : public SharedSwarmTest<SwarmStacks> {
+ public:
+  static constexpr SwarmShape kSwarm{.hosts = kHosts, .members = kHosts};
+
+  static std::string grow(SwarmCluster& c) {
+    auto created = c.shoal(1, {"network", "create", "-d", "overlay", "app"});
+    return created.exit_code == 0 ? "" : "network create app: " + created.output;
+  }
+
  protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0)
-      return;
-    cluster_ = SwarmCluster::start(kHosts, kHosts, setup_error_).release();
-    if (cluster_ == nullptr)
-      return;
-    auto created = cluster_->shoal(1, {"network", "create", "-d", "overlay", "app"});
-    if (created.exit_code != 0) {
-      setup_error_ = "network create app: " + created.output;
-      delete cluster_;
-      cluster_ = nullptr;
-    }
-  }
-
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-
   void SetUp() override {
-    if (::geteuid() != 0)
-      GTEST_SKIP() << "the e2e tests need root (network namespaces, cgroups)";
-    ASSERT_NE(cluster_, nullptr) << setup_error_;
+    SharedSwarmTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) {
+      return;
+    }
     dir_ = fs::temp_directory_path() /
            ("shoal-stack-e2e-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -58,6 +49,7 @@ class SwarmStacks : public ::testing::Test {
   void TearDown() override {
     std::error_code ignored;
     fs::remove_all(dir_, ignored);
+    SharedSwarmTest::TearDown();
   }
 
   std::string write(const std::string& name, const std::string& content) {
@@ -88,13 +80,8 @@ class SwarmStacks : public ::testing::Test {
     return ids;
   }
 
-  static SwarmCluster* cluster_;
-  static std::string setup_error_;
   fs::path dir_;
 };
-
-SwarmCluster* SwarmStacks::cluster_ = nullptr;
-std::string SwarmStacks::setup_error_;
 
 TEST_F(SwarmStacks, AConfigIsReadableInsideTheTaskAtItsTarget) {
   const std::string content = "hello from a config\n";

@@ -92,6 +92,27 @@ void remove_cgroup_tree(const std::string& dir) {
       5s, 50ms);
 }
 
+std::string run_leftovers(const std::string& run) {
+  std::string left;
+  auto listed = testing::run_command({"ip", "netns", "list"});
+  if (listed.ok()) {
+    std::istringstream lines(listed->output);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("shoal-" + run)) {
+        left += line.substr(0, line.find(' ')) + " ";
+      }
+    }
+  }
+  if (auto mount = cgroup2_mount(); !mount.empty() && fs::is_directory(mount + "/shoal")) {
+    for (const auto& entry : fs::directory_iterator(mount + "/shoal")) {
+      if (entry.is_directory() && entry.path().filename().string().starts_with(run + "h")) {
+        left += entry.path().string() + " ";
+      }
+    }
+  }
+  return left;
+}
+
 bool process_alive(pid_t pid) {
   if (::kill(pid, 0) != 0) {
     return false;

@@ -108,5 +108,8 @@ std::string cgroup2_mount();
 bool process_alive(pid_t pid);
 // Kills what runs in a cgroup tree and removes its directories, leaves first.
 void remove_cgroup_tree(const std::string& dir);
+// Namespaces and node cgroups of a testbed run that still exist, space separated ("" when
+// none): what a cluster's teardown should have removed.
+std::string run_leftovers(const std::string& run);
 
 }  // namespace shoal::e2e

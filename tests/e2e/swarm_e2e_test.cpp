@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "tests/e2e/swarm_cluster.h"
+#include "tests/e2e/swarm_suite.h"
 #include "tests/support/wait.h"
 
 namespace shoal::e2e {
@@ -65,83 +66,16 @@ std::set<std::string> ids_of(const std::vector<TaskRow>& tasks) {
   return ids;
 }
 
-// Namespaces and node cgroups of a testbed run that still exist.
-std::string run_leftovers(const std::string& run) {
-  std::string left;
-  auto listed = testing::run_command({"ip", "netns", "list"});
-  if (listed.ok()) {
-    for (const auto& line : nonempty_lines(listed->output)) {
-      if (line.starts_with("shoal-" + run)) {
-        left += line.substr(0, line.find(' ')) + " ";
-      }
-    }
-  }
-  if (auto mount = cgroup2_mount(); !mount.empty() && fs::is_directory(mount + "/shoal")) {
-    for (const auto& entry : fs::directory_iterator(mount + "/shoal")) {
-      if (entry.is_directory() && entry.path().filename().string().starts_with(run + "h")) {
-        left += entry.path().string() + " ";
-      }
-    }
-  }
-  return left;
-}
+class SwarmE2E : public SharedSwarmTest<SwarmE2E> {
+ public:
+  static constexpr SwarmShape kSwarm{.hosts = kHosts, .members = kMembers};
 
-class SwarmE2E : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) {
-      return;
-    }
-    auto started = std::chrono::steady_clock::now();
-    cluster_ = SwarmCluster::start(kHosts, kMembers, setup_error_).release();
-    if (cluster_ != nullptr) {
-      auto created = cluster_->shoal(
-          1, {"network", "create", "-d", "overlay", "--subnet", "10.77.0.0/24", "app"});
-      if (created.exit_code != 0) {
-        setup_error_ = "network create app: " + created.output;
-        delete cluster_;
-        cluster_ = nullptr;
-      }
-    }
-    std::printf("[ cluster  ] up in %lld ms\n",
-                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::steady_clock::now() - started)
-                                           .count()));
+  static std::string grow(SwarmCluster& c) {
+    auto created =
+        c.shoal(1, {"network", "create", "-d", "overlay", "--subnet", "10.77.0.0/24", "app"});
+    return created.exit_code == 0 ? "" : "network create app: " + created.output;
   }
-
-  static void TearDownTestSuite() {
-    if (cluster_ == nullptr) {
-      return;
-    }
-    std::string run = cluster_->testbed().run();
-    delete cluster_;
-    cluster_ = nullptr;
-    // Whatever the tests did, the run leaves nothing: namespaces, node cgroups.
-    auto left = run_leftovers(run);
-    EXPECT_TRUE(left.empty()) << "left after the suite's teardown: " << left;
-  }
-
-  void SetUp() override {
-    if (::geteuid() != 0) {
-      GTEST_SKIP() << "the e2e tests need root (network namespaces, cgroups)";
-    }
-    ASSERT_NE(cluster_, nullptr) << setup_error_;
-  }
-
-  void TearDown() override {
-    if (HasFailure() && cluster_ != nullptr) {
-      std::printf("%s", cluster_->daemon_logs().c_str());
-    }
-  }
-
-  SwarmCluster& c() { return *cluster_; }
-
-  static SwarmCluster* cluster_;
-  static std::string setup_error_;
 };
-
-SwarmCluster* SwarmE2E::cluster_ = nullptr;
-std::string SwarmE2E::setup_error_;
 
 TEST_F(SwarmE2E, NodeLsShowsThreeReadyNodesOneLeader) {
   auto rows = c().json_rows(1, {"node", "ls"});

@@ -17,6 +17,7 @@
 
 #include "tests/e2e/load.h"
 #include "tests/e2e/swarm_cluster.h"
+#include "tests/e2e/swarm_suite.h"
 #include "tests/support/wait.h"
 
 namespace shoal::e2e {
@@ -34,41 +35,16 @@ std::string web_command() {
          " http 0.0.0.0 80 \"$V $(hostname)\"";
 }
 
-class SwarmUpdate : public ::testing::Test {
+class SwarmUpdate : public SharedSwarmTest<SwarmUpdate> {
+ public:
+  static constexpr SwarmShape kSwarm{.hosts = kHosts, .members = kMembers};
+
+  static std::string grow(SwarmCluster& c) {
+    auto created = c.shoal(1, {"network", "create", "-d", "overlay", "app"});
+    return created.exit_code == 0 ? "" : "network create app: " + created.output;
+  }
+
  protected:
-  static void SetUpTestSuite() {
-    if (::geteuid() != 0) {
-      return;
-    }
-    cluster_ = SwarmCluster::start(kHosts, kMembers, setup_error_).release();
-    if (cluster_ == nullptr) {
-      return;
-    }
-    auto created = cluster_->shoal(1, {"network", "create", "-d", "overlay", "app"});
-    if (created.exit_code != 0) {
-      setup_error_ = "network create app: " + created.output;
-    }
-  }
-
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (::geteuid() != 0) {
-      GTEST_SKIP() << "the e2e tests need root (network namespaces, cgroups)";
-    }
-    ASSERT_NE(cluster_, nullptr) << setup_error_;
-    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
-  }
-
-  void TearDown() override {
-    if (HasFailure() && cluster_ != nullptr) {
-      std::printf("%s", cluster_->daemon_logs().c_str());
-    }
-  }
-
   // The answer of host:port to a request from outside the swarm ("" when none came).
   std::string request(int host, int port) { return cluster_->http_get(kClientHost, host, port); }
 
@@ -134,13 +110,7 @@ class SwarmUpdate : public ::testing::Test {
     }
     return ids;
   }
-
-  static SwarmCluster* cluster_;
-  static std::string setup_error_;
 };
-
-SwarmCluster* SwarmUpdate::cluster_ = nullptr;
-std::string SwarmUpdate::setup_error_;
 
 TEST_F(SwarmUpdate, ARollingUpdateTwoAtATimeUnderLoadFailsNoRequest) {
   ASSERT_TRUE(
