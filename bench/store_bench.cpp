@@ -3,12 +3,14 @@
 // In a private network namespace (no root-namespace traffic), with real etcd members on
 // 127.0.0.1-3 and certificates from a fresh swarm CA:
 //   - commit latency (one service created per commit, as a `service create` writes) of the
-//     SQLite store (the reference: one manager), the etcd store on one member, and on three;
+//     SQLite store (the reference: one manager), the etcd store on one member, and on three,
+//     each beside etcd's own put through the same client (what etcd costs without the store);
 //   - failover with three manager seats: from the leader's etcd member stopping (its host cut
 //     off) to the first successful write through the new leader's runtime, and from a planned
 //     stop of the leader (its lease revoked) to the same.
 //
-//   shoal-store-bench [--commits N] [--failovers N]      (root: it makes a network namespace)
+//   shoal-store-bench [--commits N] [--failovers N] [--dir DIR]
+//   (root: it makes a network namespace; DIR, /tmp unless told, holds the stores)
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -119,14 +121,34 @@ std::vector<std::unique_ptr<etcd::Member>> start_members(Pki& pki, const std::st
   return members;
 }
 
-Percentiles etcd_commits(Pki& pki, const std::string& dir, int members_count, int commits) {
+struct EtcdLatencies {
+  Percentiles store, put;  // `put`: etcd's own put of one key, without the store
+};
+
+// Commits through the store and plain puts through the same client, taken in turns of 25 so
+// that both see the same machine; after a warm-up that the figures leave out.
+EtcdLatencies etcd_commits(Pki& pki, const std::string& dir, int members_count, int commits) {
   auto members = start_members(pki, dir, members_count);
   auto client = members.front()->client();
   must(client->put(daemon::kLeaderKey, "bench"), "take the leadership key");
   auto kv = must(client->get(daemon::kLeaderKey), "read the leadership key");
   etcd::Fence fence{.key = daemon::kLeaderKey, .create_revision = kv->create_revision};
   auto store = must(etcd::EtcdStore::open(*client, daemon::kStorePrefix, fence), "open store");
-  return percentiles(commit_latencies(*store, commits));
+  constexpr int kWarmUp = 100, kTurn = 25;
+  for (int i = 0; i < kWarmUp; ++i)
+    must(client->put("/bench/warm-up", std::to_string(i)), "warm-up put");
+  std::vector<double> store_samples, put_samples;
+  for (int i = 0; i < commits; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    if ((i / kTurn) % 2 == 0) {
+      must(create_service(*store, i), "commit");
+      store_samples.push_back(Ms(std::chrono::steady_clock::now() - start).count());
+    } else {
+      must(client->put("/bench/put/" + std::to_string(i), std::string(256, 'x')), "put");
+      put_samples.push_back(Ms(std::chrono::steady_clock::now() - start).count());
+    }
+  }
+  return {percentiles(store_samples), percentiles(put_samples)};
 }
 
 struct Failover {
@@ -192,38 +214,7 @@ Failover failovers(Pki& pki, const std::string& base, int rounds) {
   return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  int commits = 300, rounds = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--commits") == 0)
-      commits = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--failovers") == 0)
-      rounds = std::atoi(argv[i + 1]);
-  }
-  if (::unshare(CLONE_NEWNET) != 0)
-    die(std::string("unshare: ") + std::strerror(errno));
-  if (std::system("ip link set lo up") != 0)
-    die("cannot bring lo up");
-  char tmpl[] = "/tmp/shoal-store-bench.XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr)
-    die("mkdtemp");
-  const std::string dir = tmpl;
-  Pki pki{must(pki::CertificateAuthority::create(), "create CA")};
-
-  auto sqlite = must(manager::SqliteStore::open(dir + "/store.db"), "open SQLite");
-  auto single = percentiles(commit_latencies(*sqlite, commits));
-  auto one = etcd_commits(pki, dir + "/etcd1", 1, commits);
-  auto three = etcd_commits(pki, dir + "/etcd3", 3, commits);
-  std::printf("commit latency, %d commits (ms)   p50     p99\n", commits);
-  std::printf("  SQLite, one manager            %6.2f  %6.2f\n", single.p50, single.p99);
-  std::printf("  etcd, one member               %6.2f  %6.2f\n", one.p50, one.p99);
-  std::printf("  etcd, three members            %6.2f  %6.2f\n", three.p50, three.p99);
-  std::printf("  three members / SQLite         %6.2fx %6.2fx\n", three.p50 / single.p50,
-              three.p99 / single.p99);
-
-  auto failover = failovers(pki, dir, rounds);
+void print_failovers(const Failover& failover, int rounds) {
   auto cut = percentiles(failover.cut);
   auto planned = percentiles(failover.planned);
   std::printf("failover, %d rounds (ms)             p50     max\n", rounds);
@@ -231,6 +222,50 @@ int main(int argc, char** argv) {
               *std::max_element(failover.cut.begin(), failover.cut.end()));
   std::printf("  leader stopped (lease revoked)  %7.0f %7.0f\n", planned.p50,
               *std::max_element(failover.planned.begin(), failover.planned.end()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int commits = 300, rounds = 5;
+  std::string parent = "/tmp";  // --dir /dev/shm: the same without a disk under the stores
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--commits") == 0)
+      commits = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--failovers") == 0)
+      rounds = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--dir") == 0)
+      parent = argv[i + 1];
+  }
+  if (::unshare(CLONE_NEWNET) != 0)
+    die(std::string("unshare: ") + std::strerror(errno));
+  if (std::system("ip link set lo up") != 0)
+    die("cannot bring lo up");
+  std::string tmpl = parent + "/shoal-store-bench.XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    die("mkdtemp in " + parent + ": " + std::strerror(errno));
+  const std::string dir = tmpl;
+  Pki pki{must(pki::CertificateAuthority::create(), "create CA")};
+
+  auto sqlite = must(manager::SqliteStore::open(dir + "/store.db"), "open SQLite");
+  auto single = percentiles(commit_latencies(*sqlite, commits));
+  auto one = etcd_commits(pki, dir + "/etcd1", 1, 2 * commits);
+  auto three = etcd_commits(pki, dir + "/etcd3", 3, 2 * commits);
+  std::printf("commit latency, %d commits (ms)   p50     p99\n", commits);
+  std::printf("  SQLite, one manager            %6.2f  %6.2f\n", single.p50, single.p99);
+  std::printf("  etcd store, one member         %6.2f  %6.2f\n", one.store.p50, one.store.p99);
+  std::printf("  etcd put, one member           %6.2f  %6.2f\n", one.put.p50, one.put.p99);
+  std::printf("  etcd store, three members      %6.2f  %6.2f\n", three.store.p50, three.store.p99);
+  std::printf("  etcd put, three members        %6.2f  %6.2f\n", three.put.p50, three.put.p99);
+  std::printf("  three members store / SQLite   %6.2fx %6.2fx\n", three.store.p50 / single.p50,
+              three.store.p99 / single.p99);
+  std::printf("  three members put / SQLite     %6.2fx %6.2fx\n", three.put.p50 / single.p50,
+              three.put.p99 / single.p99);
+  std::printf("  three members store / put      %6.2fx %6.2fx\n", three.store.p50 / three.put.p50,
+              three.store.p99 / three.put.p99);
+
+  if (rounds > 0)
+    print_failovers(failovers(pki, dir, rounds), rounds);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return 0;
