@@ -219,9 +219,9 @@ Status Client::put(const std::string& key, const std::string& value, int64_t lea
   return {};
 }
 
-Result<TxnResult> Client::commit(const Txn& txn) {
+Result<TxnResult> Client::commit(const Txn& txn, std::chrono::milliseconds timeout) {
   grpc::ClientContext context;
-  set_deadline(context, options_.call_timeout);
+  set_deadline(context, timeout);
   pb::TxnResponse response;
   auto status = stubs_->kv->Txn(&context, to_pb(txn), &response);
   if (!status.ok()) {
@@ -269,9 +269,9 @@ Status Client::revoke_lease(int64_t lease) {
   return {};
 }
 
-Result<std::chrono::seconds> Client::keep_alive(int64_t lease) {
+Result<std::chrono::seconds> Client::keep_alive(int64_t lease, std::chrono::milliseconds timeout) {
   grpc::ClientContext context;
-  set_deadline(context, options_.call_timeout);
+  set_deadline(context, timeout);
   auto stream = stubs_->lease->LeaseKeepAlive(&context);
   pb::LeaseKeepAliveRequest request;
   request.set_id(lease);

@@ -98,16 +98,22 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   const std::string& endpoint() const { return endpoint_; }
+  std::chrono::milliseconds call_timeout() const { return options_.call_timeout; }
 
   Result<std::optional<KeyValue>> get(const std::string& key);
   Result<std::vector<KeyValue>> get_prefix(const std::string& prefix);
   Status put(const std::string& key, const std::string& value, int64_t lease = 0);
-  Result<TxnResult> commit(const Txn& txn);
+  Result<TxnResult> commit(const Txn& txn) { return commit(txn, options_.call_timeout); }
+  // With a deadline of its own (shorter than the client's, say, to end before a lease does).
+  Result<TxnResult> commit(const Txn& txn, std::chrono::milliseconds timeout);
 
   Result<int64_t> grant_lease(std::chrono::seconds ttl);  // the lease id
   Status revoke_lease(int64_t lease);
   // One keep-alive round trip: the lease's remaining TTL, 0 when it has expired.
-  Result<std::chrono::seconds> keep_alive(int64_t lease);
+  Result<std::chrono::seconds> keep_alive(int64_t lease) {
+    return keep_alive(lease, options_.call_timeout);
+  }
+  Result<std::chrono::seconds> keep_alive(int64_t lease, std::chrono::milliseconds timeout);
 
   Result<MemberInfo> add_member(const std::string& peer_url);
   Status remove_member(uint64_t id);

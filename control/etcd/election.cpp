@@ -1,5 +1,7 @@
 #include "control/etcd/election.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace shoal::etcd {
@@ -53,33 +55,46 @@ void Election::run() {
 
 void Election::renew_lease() {
   const auto now = Clock::now();
-  if (lease_ != 0 && now >= lease_valid_until_) {
-    lease_ = 0;  // it has expired at etcd too, or will before anybody could act on it
-  }
+  // A lease past its validity here is kept: it may still live at etcd (a raft election between
+  // two renewals, say), still holding the key. Its keep-alive says; only etcd lets it go.
   if (lease_ == 0) {
     auto granted = client_->grant_lease(config_.ttl);
     if (!granted.ok()) {
       return;
     }
     lease_ = *granted;
-    lease_valid_until_ = now + config_.ttl;
+    lease_valid_until_ = renewed_until_ = now + config_.ttl;  // a grant goes through raft
     next_renewal_ = now + config_.ttl / 3;
     return;
   }
   if (now < next_renewal_) {
     return;
   }
-  auto ttl = client_->keep_alive(lease_);
+  auto ttl = client_->keep_alive(lease_, call_budget());
   if (!ttl.ok()) {
-    return;  // retried next poll, until lease_valid_until_
+    return;  // retried next poll
   }
   if (ttl->count() <= 0) {
     lease_ = 0;  // expired
     return;
   }
-  // Counted from before the request: the server's clock started no earlier than this.
-  lease_valid_until_ = now + *ttl;
+  // Counted from before the request: the server's clock started no earlier than this. Taken
+  // only once a raft write commits after it (step): etcd's raft leader renews leases by itself,
+  // and goes on doing so for up to two election timeouts after it lost its quorum.
+  renewed_until_ = now + *ttl;
   next_renewal_ = now + config_.ttl / 3;
+}
+
+// While this candidate leads, a call may not outlast its lease: without a quorum the calls
+// time out, and two of them back to back would keep a lapsed leadership for seconds.
+std::chrono::milliseconds Election::call_budget() const {
+  const auto full = client_->call_timeout();
+  if (!view().self) {
+    return full;
+  }
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(lease_valid_until_ - Clock::now());
+  return std::clamp(left, std::chrono::milliseconds(1), full);
 }
 
 // The key's value: "<id>" or "<id>@<address>" (node ids never hold '@').
@@ -109,7 +124,7 @@ void Election::step() {
   txn.if_created_at(config_.key, 0)
       .put(config_.key, key_value(), lease_)
       .otherwise_get(config_.key);
-  auto result = client_->commit(txn);
+  auto result = client_->commit(txn, call_budget());
   if (!result.ok()) {
     // Unknown: keep a leadership only while its lease surely holds.
     auto current = view();
@@ -118,7 +133,16 @@ void Election::step() {
     }
     return;
   }
+  // A raft write committed after the renewal: the leader that renewed had its quorum.
+  lease_valid_until_ = std::max(lease_valid_until_, renewed_until_);
+  // Our lease lives at etcd when the key holds it, but past its validity here it may end any
+  // moment: lead again once a renewal (next poll) says how long, with the same key and fence.
+  const bool valid = Clock::now() < lease_valid_until_;
   if (result->succeeded) {
+    if (!valid) {
+      publish(LeaderView{});
+      return;
+    }
     publish(LeaderView{.leader = config_.candidate,
                        .address = config_.address,
                        .self = true,
@@ -131,6 +155,10 @@ void Election::step() {
     return;
   }
   const bool self = holder->value == key_value() && holder->lease == lease_;
+  if (self && !valid) {
+    publish(LeaderView{});
+    return;
+  }
   auto view = holder_view(holder->value);
   view.self = self;
   if (self) {

@@ -65,6 +65,7 @@ class Election {
   void run();
   void step();
   void renew_lease();
+  std::chrono::milliseconds call_budget() const;
   void publish(LeaderView view);
   std::string key_value() const;
 
@@ -75,6 +76,7 @@ class Election {
   // Touched by the election thread only.
   int64_t lease_ = 0;
   std::chrono::steady_clock::time_point lease_valid_until_{};
+  std::chrono::steady_clock::time_point renewed_until_{};  // by the last keep-alive, unconfirmed
   std::chrono::steady_clock::time_point next_renewal_{};
 
   mutable std::mutex mutex_;

@@ -190,8 +190,10 @@ TEST_F(ManagersE2E, TwoOfThreeManagersDownRefuseControlFastWhileThePortAnswers) 
   EXPECT_NE(refused.exit_code, 0) << refused.output;
   EXPECT_THAT(refused.output, HasSubstr("no quorum"));
   EXPECT_LT(refused_ms, 2000) << refused.output;
-  // Reads too, once the leadership has lapsed everywhere (a lease: 3 s).
-  std::this_thread::sleep_for(4s);
+  // Reads too, once the leadership has lapsed everywhere: the 3 s lease from its last renewal,
+  // which can be up to a second after the kill (the killed daemons' etcd members stop after
+  // them, on their parent's death).
+  std::this_thread::sleep_for(5s);
   started = std::chrono::steady_clock::now();
   auto listed = c().shoal(kept, {"service", "ls"});
   EXPECT_NE(listed.exit_code, 0) << listed.output;

@@ -1,6 +1,6 @@
 // Leader election on a real three-member etcd cluster: one leader, an immediate handover on
 // resign, a new leader after the leader's member dies, and a leader that steps down by itself
-// when it loses its member.
+// when it loses its member or the quorum.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -86,6 +86,20 @@ TEST(Election, WhenTheLeadersMemberDiesAnotherLeadsAndTheOldOneStepsDown) {
   // The new leader's fence differs: a's writes would be refused (etcd_store_test).
   auto* winner = b->election->view().self ? b.get() : c.get();
   EXPECT_NE(winner->election->view().fence.create_revision, 0);
+}
+
+// Without a quorum every call times out; the leadership must still lapse when its lease can
+// have (its 2 s TTL and a poll), not after the calls in flight have timed out too, nor while
+// etcd's raft leader still renews leases by itself, not having noticed the lost quorum yet.
+TEST(Election, ALeaderThatLosesTheQuorumStepsDownWhenItsLeaseEnds) {
+  auto cluster = EtcdCluster::start(3);
+  auto a = campaign(*cluster, 1, "a");
+  ASSERT_TRUE(wait_until([&] { return a->election->view().self; }, 5s, 50ms));
+  cluster->member(2).stop();
+  cluster->member(3).stop();  // the quorum is gone once this returns, not before
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until([&] { return !a->election->view().self; }, 10s, 20ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s + 500ms);
 }
 
 }  // namespace
