@@ -304,6 +304,32 @@ std::string SwarmCluster::state_dir(int host) const {
                                          << timeout.count() << " ms of signal " << signal;
   }
   pids_[host] = -1;
+  if (signal == SIGKILL) {
+    return kill_etcd_members(host);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// A host that dies takes its etcd member with it. shoald's death alone lets the member shut
+// down gracefully (told by its parent-death signal), still serving raft for a few seconds.
+::testing::AssertionResult SwarmCluster::kill_etcd_members(int host) {
+  auto members = [&] {
+    std::vector<pid_t> found;
+    for (pid_t pid : namespace_pids(testbed_->host_ns(host))) {
+      std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+      std::string name;
+      if (std::getline(comm, name) && name == "etcd" && process_alive(pid)) {
+        found.push_back(pid);
+      }
+    }
+    return found;
+  };
+  for (pid_t pid : members()) {
+    ::kill(pid, SIGKILL);
+  }
+  if (!wait_until([&] { return members().empty(); }, 10s, 50ms)) {
+    return ::testing::AssertionFailure() << "h" << host << "'s etcd member did not exit";
+  }
   return ::testing::AssertionSuccess();
 }
 

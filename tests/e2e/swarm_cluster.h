@@ -51,7 +51,8 @@ class SwarmCluster {
 
   // Starts host's shoald on its state directory and waits until its socket answers.
   ::testing::AssertionResult start_daemon(int host);
-  // Sends `signal` to host's shoald and waits (up to `timeout`) for it to exit.
+  // Sends `signal` to host's shoald and waits (up to `timeout`) for it to exit. SIGKILL, the
+  // host dying, kills its etcd member too.
   ::testing::AssertionResult stop_daemon(
       int host, int signal, std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
@@ -96,6 +97,7 @@ class SwarmCluster {
  private:
   SwarmCluster(std::unique_ptr<testing::Testbed> testbed, std::string root);
   void kill_daemons();
+  ::testing::AssertionResult kill_etcd_members(int host);
 
   std::unique_ptr<testing::Testbed> testbed_;
   std::string root_;  // temporary directory: state dirs and daemon logs
