@@ -263,7 +263,14 @@ void NetworkDb::handle(const GossipMessage& msg, bool from_bulk_sync, int depth)
   switch (msg.type) {
     case GossipType::kTableEvent: {
       auto ev = decode_table_event(msg.data);
-      if (ev.ok() && store_.apply(*ev, now) && !from_bulk_sync && may_rebroadcast(ev->network_id))
+      if (!ev.ok())
+        break;
+      if (ev->node_name == self_) {
+        if (auto reclaimed = store_.reclaim_own(*ev, now))
+          queue_table_event(*reclaimed);
+        break;
+      }
+      if (store_.apply(*ev, now) && !from_bulk_sync && may_rebroadcast(ev->network_id))
         queue_table_event(*ev);
       break;
     }

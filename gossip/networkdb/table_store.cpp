@@ -127,6 +127,39 @@ bool TableStore::apply(const TableEvent& ev, TimePoint now) {
   return true;
 }
 
+std::optional<TableEvent> TableStore::reclaim_own(const TableEvent& ev, TimePoint now) {
+  table_clock_.witness(ev.ltime);  // what this node writes next is later than the peer's copy
+  if (ev.node_name != self_ || !in_network(ev.network_id)) {
+    return std::nullopt;
+  }
+  const Key k{ev.table_name, ev.network_id, ev.key};
+  auto it = entries_.find(k);
+  if (it != entries_.end() && it->second.ltime >= ev.ltime) {
+    return std::nullopt;  // ours is the newer: the peers take it from our gossip
+  }
+  if (it != entries_.end() && !it->second.deleting) {
+    auto again = local_write(TableEventType::kUpdate, ev.table_name, ev.network_id, ev.key,
+                             it->second.value, now);
+    return again.ok() ? std::optional(*again) : std::nullopt;
+  }
+  if (ev.type == TableEventType::kDelete) {
+    return std::nullopt;  // gone at the peer too
+  }
+  if (it == entries_.end() && entries_.size() >= config_.max_entries) {
+    return std::nullopt;
+  }
+  // A tombstone of our own, without telling our watchers: they never saw the entry.
+  TableEntry& e = entries_[k];
+  e.owner = self_;
+  e.ltime = table_clock_.increment();
+  e.value = ev.value;
+  e.hidden = false;
+  e.deleting = true;
+  e.reap_at = now + config_.reap_entry_interval;
+  return TableEvent{TableEventType::kDelete, e.ltime, self_,   ev.network_id,
+                    ev.table_name,           ev.key,  e.value, kDeleteResidualSeconds};
+}
+
 void TableStore::delete_owner_entries(const std::string& owner, const std::string* network) {
   for (auto it = entries_.begin(); it != entries_.end();) {
     const bool match =

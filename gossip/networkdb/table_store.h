@@ -90,6 +90,11 @@ class TableStore {
   bool apply(const TableEvent& e, TimePoint now);
   bool apply(const NetworkEvent& e, TimePoint now);
   bool apply(const NodeEvent& e, TimePoint now);
+  // An event of this node's own that a peer still holds, written before this node restarted
+  // (its node name outlives the process). What the node holds now must win at every peer: its
+  // live entry again, or a delete for one it no longer has, both later than the peer's. Returns
+  // that event to gossip, or nothing when the peer's copy is not newer than ours.
+  std::optional<TableEvent> reclaim_own(const TableEvent& e, TimePoint now);
 
   // ---- network attachments ----
   NetworkEvent join_network(const std::string& network, TimePoint now);

@@ -117,6 +117,37 @@ TEST_F(TableStoreTest, DeleteLeavesTombstoneThatBeatsLateCreateAndIsReaped) {
   EXPECT_FALSE(b.get("peers", "net-1", "ep1").has_value());
 }
 
+// `a` restarts under the same name: its new store knows nothing of what it wrote before, and b
+// still holds it. What a holds now must win at b, whatever times the old entries carry.
+TEST_F(TableStoreTest, ARestartedOwnerReclaimsItsOldEntriesFromPeers) {
+  auto created = a.create("peers", "net-1", "ep1", str("old"), t0);
+  ASSERT_TRUE(created.ok() && b.apply(*created, t0));
+  for (int i = 0; i < 5; ++i) {  // later times than the restarted store's clock will start at
+    auto updated = a.update("peers", "net-1", "ep1", str("old"), t0);
+    ASSERT_TRUE(updated.ok() && b.apply(*updated, t0));
+  }
+  auto gone = a.create("peers", "net-1", "ep2", str("old"), t0);  // its task is gone since
+  ASSERT_TRUE(gone.ok() && b.apply(*gone, t0));
+  ASSERT_EQ(b.snapshot("net-1", t0).size(), 2u);
+
+  TableStore restarted{"a"};
+  b.apply(restarted.join_network("net-1", t0), t0);
+  restarted.apply(b.join_network("net-1", t0), t0);
+  ASSERT_TRUE(restarted.create("peers", "net-1", "ep1", str("new"), t0).ok());  // adopted
+  for (const TableEvent& ev : b.snapshot("net-1", t0)) {
+    auto reclaimed = restarted.reclaim_own(ev, t0);
+    ASSERT_TRUE(reclaimed.has_value()) << ev.key;
+    EXPECT_GT(reclaimed->ltime, ev.ltime);
+    EXPECT_TRUE(b.apply(*reclaimed, t0)) << ev.key;
+  }
+  EXPECT_EQ(b.entries("peers", "net-1"), (std::map<std::string, Bytes>{{"ep1", str("new")}}));
+  // Nothing more once b holds what a holds; and never about another node's entries.
+  for (const TableEvent& ev : b.snapshot("net-1", t0))
+    EXPECT_FALSE(restarted.reclaim_own(ev, t0).has_value()) << ev.key;
+  auto others = b.create("peers", "net-1", "ep3", str("b's"), t0);
+  EXPECT_FALSE(restarted.reclaim_own(*others, t0).has_value());
+}
+
 TEST_F(TableStoreTest, LocalApiRules) {
   EXPECT_TRUE(a.create("peers", "net-1", "k", str("1"), t0).ok());
   EXPECT_FALSE(a.create("peers", "net-1", "k", str("1"), t0).ok());  // exists
