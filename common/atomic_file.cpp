@@ -22,20 +22,6 @@ std::string directory_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-Status write_all(int fd, const std::string& path, std::string_view data) {
-  for (size_t done = 0; done < data.size();) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return sys_error("write", path, errno);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return {};
-}
-
 // The rename is durable only once the directory entry is on disk. Some file systems (FUSE, a
 // few network ones) cannot sync a directory and say EINVAL; the rename itself has still happened.
 Status sync_directory(const std::string& dir, const std::string& path) {
@@ -52,7 +38,7 @@ Status fill(UniqueFd fd, const std::string& path, std::string_view contents, mod
   if (::fchmod(fd.get(), mode) != 0) {
     return sys_error("set mode of", path, errno);
   }
-  SHOAL_TRY(write_all(fd.get(), path, contents));
+  SHOAL_TRY(write_all(fd.get(), contents, path));
   if (durability == Durability::kDurable && ::fsync(fd.get()) != 0) {
     return sys_error("sync", path, errno);
   }
@@ -63,6 +49,20 @@ Status fill(UniqueFd fd, const std::string& path, std::string_view contents, mod
 }
 
 }  // namespace
+
+Status write_all(int fd, std::string_view data, const std::string& path) {
+  for (size_t done = 0; done < data.size();) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return sys_error("write", path, errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
 
 Status write_file_atomically(const std::string& path, std::string_view contents, mode_t mode,
                              Durability durability) {

@@ -30,4 +30,8 @@ enum class Durability {
 Status write_file_atomically(const std::string& path, std::string_view contents, mode_t mode,
                              Durability durability = Durability::kDurable);
 
+// Writes all of `data` to `fd`, through short and interrupted writes; errors name `path`. For
+// files that must be written in place (cgroup controls, say).
+Status write_all(int fd, std::string_view data, const std::string& path);
+
 }  // namespace shoal

@@ -13,6 +13,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/atomic_file.h"
+
 namespace shoal::etcd {
 
 namespace fs = std::filesystem;
@@ -21,21 +23,6 @@ namespace {
 
 constexpr auto kRestartDelay = std::chrono::seconds(1);
 constexpr auto kStopGrace = std::chrono::seconds(5);
-
-Status write_file(const fs::path& path, const std::string& text, fs::perms perms) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    return sys_error("write", path.string(), errno);
-  }
-  std::error_code ec;
-  fs::permissions(path, perms, ec);
-  if (ec) {
-    return sys_error("set permissions of", path.string(), ec.value());
-  }
-  return {};
-}
 
 // The last line etcd wrote: usually the reason it stopped.
 std::string last_log_line(const std::string& path) {
@@ -100,12 +87,12 @@ Result<std::unique_ptr<Member>> Member::start(MemberConfig config) {
   }
   fs::permissions(config.dir, fs::perms::owner_all, ec);
   const std::string tls = config.dir + "/tls/";
-  SHOAL_TRY(write_file(tls + "ca.crt", config.tls.ca_pem,
-                       fs::perms::owner_read | fs::perms::owner_write));
-  SHOAL_TRY(write_file(tls + "member.crt", config.tls.cert_pem,
-                       fs::perms::owner_read | fs::perms::owner_write));
-  SHOAL_TRY(write_file(tls + "member.key", config.tls.key_pem,
-                       fs::perms::owner_read | fs::perms::owner_write));
+  // 0600 from the start: the key is never readable by others, not even for a moment.
+  for (const auto& [name, pem] :
+       {std::pair{"ca.crt", &config.tls.ca_pem}, std::pair{"member.crt", &config.tls.cert_pem},
+        std::pair{"member.key", &config.tls.key_pem}}) {
+    SHOAL_TRY(write_file_atomically(tls + name, *pem, 0600));
+  }
   std::unique_ptr<Member> member(new Member(std::move(config)));
   // The supervising thread starts etcd too: the parent-death signal follows the thread that
   // forked, and the caller's (a gRPC worker, say) may end long before shoald does.

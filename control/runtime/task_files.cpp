@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/atomic_file.h"
 #include "common/unique_fd.h"
 
 namespace shoal::runtime {
@@ -118,18 +119,7 @@ Status write_file(const std::string& path, const std::string& content) {
   if (!fd.valid()) {
     return sys_error("open", path, errno);
   }
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return sys_error("write", path, errno);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return {};
+  return write_all(fd.get(), content, path);
 }
 
 Result<std::string> read_file(const std::string& path) {

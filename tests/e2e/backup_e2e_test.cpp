@@ -88,9 +88,7 @@ class SwarmBackup : public FreshSwarmTest<SwarmBackup> {
 
 TEST_F(SwarmBackup, BackupAndRestoreRoundTrip) {
   // The swarm to lose.
-  auto net =
-      c().shoal(1, {"network", "create", "-d", "overlay", "--subnet", "10.77.0.0/24", "app"});
-  ASSERT_EQ(net.exit_code, 0) << net.output;
+  ASSERT_EQ(c().create_app_network({"--subnet", "10.77.0.0/24"}), "");
   {
     std::ofstream out(file("greeting.txt"));
     out << "hello from before the loss\n";

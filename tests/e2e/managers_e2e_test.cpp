@@ -56,9 +56,8 @@ class ManagersE2E : public SharedSwarmTest<ManagersE2E> {
     if (!wait_until([&] { return c.node_status().size() == kHosts && all_ready(); }, 60s)) {
       return "nodes not ready: " + c.shoal(1, {"node", "ls"}).output;
     }
-    auto created = c.shoal(1, {"network", "create", "-d", "overlay", "app"});
-    if (created.exit_code != 0) {
-      return "network create: " + created.output;
+    if (auto error = c.create_app_network(); !error.empty()) {
+      return error;
     }
     if (!c.create_service("web", 3, web_command(), {"--publish", "8080:80"}) ||
         !c.wait_running("web", 3, 60s)) {

@@ -60,9 +60,8 @@ class SwarmPorts : public SharedSwarmTest<SwarmPorts> {
 
   // Network `app` and service web, published on 8080 and kept off h3.
   static std::string grow(SwarmCluster& c) {
-    auto created = c.shoal(1, {"network", "create", "-d", "overlay", "app"});
-    if (created.exit_code != 0) {
-      return "network create app: " + created.output;
+    if (auto error = c.create_app_network(); !error.empty()) {
+      return error;
     }
     if (!c.create_service("web", 2, web_command(),
                           {"--publish", "8080:80", "--constraint", "node.hostname!=h3"}) ||

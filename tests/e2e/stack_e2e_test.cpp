@@ -29,10 +29,7 @@ class SwarmStacks : public SharedSwarmTest<SwarmStacks> {
  public:
   static constexpr SwarmShape kSwarm{.hosts = kHosts, .members = kHosts};
 
-  static std::string grow(SwarmCluster& c) {
-    auto created = c.shoal(1, {"network", "create", "-d", "overlay", "app"});
-    return created.exit_code == 0 ? "" : "network create app: " + created.output;
-  }
+  static std::string grow(SwarmCluster& c) { return c.create_app_network(); }
 
  protected:
   void SetUp() override {

@@ -416,6 +416,14 @@ std::map<std::string, std::string> SwarmCluster::node_status() {
   return status;
 }
 
+std::string SwarmCluster::create_app_network(std::vector<std::string> extra) {
+  std::vector<std::string> args{"network", "create", "-d", "overlay"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back("app");
+  auto created = shoal(manager_host_, args);
+  return created.exit_code == 0 ? "" : "network create app: " + created.output;
+}
+
 ::testing::AssertionResult SwarmCluster::create_service(const std::string& name, int replicas,
                                                         const std::string& command,
                                                         std::vector<std::string> extra) {

@@ -68,6 +68,9 @@ class SwarmCluster {
   std::string ps_text(const std::string& service);   // for failure messages
   std::map<std::string, std::string> node_status();  // host name -> "Ready"/"Down"/...
 
+  // Creates the overlay network `app` the services below attach to (from the manager, `extra`
+  // options before the name): "" when created, else why not.
+  std::string create_app_network(std::vector<std::string> extra = {});
   // Creates a replicated service on the overlay network `app` whose tasks run `command` (sh
   // -c), with a short restart delay and stop grace period, without waiting.
   ::testing::AssertionResult create_service(const std::string& name, int replicas,

@@ -71,9 +71,7 @@ class SwarmE2E : public SharedSwarmTest<SwarmE2E> {
   static constexpr SwarmShape kSwarm{.hosts = kHosts, .members = kMembers};
 
   static std::string grow(SwarmCluster& c) {
-    auto created =
-        c.shoal(1, {"network", "create", "-d", "overlay", "--subnet", "10.77.0.0/24", "app"});
-    return created.exit_code == 0 ? "" : "network create app: " + created.output;
+    return c.create_app_network({"--subnet", "10.77.0.0/24"});
   }
 };
 

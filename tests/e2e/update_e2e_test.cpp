@@ -39,10 +39,7 @@ class SwarmUpdate : public SharedSwarmTest<SwarmUpdate> {
  public:
   static constexpr SwarmShape kSwarm{.hosts = kHosts, .members = kMembers};
 
-  static std::string grow(SwarmCluster& c) {
-    auto created = c.shoal(1, {"network", "create", "-d", "overlay", "app"});
-    return created.exit_code == 0 ? "" : "network create app: " + created.output;
-  }
+  static std::string grow(SwarmCluster& c) { return c.create_app_network(); }
 
  protected:
   // The answer of host:port to a request from outside the swarm ("" when none came).
