@@ -100,6 +100,16 @@ class ControlServiceTest : public ::testing::Test {
     return control_->CreateService(&context, &spec, out ? out : &response);
   }
 
+  // RemoveNetwork or RemoveService of one id.
+  template <typename Remove>
+  grpc::Status remove(Remove method, const std::string& id) {
+    grpc::ServerContext context;
+    api::IdRequest request;
+    request.set_id(id);
+    api::Empty empty;
+    return (control_.get()->*method)(&context, &request, &empty);
+  }
+
   Snapshot snapshot() {
     Snapshot s;
     manager_->store().view([&](const manager::ReadTx& tx) {
@@ -414,29 +424,13 @@ TEST_F(ControlServiceTest, RemoveNetworkInUseIsRefused) {
   s.add_networks("app");
   ASSERT_TRUE(create_service(s).ok());
   auto before = snapshot();
-  {
-    grpc::ServerContext context;
-    api::IdRequest request;
-    request.set_id("app");
-    api::Empty empty;
-    auto status = control_->RemoveNetwork(&context, &request, &empty);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-    EXPECT_THAT(status.error_message(), HasSubstr("in use by service web"));
-  }
+  auto refused = remove(&ControlService::RemoveNetwork, "app");
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(), HasSubstr("in use by service web"));
   EXPECT_EQ(snapshot(), before);
   // Once the service is gone, the network can go.
-  {
-    grpc::ServerContext context;
-    api::IdRequest request;
-    request.set_id("web");
-    api::Empty empty;
-    ASSERT_TRUE(control_->RemoveService(&context, &request, &empty).ok());
-  }
-  grpc::ServerContext context;
-  api::IdRequest request;
-  request.set_id("app");
-  api::Empty empty;
-  auto status = control_->RemoveNetwork(&context, &request, &empty);
+  ASSERT_TRUE(remove(&ControlService::RemoveService, "web").ok());
+  auto status = remove(&ControlService::RemoveNetwork, "app");
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(snapshot().networks.empty());
 }
