@@ -95,6 +95,21 @@ Status swarm_join_token(Context& ctx, const JoinTokenOptions& o) {
   return Status();
 }
 
+struct UpdateOptions {
+  bool rotate_gossip_key = false;
+};
+
+// Docker rotates the gossip keys only on its schedule; Shoal also rotates them on demand, for an
+// operator who suspects a leaked key (a node's disk, a backup of one).
+Status swarm_update(Context& ctx, const UpdateOptions& o) {
+  if (!o.rotate_gossip_key)
+    return invalid_argument("swarm update", "nothing to update (--rotate-gossip-key)");
+  SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
+  SHOAL_TRY(client->control(&api::Control::Stub::RotateGossipKey, {}));
+  std::cout << "Swarm updated.\n";
+  return Status();
+}
+
 Status swarm_leave(Context& ctx, bool force) {
   api::LeaveRequest request;
   request.set_force(force);
@@ -202,6 +217,12 @@ void add_swarm_commands(CLI::App& app, Context& ctx) {
       ->required()
       ->check(CLI::IsMember({"worker", "manager"}));
   on_parsed(token_cmd, ctx, [&ctx, token] { return swarm_join_token(ctx, *token); });
+
+  auto update = std::make_shared<UpdateOptions>();
+  auto* update_cmd = swarm->add_subcommand("update", "Update the swarm");
+  update_cmd->add_flag("--rotate-gossip-key", update->rotate_gossip_key,
+                       "Add a new gossip encryption key now (the oldest of three goes)");
+  on_parsed(update_cmd, ctx, [&ctx, update] { return swarm_update(ctx, *update); });
 
   auto force = std::make_shared<bool>(false);
   auto* leave_cmd = swarm->add_subcommand("leave", "Leave the swarm");

@@ -23,6 +23,21 @@ std::unique_ptr<grpc::ClientContext> call_context() {
   return context;
 }
 
+// What the manager says of the swarm, which gossiped rows are checked against.
+agent::SwarmView swarm_view(const api::Assignments& assignments,
+                            const std::vector<manager::Network>& networks) {
+  agent::SwarmView view;
+  for (const auto& node : assignments.nodes()) {
+    if (auto addr = Ipv4::parse(node.addr()); addr.ok())
+      view.nodes.emplace(node.id(), *addr);
+  }
+  for (const auto& network : networks) {
+    if (network.subnet)
+      view.subnets.emplace(network.id, *network.subnet);
+  }
+  return view;
+}
+
 }  // namespace
 
 AgentSession::AgentSession(SessionConfig config, Executor& executor, GossipNode& gossip)
@@ -213,12 +228,15 @@ void AgentSession::handle(api::Dispatcher::Stub& stub, const api::Assignments& a
     if (converted.ok())
       networks.push_back(std::move(converted).value());
   }
+  gossip_.set_view(swarm_view(assignments, networks));
   std::optional<NodeIngress> node_ingress;
   if (auto addr = Ipv4Prefix::parse(assignments.node_ingress_addr());
       addr.ok() && !assignments.ingress_network_id().empty()) {
     node_ingress = NodeIngress{assignments.ingress_network_id(), *addr};
   }
   executor_.assign(std::move(tasks), std::move(networks), std::move(node_ingress));
+  // The keys before the join: a member joins sealing with the swarm's key, or not at all.
+  gossip_.set_keys({assignments.gossip_keys().begin(), assignments.gossip_keys().end()});
   std::vector<gossip::NodeAddress> peers;
   for (const auto& text : assignments.gossip_peers()) {
     if (auto peer = gossip::NodeAddress::parse(text); peer.ok())

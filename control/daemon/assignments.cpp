@@ -60,6 +60,9 @@ api::Assignments node_assignments(const manager::ReadTx& tx, const std::string& 
     if (node.id != node_id && node.status == manager::NodeStatus::kReady) {
       out.add_gossip_peers(node.addr.str() + ":" + std::to_string(gossip_port));
     }
+    auto& member = *out.add_nodes();
+    member.set_id(node.id);
+    member.set_addr(node.addr.str());
   }
   return out;
 }

@@ -24,21 +24,32 @@ Status write_private(const std::string& path, const std::string& content) {
   return write_file_atomically(path, content, 0600);
 }
 
+// The keys a secrets file holds, or a first one for a file written before gossip had keys.
+Result<std::vector<GossipKey>> stored_or_first_keys(const nlohmann::json& json) {
+  if (json.contains("gossip_keys"))
+    return gossip_keys_from_json(json["gossip_keys"]);
+  SHOAL_ASSIGN_OR_RETURN(auto first, make_gossip_key(unix_now()));
+  return std::vector<GossipKey>{std::move(first)};
+}
+
 }  // namespace
 
 ClusterSecrets::ClusterSecrets(pki::CertificateAuthority ca, std::string state_dir,
-                               std::string cluster_id, JoinTokenPair tokens)
+                               std::string cluster_id, JoinTokenPair tokens,
+                               std::vector<GossipKey> gossip_keys)
     : ca_(std::move(ca)),
       state_dir_(std::move(state_dir)),
       cluster_id_(std::move(cluster_id)),
-      tokens_(std::move(tokens)) {}
+      tokens_(std::move(tokens)),
+      gossip_keys_(std::move(gossip_keys)) {}
 
 Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::create(const std::string& state_dir,
                                                                const std::string& cluster_id) {
   SHOAL_ASSIGN_OR_RETURN(auto ca, pki::CertificateAuthority::create());
   JoinTokenPair tokens{pki::make_join_token(ca), pki::make_join_token(ca)};
-  auto secrets =
-      std::make_unique<ClusterSecrets>(std::move(ca), state_dir, cluster_id, std::move(tokens));
+  SHOAL_ASSIGN_OR_RETURN(auto keys, stored_or_first_keys(nlohmann::json::object()));
+  auto secrets = std::make_unique<ClusterSecrets>(std::move(ca), state_dir, cluster_id,
+                                                  std::move(tokens), std::move(keys));
   SHOAL_TRY(pki::save_ca_key(state_dir, secrets->ca_.key_pem()));
   SHOAL_TRY(secrets->save());
   return secrets;
@@ -48,8 +59,10 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::restore(const std::strin
                                                                 pki::CertificateAuthority ca,
                                                                 const std::string& cluster_id,
                                                                 JoinTokenPair tokens) {
-  auto secrets =
-      std::make_unique<ClusterSecrets>(std::move(ca), state_dir, cluster_id, std::move(tokens));
+  // Fresh gossip keys: a restored swarm shares none with whoever held the old ones.
+  SHOAL_ASSIGN_OR_RETURN(auto keys, stored_or_first_keys(nlohmann::json::object()));
+  auto secrets = std::make_unique<ClusterSecrets>(std::move(ca), state_dir, cluster_id,
+                                                  std::move(tokens), std::move(keys));
   SHOAL_TRY(pki::save_ca_key(state_dir, secrets->ca_.key_pem()));
   SHOAL_TRY(secrets->save());
   return secrets;
@@ -67,8 +80,13 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::load(const std::string& 
     return invalid_argument(cluster_file(state_dir), "is not a cluster file");
   }
   JoinTokenPair tokens{json.value("worker_token", ""), json.value("manager_token", "")};
-  return std::make_unique<ClusterSecrets>(
-      std::move(ca), state_dir, json.at("cluster_id").get<std::string>(), std::move(tokens));
+  SHOAL_ASSIGN_OR_RETURN(auto keys, stored_or_first_keys(json));
+  auto secrets =
+      std::make_unique<ClusterSecrets>(std::move(ca), state_dir, json.at("cluster_id").get<std::string>(),
+                                       std::move(tokens), std::move(keys));
+  if (!json.contains("gossip_keys"))
+    SHOAL_TRY(secrets->save());
+  return secrets;
 }
 
 Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::adopt(const std::string& state_dir,
@@ -82,8 +100,10 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::adopt(const std::string&
                          pki::CertificateAuthority::load(json["ca_cert"].get<std::string>(),
                                                          json["ca_key"].get<std::string>()));
   JoinTokenPair tokens{json.value("worker_token", ""), json.value("manager_token", "")};
-  auto secrets = std::make_unique<ClusterSecrets>(
-      std::move(ca), state_dir, json["cluster_id"].get<std::string>(), std::move(tokens));
+  SHOAL_ASSIGN_OR_RETURN(auto keys, stored_or_first_keys(json));
+  auto secrets = std::make_unique<ClusterSecrets>(std::move(ca), state_dir,
+                                                  json["cluster_id"].get<std::string>(),
+                                                  std::move(tokens), std::move(keys));
   SHOAL_TRY(pki::save_ca_key(state_dir, secrets->ca_.key_pem()));
   SHOAL_TRY(secrets->save());
   return secrets;
@@ -95,14 +115,16 @@ std::string ClusterSecrets::to_json() const {
                         {"ca_cert", ca_.cert_pem()},
                         {"ca_key", ca_.key_pem()},
                         {"worker_token", tokens_.worker},
-                        {"manager_token", tokens_.manager}}
+                        {"manager_token", tokens_.manager},
+                        {"gossip_keys", gossip_keys_to_json(gossip_keys_)}}
       .dump();
 }
 
 Status ClusterSecrets::save() const {
   nlohmann::json json{{"cluster_id", cluster_id_},
                       {"worker_token", tokens_.worker},
-                      {"manager_token", tokens_.manager}};
+                      {"manager_token", tokens_.manager},
+                      {"gossip_keys", gossip_keys_to_json(gossip_keys_)}};
   return write_private(cluster_file(state_dir_), json.dump(2) + "\n");
 }
 
@@ -117,6 +139,23 @@ Status ClusterSecrets::rotate(pki::NodeRole role) {
   (role == pki::NodeRole::kManager ? tokens_.manager : tokens_.worker) = pki::make_join_token(ca_);
   if (auto saved = save(); !saved.ok()) {
     tokens_ = previous;
+    return saved;
+  }
+  return {};
+}
+
+std::vector<GossipKey> ClusterSecrets::gossip_keys() const {
+  std::lock_guard lock(mutex_);
+  return gossip_keys_;
+}
+
+Status ClusterSecrets::rotate_gossip_key(int64_t now) {
+  SHOAL_ASSIGN_OR_RETURN(auto fresh, make_gossip_key(now));
+  std::lock_guard lock(mutex_);
+  auto previous = gossip_keys_;
+  gossip_keys_ = with_new_key(gossip_keys_, std::move(fresh));
+  if (auto saved = save(); !saved.ok()) {
+    gossip_keys_ = std::move(previous);
     return saved;
   }
   return {};

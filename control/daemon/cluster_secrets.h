@@ -1,6 +1,6 @@
-// What only managers hold: the root CA (with its key), the cluster id and the two join tokens.
-// Kept in <state-dir>/manager/cluster.json next to the CA key written by pki, so a restarted
-// manager keeps accepting the tokens it printed before.
+// What only managers hold: the root CA (with its key), the cluster id, the two join tokens and the
+// gossip encryption keys (gossip_keys.h). Kept in <state-dir>/manager/cluster.json next to the CA
+// key written by pki, so a restarted manager keeps accepting the tokens it printed before.
 #pragma once
 
 #include <mutex>
@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "control/daemon/gossip_keys.h"
 #include "control/pki/ca.h"
 #include "control/pki/identity.h"
 
@@ -40,11 +41,15 @@ class ClusterSecrets {
   const std::string& cluster_id() const { return cluster_id_; }
   JoinTokenPair tokens() const;
   Status rotate(pki::NodeRole role);
+  // The gossip keys, oldest first.
+  std::vector<GossipKey> gossip_keys() const;
+  // Adds a fresh gossip key (the oldest of more than three goes) and saves.
+  Status rotate_gossip_key(int64_t now);
   // The role a presented token grants, or an error saying why it grants none.
   Result<pki::NodeRole> role_for(std::string_view token) const;
 
   ClusterSecrets(pki::CertificateAuthority ca, std::string state_dir, std::string cluster_id,
-                 JoinTokenPair tokens);
+                 JoinTokenPair tokens, std::vector<GossipKey> gossip_keys);
 
  private:
   Status save() const;
@@ -54,6 +59,7 @@ class ClusterSecrets {
   std::string cluster_id_;
   mutable std::mutex mutex_;
   JoinTokenPair tokens_;
+  std::vector<GossipKey> gossip_keys_;
 };
 
 }  // namespace shoal::daemon

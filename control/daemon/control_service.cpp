@@ -102,7 +102,12 @@ grpc::Status ControlService::hold(const grpc::ServerContext& context,
   held = source_();
   if (!held || held->manager == nullptr)
     return failed_precondition(kNotAManager);
-  return grpc::Status::OK;
+  if (!require_certificate_)
+    return grpc::Status::OK;  // the CLI socket: root on this host
+  grpc::Status current;
+  held->manager->store().view(
+      [&](const ReadTx& tx) { current = require_current_manager(context, tx); });
+  return current;
 }
 
 // ---- nodes ----
@@ -631,6 +636,16 @@ grpc::Status ControlService::RotateJoinToken(grpc::ServerContext* context,
   if (!tokens.ok())
     return to_grpc(tokens.error());
   *response = *tokens;
+  return grpc::Status::OK;
+}
+
+grpc::Status ControlService::RotateGossipKey(grpc::ServerContext* context, const api::Empty*,
+                                             api::Empty*) {
+  std::shared_ptr<const ManagerContext> held;
+  if (auto status = hold(*context, held); !status.ok())
+    return status;
+  if (auto rotated = held->hooks.rotate_gossip_key(); !rotated.ok())
+    return to_grpc(rotated.error());
   return grpc::Status::OK;
 }
 

@@ -21,6 +21,7 @@ namespace shoal::daemon {
 struct ControlHooks {
   std::function<api::JoinTokens()> join_tokens;
   std::function<Result<api::JoinTokens>(const std::string& role)> rotate_join_token;
+  std::function<Status()> rotate_gossip_key;
   std::function<std::string()> leader_node_id;
   // Manager node id -> "Leader" | "Reachable" | "Unreachable".
   std::function<std::map<std::string, std::string>()> manager_statuses;
@@ -102,6 +103,7 @@ class ControlService final : public api::Control::Service {
   grpc::Status RemoveConfig(grpc::ServerContext*, const api::IdRequest*, api::Empty*) override;
 
   grpc::Status GetJoinTokens(grpc::ServerContext*, const api::Empty*, api::JoinTokens*) override;
+  grpc::Status RotateGossipKey(grpc::ServerContext*, const api::Empty*, api::Empty*) override;
   grpc::Status RotateJoinToken(grpc::ServerContext*, const api::RotateJoinTokenRequest*,
                                api::JoinTokens*) override;
 

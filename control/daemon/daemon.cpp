@@ -196,6 +196,8 @@ Status Daemon::resume() {
   spdlog::info("resuming as {} {} (manager {})", state.role, state.node_id, state.manager_addr);
   if (state.role == "manager")
     SHOAL_TRY(start_manager(state, *files));
+  else
+    SHOAL_TRY(pki::remove_ca_key(options_.state_dir));  // a demotion interrupted, or older Shoal
   SHOAL_TRY(start_agent(state, *files));
   state_ = state;
   return {};
@@ -223,7 +225,8 @@ Status Daemon::start_manager(const NodeState& state, const pki::NodeFiles& files
                            .gossip_port = options_.gossip_port,
                            .etcd_initial_cluster = std::move(etcd_initial_cluster),
                            .etcd_binary = options_.etcd_binary,
-                           .force_new_cluster = force_new_cluster};
+                           .force_new_cluster = force_new_cluster,
+                           .gossip_key_rotation = options_.gossip_key_rotation};
   SHOAL_ASSIGN_OR_RETURN(config.runtime.allocator.default_pool,
                          Ipv4Prefix::parse(state.default_addr_pool));
   config.runtime.heartbeat_period = std::chrono::milliseconds(state.heartbeat_ms);
@@ -243,7 +246,8 @@ void Daemon::save_managers(NodeState state, const std::vector<std::string>& mana
 Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) {
   SHOAL_ASSIGN_OR_RETURN(auto addr, Ipv4::parse(state.advertise_addr));
   auto tag = options_.node_tag.empty() ? node_tag(state.node_id) : options_.node_tag;
-  SHOAL_ASSIGN_OR_RETURN(gossip_, GossipNode::start(state.node_id, {addr, options_.gossip_port}));
+  SHOAL_ASSIGN_OR_RETURN(gossip_, GossipNode::start(state.node_id, {addr, options_.gossip_port},
+                                                    options_.state_dir + "/gossip-keys.json"));
   ServicePlaneConfig plane;
   plane.node_tag = tag;
   plane.node_ip = addr;
@@ -535,7 +539,7 @@ grpc::Status Daemon::leave(const api::LeaveRequest& request) {
   Status left = executor_ ? executor_->leave() : Status{};
   stop_node();
   std::error_code ec;
-  for (const char* part : {"/certificates", "/manager", "/agent", "/runtime"}) {
+  for (const char* part : {"/certificates", "/manager", "/agent", "/runtime", "/gossip-keys.json"}) {
     fs::remove_all(options_.state_dir + part, ec);
   }
   fs::remove(node_file(options_.state_dir), ec);

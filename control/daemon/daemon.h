@@ -37,6 +37,7 @@ struct DaemonOptions {
   std::string node_tag;  // scopes kernel names; empty: from the node id (tests use the host's)
   lb::BackendKind lb_backend = lb::BackendKind::kEbpf;  // shoald --lb-backend, probed
   std::string etcd_binary = "etcd";                     // several managers run one member each
+  std::chrono::seconds gossip_key_rotation = kGossipKeyRotation;  // a leader's period
 };
 
 // What node.json holds.

@@ -90,6 +90,8 @@ void Daemon::restart_as(const NodeState& next, const pki::NodeFiles& files,
   if (next.role != "manager") {
     std::error_code ec;
     fs::remove_all(options_.state_dir + "/manager", ec);  // its member is out of the cluster
+    if (auto removed = pki::remove_ca_key(options_.state_dir); !removed.ok())
+      spdlog::error("demoted: {}", removed.error().message());
   }
   Status started = pki::save_node_files(options_.state_dir, files);
   if (started.ok())

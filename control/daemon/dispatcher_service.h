@@ -5,6 +5,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -17,10 +18,12 @@ namespace shoal::daemon {
 
 class DispatcherService final : public api::Dispatcher::Service {
  public:
+  // The gossip keys to send, the one to seal with first (rotated by the caller when due).
+  using GossipKeySource = std::function<std::vector<std::string>()>;
   // `leader_id` and `manager_port` name the managers in the assignments (every manager serves
   // its API on the same port as the leader).
-  DispatcherService(ManagerRuntime& manager, uint16_t gossip_port, std::string leader_id = {},
-                    uint16_t manager_port = 2377);
+  DispatcherService(ManagerRuntime& manager, uint16_t gossip_port, GossipKeySource gossip_keys,
+                    std::string leader_id = {}, uint16_t manager_port = 2377);
   ~DispatcherService() override;
 
   grpc::Status Session(grpc::ServerContext*, const api::SessionRequest*,
@@ -57,6 +60,7 @@ class DispatcherService final : public api::Dispatcher::Service {
 
   ManagerRuntime& manager_;
   uint16_t gossip_port_;
+  GossipKeySource gossip_keys_;
   std::string leader_id_;
   uint16_t manager_port_;
   manager::Store::WatchId watch_id_ = 0;

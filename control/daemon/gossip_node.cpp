@@ -3,7 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
+#include <fstream>
 #include <future>
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.h"
+#include "control/daemon/gossip_keys.h"
 
 namespace shoal::daemon {
 
@@ -14,11 +19,55 @@ void GossipNode::post(F&& fn) {
   boost::asio::post(io_, std::forward<F>(fn));
 }
 
-Result<std::unique_ptr<GossipNode>> GossipNode::start(std::string name, gossip::NodeAddress bind) {
+namespace {
+
+std::vector<gossip::Bytes> as_bytes(const std::vector<std::string>& keys) {
+  std::vector<gossip::Bytes> out;
+  for (const auto& key : keys)
+    out.emplace_back(key.begin(), key.end());
+  return out;
+}
+
+// The keys kept by an earlier start, or one of our own that opens nothing anybody sends.
+Result<std::vector<gossip::Bytes>> first_keys(const std::string& keys_file) {
+  auto kept = read_kept_keys(keys_file);
+  if (kept.ok() && !kept->empty())
+    return as_bytes(*kept);
+  if (!kept.ok() && kept.error().errnum != ENOENT)
+    spdlog::warn("gossip keys: {}", kept.error().message());
+  SHOAL_ASSIGN_OR_RETURN(auto own, make_gossip_key(0));
+  return std::vector<gossip::Bytes>{gossip::Bytes(own.key.begin(), own.key.end())};
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> read_kept_keys(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    return sys_error("open", path, errno);
+  auto json = nlohmann::json::parse(in, nullptr, false);
+  if (json.is_discarded() || !json.is_array() || json.size() > kGossipKeysKept)
+    return invalid_argument(path, "is not a list of gossip keys");
+  std::vector<std::string> keys;
+  for (const auto& entry : json) {
+    if (!entry.is_string())
+      return invalid_argument(path, "is not a list of gossip keys");
+    SHOAL_ASSIGN_OR_RETURN(auto key,
+                           gossip::Keyring::decode_base64_key(entry.get<std::string>()));
+    keys.emplace_back(key.begin(), key.end());
+  }
+  return keys;
+}
+
+Result<std::unique_ptr<GossipNode>> GossipNode::start(std::string name, gossip::NodeAddress bind,
+                                                      std::string keys_file) {
   auto node = std::make_unique<GossipNode>(Key{});
   gossip::TableAgentOptions options;
   options.name = std::move(name);
   options.bind = bind;
+  SHOAL_ASSIGN_OR_RETURN(options.encrypt_keys, first_keys(keys_file));
+  node->keys_file_ = std::move(keys_file);
+  node->name_ = options.name;
   SHOAL_ASSIGN_OR_RETURN(node->agent_, gossip::TableAgent::start(node->io_, options, {}));
   node->thread_ = std::thread([n = node.get()] { n->io_.run(); });
   return node;
@@ -42,6 +91,26 @@ GossipNode::~GossipNode() {
   work_.reset();
   io_.stop();
   thread_.join();
+}
+
+void GossipNode::set_keys(const std::vector<std::string>& keys) {
+  if (keys.empty())
+    return;
+  {
+    std::lock_guard lock(keys_mutex_);
+    if (keys == keys_)
+      return;
+    keys_ = keys;
+  }
+  auto kept = nlohmann::json::array();
+  for (const auto& key : keys)
+    kept.push_back(base64_key(key));
+  if (auto saved = write_file_atomically(keys_file_, kept.dump() + "\n", 0600); !saved.ok())
+    spdlog::warn("gossip keys: {}", saved.error().message());
+  post([this, bytes = as_bytes(keys)]() mutable {
+    if (auto installed = agent_->set_keys(std::move(bytes)); !installed.ok())
+      spdlog::warn("gossip keys: {}", installed.error().message());
+  });
 }
 
 void GossipNode::join(const std::vector<gossip::NodeAddress>& peers) {
@@ -113,8 +182,52 @@ void GossipNode::erase(std::string table, std::string network, std::string key) 
 
 void GossipNode::watch(std::string table, Watcher watcher) {
   post([this, table = std::move(table), watcher = std::move(watcher)]() mutable {
-    agent_->db().watch(std::move(table), std::move(watcher));
+    auto held = watchers_.emplace(table, std::move(watcher));
+    agent_->db().watch(std::move(table), [this, held](const gossip::networkdb::WatchEvent& event) {
+      deliver(held->second, event);
+    });
   });
+}
+
+void GossipNode::set_view(agent::SwarmView view) {
+  post([this, view = std::move(view)]() mutable {
+    if (view == view_)
+      return;
+    view_ = std::move(view);
+    redeliver();
+  });
+}
+
+void GossipNode::deliver(const Watcher& watcher, gossip::networkdb::WatchEvent event) {
+  if (event.type != gossip::networkdb::WatchEventType::kDelete) {
+    if (auto trusted = agent::check_row(view_, name_, event); !trusted.ok()) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_refusal_log_ >= 1s) {  // a member sending garbage must not flood the log
+        spdlog::warn("gossip: row {} of {} from {} refused: {} ({} more refused unlogged)",
+                     agent::printable(event.key), event.table, agent::printable(event.owner),
+                     agent::printable(trusted.error().message()), refusals_unlogged_);
+        last_refusal_log_ = now;
+        refusals_unlogged_ = 0;
+      } else {
+        ++refusals_unlogged_;
+      }
+      event.type = gossip::networkdb::WatchEventType::kDelete;
+    }
+  }
+  watcher(event);
+}
+
+void GossipNode::redeliver() {
+  auto& store = agent_->db().store();
+  for (const auto& [table, watcher] : watchers_) {
+    for (const auto& network : store.networks()) {
+      for (auto& [key, value] : store.entries(table, network)) {
+        auto entry = store.get(table, network, key);
+        deliver(watcher, {gossip::networkdb::WatchEventType::kUpdate, table, network, key,
+                          std::move(value), entry ? entry->owner : std::string()});
+      }
+    }
+  }
 }
 
 }  // namespace shoal::daemon

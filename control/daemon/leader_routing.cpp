@@ -110,7 +110,7 @@ grpc::Status ControlRouter::route(grpc::ServerContext* context, const Request* r
     grpc::ClientContext client;
     client.set_deadline(
         std::min(context->deadline(), std::chrono::system_clock::now() + kForwardDeadline));
-    client.AddMetadata(kForwardedMetadata, "1");
+    client.AddMetadata(kForwardedMetadata, forwarded_for(*context));
     grpc::Status status{grpc::StatusCode::UNAVAILABLE, "not connected"};
     if (held->channels->reachable(held->leader_addr)) {
       auto stub = api::Control::NewStub(held->channels->get(held->leader_addr));
@@ -161,6 +161,7 @@ SHOAL_ROUTE(GetConfig, api::IdRequest, api::Config)
 SHOAL_ROUTE(RemoveConfig, api::IdRequest, api::Empty)
 SHOAL_ROUTE(GetJoinTokens, api::Empty, api::JoinTokens)
 SHOAL_ROUTE(RotateJoinToken, api::RotateJoinTokenRequest, api::JoinTokens)
+SHOAL_ROUTE(RotateGossipKey, api::Empty, api::Empty)
 SHOAL_ROUTE(Backup, api::Empty, api::BackupData)
 
 #undef SHOAL_ROUTE

@@ -6,7 +6,9 @@
 //     opens its session there;
 //   no leader known: fail at once with kNoLeader (the managers have no quorum).
 // A forwarded call carries kForwardedMetadata and is never forwarded again, so two managers
-// with different views of the leadership cannot bounce a call between them.
+// with different views of the leadership cannot bounce a call between them. Its value names the
+// original caller (a node id, or "local" for the CLI socket), whom the leader checks against the
+// store as it checks the forwarding manager (auth.h).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -83,6 +85,7 @@ class ControlRouter final : public api::Control::Service {
   grpc::Status GetConfig(grpc::ServerContext*, const api::IdRequest*, api::Config*) override;
   grpc::Status RemoveConfig(grpc::ServerContext*, const api::IdRequest*, api::Empty*) override;
   grpc::Status GetJoinTokens(grpc::ServerContext*, const api::Empty*, api::JoinTokens*) override;
+  grpc::Status RotateGossipKey(grpc::ServerContext*, const api::Empty*, api::Empty*) override;
   grpc::Status RotateJoinToken(grpc::ServerContext*, const api::RotateJoinTokenRequest*,
                                api::JoinTokens*) override;
   grpc::Status Backup(grpc::ServerContext*, const api::Empty*, api::BackupData*) override;

@@ -24,11 +24,17 @@ int main(int argc, char** argv) {
   app.add_option("--etcd", options.etcd_binary,
                  "the etcd server binary several managers run (one member each)")
       ->capture_default_str();
+  int64_t rotation_seconds = options.gossip_key_rotation.count();
+  app.add_option("--gossip-key-rotation", rotation_seconds,
+                 "seconds between the gossip keys a leader adds (Docker: 12 hours)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{10}, int64_t{365} * 24 * 3600));
   app.add_option("--log-level", log_level, "debug|info|warn|error")->capture_default_str();
   std::string lb_backend = "auto";
   app.add_option("--lb-backend", lb_backend, "auto|ebpf|ipvs (auto: eBPF where the kernel runs it)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  options.gossip_key_rotation = std::chrono::seconds(rotation_seconds);
 
   // A backend the kernel lacks stops the start here, in one line.
   auto backend = shoal::lb::choose_backend(lb_backend, shoal::lb::probe_kernel());

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "control/daemon/ca_service.h"
 #include "control/daemon/dispatcher_service.h"
 #include "control/daemon/tls.h"
@@ -120,6 +122,10 @@ void ManagerNode::refresh() {
       seat_->notify_again();
     }
   }
+  if (runtime && seat_->is_replicated()) {
+    if (auto kept = keep_only_current_managers(*runtime); !kept.ok())
+      spdlog::warn("revoking former managers at etcd: {}", kept.error().message());
+  }
   if (runtime) {
     next->runtime = runtime;
     next->manager = runtime.get();
@@ -129,8 +135,9 @@ void ManagerNode::refresh() {
     next->dispatcher_owner =
         current && current->runtime == runtime
             ? current->dispatcher_owner
-            : std::make_shared<DispatcherService>(*runtime, config_.gossip_port, config_.node_id,
-                                                  port_of(config_.manager_addr, 2377));
+            : std::make_shared<DispatcherService>(
+                  *runtime, config_.gossip_port, [this] { return gossip_keys(); }, config_.node_id,
+                  port_of(config_.manager_addr, 2377));
     next->dispatcher = next->dispatcher_owner.get();
   } else if (!view.self && view.leader != config_.node_id) {
     // (A leadership key of ours under an older lease is no leader to send anybody to.)
@@ -176,6 +183,7 @@ ControlHooks ManagerNode::hooks() {
     return tokens;
   };
   hooks.rotate_join_token = [this](const std::string& role) { return rotate_join_token(role); };
+  hooks.rotate_gossip_key = [this] { return rotate_gossip_key(false); };
   hooks.leader_node_id = [this] { return seat_->leader().leader; };
   hooks.manager_statuses = [this] { return manager_statuses(); };
   hooks.collect_logs = [this](const std::vector<manager::Task>& tasks, uint32_t tail,
@@ -214,13 +222,46 @@ Result<api::JoinTokens> ManagerNode::rotate_join_token(const std::string& role) 
     return Error{.op = "rotate", .object = "join token", .detail = "this manager has no secrets"};
   }
   SHOAL_TRY(held->rotate(role == "manager" ? pki::NodeRole::kManager : pki::NodeRole::kWorker));
-  if (seat_->is_replicated()) {
-    SHOAL_TRY(seat_->write_key(kSecretsKey, held->to_json()));
-  }
+  SHOAL_TRY(share_secrets(*held));
   api::JoinTokens tokens;
   tokens.set_worker(held->tokens().worker);
   tokens.set_manager(held->tokens().manager);
   return tokens;
+}
+
+Status ManagerNode::share_secrets(const ClusterSecrets& secrets) {
+  if (!seat_->is_replicated())
+    return {};
+  return seat_->write_key(kSecretsKey, secrets.to_json());
+}
+
+std::vector<std::string> ManagerNode::gossip_keys() {
+  auto held = secrets();
+  if (!held)
+    return {};
+  if (rotation_due(held->gossip_keys(), unix_now(), config_.gossip_key_rotation)) {
+    if (auto rotated = rotate_gossip_key(true); !rotated.ok())
+      spdlog::warn("gossip key rotation: {}", rotated.error().message());  // next call retries
+  }
+  return keyring_order(held->gossip_keys());
+}
+
+Status ManagerNode::rotate_gossip_key(bool when_due) {
+  std::lock_guard lock(gossip_key_mutex_);
+  std::shared_ptr<ClusterSecrets> held;
+  {
+    std::lock_guard secrets_lock(mutex_);
+    held = secrets_;
+  }
+  if (!held) {
+    return Error{.op = "rotate", .object = "gossip key", .detail = "this manager has no secrets"};
+  }
+  auto now = unix_now();
+  if (when_due && !rotation_due(held->gossip_keys(), now, config_.gossip_key_rotation))
+    return {};  // another session's call rotated it meanwhile
+  SHOAL_TRY(held->rotate_gossip_key(now));
+  spdlog::info("gossip keys rotated: {} held", held->gossip_keys().size());
+  return share_secrets(*held);
 }
 
 Result<std::string> ManagerNode::add_manager(const std::string& node_id, const std::string& addr) {
@@ -246,6 +287,17 @@ Result<BackupSecrets> ManagerNode::backup_secrets() const {
       .manager_node_id = config_.node_id,
       .default_addr_pool = config_.runtime.allocator.default_pool.str(),
       .heartbeat_ms = static_cast<uint64_t>(config_.runtime.heartbeat_period.count())};
+}
+
+Status ManagerNode::keep_only_current_managers(ManagerRuntime& runtime) {
+  std::set<std::string> managers;
+  runtime.store().view([&](const manager::ReadTx& tx) {
+    for (const auto& node : tx.nodes()) {
+      if (node.role == manager::NodeRole::kManager)
+        managers.insert(node.id);
+    }
+  });
+  return seat_->keep_managers(managers);
 }
 
 // The managers a forced new cluster left out have no member any more: workers now (a returning

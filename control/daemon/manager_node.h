@@ -11,6 +11,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,6 +41,8 @@ struct ManagerNodeConfig {
   std::string etcd_binary = "etcd";
   // `swarm init --force-new-cluster`: this manager's store alone, the other managers demoted.
   bool force_new_cluster = false;
+  // How often the leader adds a gossip key (gossip_keys.h).
+  std::chrono::seconds gossip_key_rotation = kGossipKeyRotation;
 };
 
 class ManagerNode {
@@ -69,8 +72,18 @@ class ManagerNode {
   ControlHooks hooks();
   Result<std::string> add_manager(const std::string& node_id, const std::string& addr);
   Result<api::JoinTokens> rotate_join_token(const std::string& role);
+  // The leader's gossip keys in the order nodes install them, rotated first when due: the
+  // dispatcher asks at least every second, which is the rotation's schedule.
+  std::vector<std::string> gossip_keys();
+  // A new gossip key now (`when_due`: only if the newest is older than the rotation period).
+  Status rotate_gossip_key(bool when_due);
+  // Saves the secrets in etcd when the store is replicated (another leader adopts them).
+  Status share_secrets(const ClusterSecrets& secrets);
   std::map<std::string, std::string> manager_statuses();
   Status demote_other_managers(ManagerRuntime& runtime);
+  // A new leader revokes, at etcd, the certificates of managers the store no longer has (a
+  // leader that demoted itself could not revoke its own).
+  Status keep_only_current_managers(ManagerRuntime& runtime);
   Result<BackupSecrets> backup_secrets() const;
 
   ManagerNodeConfig config_;
@@ -83,6 +96,7 @@ class ManagerNode {
   std::mutex refresh_mutex_;     // one refresh at a time
   bool demote_others_ = false;   // under refresh_mutex_: after a forced new cluster
   std::mutex membership_mutex_;  // one manager join at a time
+  std::mutex gossip_key_mutex_;  // one gossip key rotation at a time
 
   std::unique_ptr<grpc::Service> control_;
   std::unique_ptr<grpc::Service> dispatcher_;

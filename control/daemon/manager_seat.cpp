@@ -316,6 +316,37 @@ Status ManagerSeat::replicate(std::chrono::milliseconds timeout) {
   return {};
 }
 
+// From here on etcd serves a certificate only while a user named as its CN (a manager's node
+// id) exists: removing a manager deletes its user, which revokes its certificate at etcd. Every
+// step is idempotent, so each added manager runs it again (a failure is retried then).
+Status ManagerSeat::enable_member_auth() {
+  SHOAL_TRY(client_->add_root_user("root"));  // etcd enables auth only with a root user
+  SHOAL_TRY(client_->add_root_user(config_.node_id));
+  return client_->enable_auth();
+}
+
+Status ManagerSeat::revoke_manager(const std::string& name) {
+  if (!is_replicated())
+    return {};
+  if (name == config_.node_id) {
+    // A leader demoting itself still writes through its own member: the next leader's
+    // keep_managers() takes its user.
+    return {};
+  }
+  return client_->delete_user(name);
+}
+
+Status ManagerSeat::keep_managers(const std::set<std::string>& managers) {
+  if (!is_replicated())
+    return {};
+  SHOAL_ASSIGN_OR_RETURN(auto users, client_->users());
+  for (const auto& user : users) {
+    if (user != "root" && !managers.contains(user))
+      SHOAL_TRY(revoke_manager(user));
+  }
+  return {};
+}
+
 std::string ManagerSeat::initial_cluster_of(const std::vector<etcd::MemberInfo>& members,
                                             const std::string& new_name,
                                             const std::string& new_url) const {
@@ -342,11 +373,13 @@ Result<std::string> ManagerSeat::add_member(const std::string& name, const std::
         .op = "add", .object = "manager " + name, .detail = "only the leader adds managers"};
   }
   const std::string url = etcd::peer_url(peer_ip, config_.peer_port);
+  SHOAL_TRY(enable_member_auth());
   SHOAL_ASSIGN_OR_RETURN(auto members, client_->members());
   bool present = false;
   for (const auto& member : members) {
     present = present || (!member.peer_urls.empty() && member.peer_urls.front() == url);
   }
+  SHOAL_TRY(client_->add_root_user(name));  // before its member: it connects at once
   if (!present) {
     auto added = while_unhealthy([&] { return client_->add_member(url); });
     SHOAL_TRY(added);
@@ -388,12 +421,13 @@ Status ManagerSeat::check_removal(const std::string& name, const std::string& pe
 Status ManagerSeat::remove_member(const std::string& name, bool force, const std::string& peer_ip) {
   SHOAL_ASSIGN_OR_RETURN(auto plan, plan_removal(name, peer_ip));
   if (!plan.target) {
-    return {};
+    return revoke_manager(name);
   }
   auto safe = check_member_removal(plan.members, plan.reachable_others, name);
   if (!safe.ok() && (!force || plan.members <= 1)) {
     return safe;  // the last member goes with the swarm only, --force or not
   }
+  SHOAL_TRY(revoke_manager(name));
   return while_unhealthy([&] { return client_->remove_member(plan.target->id); });
 }
 

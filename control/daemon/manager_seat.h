@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -97,6 +98,9 @@ class ManagerSeat {
   Status remove_member(const std::string& name, bool force, const std::string& peer_ip = {});
   // What remove_member(name, false) would refuse, without removing anything.
   Status check_removal(const std::string& name, const std::string& peer_ip = {});
+  // Leader: only these managers' certificates open etcd (the etcd users of all others go; a
+  // member removed loses its user too). Nothing to do while single.
+  Status keep_managers(const std::set<std::string>& managers);
   Result<std::vector<etcd::MemberInfo>> members();
   // Leader: the members (by name, the managers' node ids) and whether each answers now.
   Result<std::map<std::string, bool>> member_health();
@@ -117,6 +121,8 @@ class ManagerSeat {
   void run();
   void converge();
   Status open_replicated_runtime(const etcd::Fence& fence);
+  Status enable_member_auth();
+  Status revoke_manager(const std::string& name);
   std::string sqlite_path() const { return config_.dir + "/store.db"; }
   bool member_answers(const etcd::MemberInfo& member) const;
   // Probes reuse one client per member, so that `node ls` does not set up TLS to every member

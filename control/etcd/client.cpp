@@ -1,5 +1,7 @@
 #include "control/etcd/client.h"
 
+#include <openssl/rand.h>
+
 #include <grpcpp/grpcpp.h>
 
 #include "etcd_api.grpc.pb.h"
@@ -13,11 +15,13 @@ struct Client::Stubs {
       : kv(pb::KV::NewStub(channel)),
         lease(pb::Lease::NewStub(channel)),
         cluster(pb::Cluster::NewStub(channel)),
-        maintenance(pb::Maintenance::NewStub(channel)) {}
+        maintenance(pb::Maintenance::NewStub(channel)),
+        auth(pb::Auth::NewStub(channel)) {}
   std::unique_ptr<pb::KV::Stub> kv;
   std::unique_ptr<pb::Lease::Stub> lease;
   std::unique_ptr<pb::Cluster::Stub> cluster;
   std::unique_ptr<pb::Maintenance::Stub> maintenance;
+  std::unique_ptr<pb::Auth::Stub> auth;
 };
 
 namespace {
@@ -285,6 +289,62 @@ Result<std::chrono::seconds> Client::keep_alive(int64_t lease, std::chrono::mill
         status.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed") : status);
   }
   return std::chrono::seconds(std::max<int64_t>(response.ttl(), 0));
+}
+
+Status Client::add_root_user(const std::string& name) {
+  std::string password(32, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(password.data()), 32) != 1)
+    return Error{.op = "add etcd user", .object = name, .detail = "the CSPRNG failed"};
+  pb::AuthUserAddRequest add;
+  add.set_name(name);
+  add.set_password(password);  // unknown to anyone: the user logs in by certificate only
+  pb::AuthResponse response;
+  grpc::ClientContext adding;
+  set_deadline(adding, options_.call_timeout);
+  auto status = stubs_->auth->UserAdd(&adding, add, &response);
+  if (!status.ok() && status.error_message().find("already exists") == std::string::npos)
+    return call_error("add etcd user " + name, endpoint_, status);
+  pb::AuthUserGrantRoleRequest grant;
+  grant.set_user(name);
+  grant.set_role("root");
+  grpc::ClientContext granting;
+  set_deadline(granting, options_.call_timeout);
+  status = stubs_->auth->UserGrantRole(&granting, grant, &response);
+  if (!status.ok())
+    return call_error("grant etcd user " + name + " the root role", endpoint_, status);
+  return {};
+}
+
+Status Client::delete_user(const std::string& name) {
+  pb::AuthUserDeleteRequest request;
+  request.set_name(name);
+  pb::AuthResponse response;
+  grpc::ClientContext context;
+  set_deadline(context, options_.call_timeout);
+  auto status = stubs_->auth->UserDelete(&context, request, &response);
+  if (!status.ok() && status.error_message().find("not found") == std::string::npos)
+    return call_error("delete etcd user " + name, endpoint_, status);
+  return {};
+}
+
+Result<std::vector<std::string>> Client::users() {
+  pb::AuthUserListResponse response;
+  grpc::ClientContext context;
+  set_deadline(context, options_.call_timeout);
+  auto status = stubs_->auth->UserList(&context, pb::AuthUserListRequest(), &response);
+  if (!status.ok())
+    return call_error("list etcd users", endpoint_, status);
+  return std::vector<std::string>(response.users().begin(), response.users().end());
+}
+
+Status Client::enable_auth() {
+  pb::AuthResponse response;
+  grpc::ClientContext context;
+  set_deadline(context, options_.call_timeout);
+  auto status = stubs_->auth->AuthEnable(&context, pb::AuthEnableRequest(), &response);
+  if (!status.ok())
+    return call_error("enable etcd auth", endpoint_, status);
+  return {};
 }
 
 Result<MemberInfo> Client::add_member(const std::string& peer_url) {

@@ -115,6 +115,12 @@ class Client {
   }
   Result<std::chrono::seconds> keep_alive(int64_t lease, std::chrono::milliseconds timeout);
 
+  // A user with etcd's root role, or nothing if it exists; `name` is a manager's node id (its
+  // certificate's CN) or "root", which etcd needs before auth can be enabled.
+  Status add_root_user(const std::string& name);
+  Status delete_user(const std::string& name);  // a user that is not there is no error
+  Result<std::vector<std::string>> users();
+  Status enable_auth();
   Result<MemberInfo> add_member(const std::string& peer_url);
   Status remove_member(uint64_t id);
   Result<std::vector<MemberInfo>> members();

@@ -128,6 +128,13 @@ Status save_ca_key(const std::string& dir, const std::string& ca_key_pem) {
   return write_atomically(where, kCaKey, ca_key_pem, 0600);
 }
 
+Status remove_ca_key(const std::string& dir) {
+  std::string path = cert_dir(dir) + "/" + std::string(kCaKey);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return sys_error("remove", path, errno);
+  return {};
+}
+
 Result<std::string> load_ca_key(const std::string& dir) {
   std::string where = cert_dir(dir);
   SHOAL_ASSIGN_OR_RETURN(std::string pem, read_file(where, kCaKey));

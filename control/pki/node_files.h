@@ -32,5 +32,8 @@ Result<NodeFiles> load_node_files(const std::string& dir);
 Status save_ca_key(const std::string& dir, const std::string& ca_key_pem);
 // ENOENT when there is no CA key (a worker, or a manager that does not hold the root key).
 Result<std::string> load_ca_key(const std::string& dir);
+// A node that is no manager (any more) holds no CA key: anyone with it could mint certificates.
+// No key is no error.
+Status remove_ca_key(const std::string& dir);
 
 }  // namespace shoal::pki

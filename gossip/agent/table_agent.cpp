@@ -54,6 +54,12 @@ Result<std::unique_ptr<TableAgent>> TableAgent::start(boost::asio::io_context& i
   return agent;
 }
 
+Status TableAgent::set_keys(std::vector<Bytes> keys) {
+  if (!keyring_)
+    return invalid_argument("gossip member " + options_.name, "was started without encryption");
+  return keyring_->replace(std::move(keys));
+}
+
 void TableAgent::join(Memberlist::JoinDone done) {
   list_->join(options_.join, std::move(done));
 }

@@ -41,6 +41,9 @@ class TableAgent {
   void join(Memberlist::JoinDone done);
   // NodeEvent LEAVE, then memberlist leave.
   void leave(std::function<void()> done);
+  // Installs exactly these keys, the first sealing. Only for an agent started with keys: one
+  // started in the clear stays so (memberlist decides at start whether it encrypts).
+  Status set_keys(std::vector<Bytes> keys);
   Memberlist& memberlist() { return *list_; }
   networkdb::NetworkDb& db() { return *db_; }
 

@@ -85,6 +85,12 @@ Result<Keyring> Keyring::create(std::vector<Bytes> keys) {
   return ring;
 }
 
+Status Keyring::replace(std::vector<Bytes> keys) {
+  SHOAL_ASSIGN_OR_RETURN(Keyring checked, create(std::move(keys)));
+  keys_ = std::move(checked.keys_);
+  return {};
+}
+
 Result<Bytes> Keyring::decode_base64_key(std::string_view text) {
   if (text.empty() || text.size() % 4 != 0 || text.size() > 64) {
     return invalid_argument("encryption key", "not base64 of 16, 24 or 32 bytes");

@@ -30,6 +30,8 @@ class Keyring {
   Status add_key(Bytes key);
   Status use_key(ByteView key);     // make an installed key the primary
   Status remove_key(ByteView key);  // the primary cannot be removed
+  // Installs exactly `keys`, the first as the primary, or changes nothing if one is not a key.
+  Status replace(std::vector<Bytes> keys);
   const std::vector<Bytes>& keys() const { return keys_; }
   const Bytes& primary() const { return keys_.front(); }
 

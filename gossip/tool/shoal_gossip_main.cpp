@@ -12,6 +12,8 @@
 // SIGINT and SIGTERM leave the cluster gracefully (peers see "left", not "failed") and exit 0.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -41,11 +43,24 @@ namespace networkdb = shoal::gossip::networkdb;
 constexpr const char* kTableAgentHelp = R"(Commands on stdin, one per line (values without spaces):
   join-network NET | leave-network NET
   create TABLE NET KEY VALUE | update TABLE NET KEY VALUE | delete TABLE NET KEY
+                      (VALUE "hex:0a1b..." is bytes given in hex)
   dump TABLE NET      prints {"event":"dump","entries":{KEY:VALUE...},...}
   status              prints {"event":"status","alive":N,...}
   leave               leaves gracefully and exits 0
 Every table change prints {"event":"table-create"|"table-update"|"table-delete",...,"t_us":T}
 with T in microseconds of the system clock; a write prints {"event":"ok",...,"t_us":T}.)";
+
+// A command's VALUE: text as typed, or "hex:0a0b..." for bytes (binary rows in tests).
+shoal::gossip::Bytes value_bytes(const std::string& value) {
+  bool hex = value.rfind("hex:", 0) == 0 && value.size() % 2 == 0 &&
+             std::all_of(value.begin() + 4, value.end(), [](unsigned char c) { return std::isxdigit(c); });
+  if (!hex)
+    return {value.begin(), value.end()};
+  shoal::gossip::Bytes out;
+  for (size_t i = 4; i + 1 < value.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoul(value.substr(i, 2), nullptr, 16)));
+  return out;
+}
 
 void print(const nlohmann::json& line) {
   // Flushed: consumers read line by line. Values are bytes: invalid UTF-8 is replaced.
@@ -211,7 +226,7 @@ class CommandReader {
     } else if (cmd == "leave-network" && words >> net) {
       s = db.leave_network(net);
     } else if ((cmd == "create" || cmd == "update") && words >> table >> net >> key >> value) {
-      shoal::gossip::Bytes v(value.begin(), value.end());
+      shoal::gossip::Bytes v = value_bytes(value);
       s = cmd == "create" ? db.create_entry(table, net, key, std::move(v))
                           : db.update_entry(table, net, key, std::move(v));
       reply["key"] = key;

@@ -5,6 +5,9 @@
 // gone while the published port keeps answering, and recovery when they return.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 #include <signal.h>
 #include <unistd.h>
 
@@ -12,6 +15,8 @@
 #include <set>
 
 #include "tests/e2e/swarm_cluster.h"
+#include "control/pki/ca.h"
+#include "control/pki/node_files.h"
 #include "tests/e2e/swarm_suite.h"
 #include "tests/support/wait.h"
 
@@ -100,6 +105,44 @@ class ManagersE2E : public SharedSwarmTest<ManagersE2E> {
     auto done = testing::run_command({"ip", "-n", "shoal-" + run + "-ul", "link", "set",
                                       "h" + std::to_string(host), cut_off ? "down" : "up"});
     ASSERT_TRUE(done.ok() && done->exit_code == 0);
+  }
+
+  // One Control or Dispatcher call from `from`'s namespace to `manager`'s API, with `files`.
+  testing::CommandResult call_with(int from, int manager, const pki::NodeFiles& files,
+                                   const std::string& method) {
+    const std::string dir = c().state_dir(from) + "-call";
+    std::filesystem::create_directories(dir);
+    auto write = [&](const std::string& name, const std::string& text) {
+      std::ofstream(dir + "/" + name) << text;
+      return dir + "/" + name;
+    };
+    auto done = testing::run_in_ns(
+        c().testbed().host_ns(from),
+        {SHOAL_TEST_CALL_PATH, c().address(manager) + ":2377", write("ca.pem", files.ca_cert_pem),
+         write("cert.pem", files.node_cert_pem), write("key.pem", files.node_key_pem), method},
+        20000);
+    std::filesystem::remove_all(dir);
+    return done.ok() ? *done : testing::CommandResult{};
+  }
+
+  // `etcdctl get KEY` from `from`'s namespace at `manager`'s etcd member, with `files`.
+  testing::CommandResult etcd_get_with(int from, int manager, const pki::NodeFiles& files,
+                                       const std::string& key) {
+    const std::string dir = c().state_dir(from) + "-etcdctl";
+    std::filesystem::create_directories(dir);
+    auto write = [&](const std::string& name, const std::string& text) {
+      std::ofstream(dir + "/" + name) << text;
+      return dir + "/" + name;
+    };
+    auto done = testing::run_in_ns(
+        c().testbed().host_ns(from),
+        {"env", "ETCDCTL_API=3", "etcdctl", "--endpoints=https://" + c().address(manager) + ":2379",
+         "--insecure-skip-tls-verify", "--cacert=" + write("ca.pem", files.ca_cert_pem),
+         "--cert=" + write("cert.pem", files.node_cert_pem),
+         "--key=" + write("key.pem", files.node_key_pem), "--command-timeout=5s", "get", key},
+        20000);
+    std::filesystem::remove_all(dir);
+    return done.ok() ? *done : testing::CommandResult{};
   }
 
   // A request from one worker to the other's published port (a host's own address is not one
@@ -241,6 +284,14 @@ TEST_F(ManagersE2E, PromoteAndDemoteChangeNodeLs) {
       << c().shoal(leader, {"node", "ls"}).output;
   // The promoted node serves the API itself now.
   EXPECT_EQ(c().shoal(4, {"service", "ls"}).exit_code, 0);
+  // Its manager certificate, kept as an attacker who had the node would keep it; and the root CA
+  // key on its disk, as a manager that once led holds it (repro B4).
+  auto manager_files = pki::load_node_files(c().state_dir(4));
+  ASSERT_TRUE(manager_files.ok());
+  ASSERT_EQ(pki::identity_of(manager_files->node_cert_pem)->role, pki::NodeRole::kManager);
+  auto ca_key = pki::load_ca_key(c().state_dir(leader));
+  ASSERT_TRUE(ca_key.ok()) << ca_key.error().message();
+  ASSERT_TRUE(pki::save_ca_key(c().state_dir(4), *ca_key).ok());
 
   auto demoted = c().shoal(leader, {"node", "demote", "h4"});
   ASSERT_EQ(demoted.exit_code, 0) << demoted.output;
@@ -253,6 +304,27 @@ TEST_F(ManagersE2E, PromoteAndDemoteChangeNodeLs) {
                refused.output.find("not a swarm manager") != std::string::npos;
       },
       60s, 500ms));
+  // A demoted node holds no CA key.
+  auto gone = pki::load_ca_key(c().state_dir(4));
+  EXPECT_FALSE(gone.ok());
+  if (!gone.ok())
+    EXPECT_EQ(gone.error().errnum, ENOENT) << gone.error().message();
+  // Its old manager certificate is revoked: refused by the leader, and by a follower, which
+  // forwards the call to the leader (repro B3).
+  for (int manager = 1; manager <= kManagers; ++manager) {
+    auto refused = call_with(5, manager, *manager_files, "GetJoinTokens");
+    EXPECT_EQ(refused.exit_code, 1) << "h" << manager << ": " << refused.output;
+    EXPECT_THAT(refused.output, HasSubstr("no longer a manager")) << "h" << manager;
+  }
+  // And at etcd, where the secrets are (the CA key among them): the leader's own certificate
+  // reads them, the demoted node's old one no longer does.
+  auto leader_files = pki::load_node_files(c().state_dir(leader));
+  ASSERT_TRUE(leader_files.ok());
+  auto read = etcd_get_with(5, leader, *leader_files, "/shoal/secrets");
+  EXPECT_THAT(read.output, HasSubstr("ca_key")) << "etcdctl itself fails: " << read.output;
+  auto stale = etcd_get_with(5, leader, *manager_files, "/shoal/secrets");
+  EXPECT_NE(stale.exit_code, 0) << stale.output;
+  EXPECT_THAT(stale.output, ::testing::Not(HasSubstr("ca_key")));
   EXPECT_TRUE(wait_until([&] { return all_ready(); }, 60s))
       << c().shoal(leader, {"node", "ls"}).output;
 }

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <algorithm>
@@ -140,6 +142,47 @@ TEST_F(ClusterSecretsTest, CreateThenLoadRoundTrips) {
   auto again = ClusterSecrets::load(dir_);
   ASSERT_OK(again);
   EXPECT_EQ((*again)->tokens().worker, rotated);
+}
+
+TEST_F(ClusterSecretsTest, GossipKeysAreMadeKeptRotatedAndCarriedToOtherManagers) {
+  auto created = ClusterSecrets::create(dir_, "c");
+  ASSERT_OK(created);
+  save_node_files(**created);
+  auto first = (*created)->gossip_keys();
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_OK((*created)->rotate_gossip_key(first.front().created + 1));
+  ASSERT_EQ((*created)->gossip_keys().size(), 2u);
+
+  auto loaded = ClusterSecrets::load(dir_);
+  ASSERT_OK(loaded);
+  EXPECT_EQ((*loaded)->gossip_keys(), (*created)->gossip_keys());
+  // A manager that comes to lead adopts them with the rest (etcd carries to_json()).
+  char other[] = "/tmp/shoal-secrets-XXXXXX";
+  ASSERT_NE(::mkdtemp(other), nullptr);
+  auto adopted = ClusterSecrets::adopt(other, (*created)->to_json());
+  fs::remove_all(other);
+  ASSERT_OK(adopted);
+  EXPECT_EQ((*adopted)->gossip_keys(), (*created)->gossip_keys());
+}
+
+TEST_F(ClusterSecretsTest, ASecretsFileFromBeforeGossipKeysGetsOneOnLoad) {
+  auto created = ClusterSecrets::create(dir_, "c");
+  ASSERT_OK(created);
+  save_node_files(**created);
+  auto tokens = (*created)->tokens();
+  {
+    std::ofstream out(dir_ + "/manager/cluster.json", std::ios::trunc);
+    out << nlohmann::json{{"cluster_id", "c"},
+                          {"worker_token", tokens.worker},
+                          {"manager_token", tokens.manager}}
+               .dump();
+  }
+  auto loaded = ClusterSecrets::load(dir_);
+  ASSERT_OK(loaded);
+  ASSERT_EQ((*loaded)->gossip_keys().size(), 1u);
+  auto again = ClusterSecrets::load(dir_);  // and it was saved: the same key next time
+  ASSERT_OK(again);
+  EXPECT_EQ((*again)->gossip_keys(), (*loaded)->gossip_keys());
 }
 
 TEST_F(ClusterSecretsTest, LoadWithoutFilesFails) {
@@ -548,6 +591,15 @@ TEST_F(NodeAssignmentsTest, NodesLearnTheirRoleAndTheManagersLeaderFirst) {
               (std::vector<std::string>{"198.51.100.12:2377", "198.51.100.11:2377"}));
     EXPECT_EQ(node_assignments(tx, "n1", 7946).role(), "manager");
     EXPECT_EQ(node_assignments(tx, "w3", 7946).role(), "worker");
+    // Every node with its address, itself and nodes that are not ready included: gossiped rows
+    // are trusted only from these, and an overlay peer only at its owner's address.
+    std::map<std::string, std::string> nodes;
+    const auto sent = node_assignments(tx, "w3", 7946);
+    for (const auto& node : sent.nodes())
+      nodes[node.id()] = node.addr();
+    EXPECT_EQ(nodes, (std::map<std::string, std::string>{{"n1", "198.51.100.11"},
+                                                         {"n2", "198.51.100.12"},
+                                                         {"w3", "198.51.100.13"}}));
   });
 }
 

@@ -1,0 +1,79 @@
+#include "control/agent/row_trust.h"
+
+#include <cstdio>
+
+#include "control/agent/endpoint_table.h"
+#include "control/agent/peer_record.h"
+#include "control/manager/validation.h"
+
+namespace shoal::agent {
+
+namespace {
+
+Status in_subnet(const SwarmView& view, const std::string& network, Ipv4 ip, const char* what) {
+  auto subnet = view.subnets.find(network);
+  if (subnet == view.subnets.end())
+    return invalid_argument("network " + printable(network), "is not one of this node's");
+  if (!subnet->second.contains(ip)) {
+    return invalid_argument(std::string(what) + " " + ip.str(),
+                            "is outside subnet " + subnet->second.str());
+  }
+  return {};
+}
+
+Status check_peer(const SwarmView& view, Ipv4 owner_addr,
+                  const gossip::networkdb::WatchEvent& event) {
+  SHOAL_ASSIGN_OR_RETURN(auto peer, decode_peer(event.value));
+  if (peer.vtep != owner_addr) {
+    return invalid_argument("VTEP " + peer.vtep.str(),
+                            "is not the owner's address " + owner_addr.str());
+  }
+  if (peer.mac != Mac::from_ipv4(peer.ip.addr()))
+    return invalid_argument("MAC " + peer.mac.str(), "is not the one of " + peer.ip.addr().str());
+  return in_subnet(view, event.network, peer.ip.addr(), "address");
+}
+
+Status check_endpoint(const SwarmView& view, const gossip::networkdb::WatchEvent& event) {
+  SHOAL_ASSIGN_OR_RETURN(auto row, decode_endpoint(event.value, event.network, event.key, false));
+  SHOAL_TRY(manager::validate_name("service", row.service_name));
+  for (const auto& alias : row.aliases)
+    SHOAL_TRY(manager::validate_name("alias", alias));
+  SHOAL_TRY(in_subnet(view, event.network, row.task_ip, "task address"));
+  if (row.vip)
+    SHOAL_TRY(in_subnet(view, event.network, *row.vip, "VIP"));
+  return {};
+}
+
+}  // namespace
+
+Status check_row(const SwarmView& view, const std::string& self,
+                 const gossip::networkdb::WatchEvent& event) {
+  if (event.owner == self)
+    return {};
+  auto owner = view.nodes.find(event.owner);
+  if (owner == view.nodes.end())
+    return invalid_argument("owner " + printable(event.owner), "is not a node of this swarm");
+  if (event.table == kPeerTable)
+    return check_peer(view, owner->second, event);
+  if (event.table == kEndpointTable)
+    return check_endpoint(view, event);
+  return {};
+}
+
+std::string printable(std::string_view text, size_t limit) {
+  std::string out;
+  for (unsigned char c : text.substr(0, limit)) {
+    if (c < 0x20 || c >= 0x7f) {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > limit)
+    out += "...";
+  return out;
+}
+
+}  // namespace shoal::agent

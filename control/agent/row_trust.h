@@ -1,0 +1,37 @@
+// Which gossiped rows a node believes. Gossip is encrypted, so only swarm members send rows; but
+// every member holds the key, so a row is also checked against what the manager says (the
+// assignments): its owner must be a node of the swarm, an overlay peer must live at its owner's
+// own address (else any member could point a task's address at a VTEP of its choosing), its MAC
+// must be the one Shoal derives from its address, addresses must lie in their network's subnet,
+// and service names and aliases must be names the control API would accept (else a member could
+// answer for any name a task resolves, external ones included).
+//
+// What it cannot check without the manager's list of every task: that a task with that address
+// runs on the owner. See SECURITY.md.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/net_types.h"
+#include "common/result.h"
+#include "gossip/networkdb/table_store.h"
+
+namespace shoal::agent {
+
+struct SwarmView {
+  std::map<std::string, Ipv4> nodes;           // node id -> underlay address
+  std::map<std::string, Ipv4Prefix> subnets;  // network id -> subnet
+  bool operator==(const SwarmView&) const = default;
+};
+
+// Whether a created or updated row may be applied; the error says why not. Rows of `self` are
+// this node's own and always pass.
+Status check_row(const SwarmView& view, const std::string& self,
+                 const gossip::networkdb::WatchEvent& event);
+
+// Escapes what a terminal or a log would take for control (bytes < 0x20, 0x7f and above as
+// \xNN) and cuts at `limit` bytes: for strings a remote peer chose.
+std::string printable(std::string_view text, size_t limit = 200);
+
+}  // namespace shoal::agent
