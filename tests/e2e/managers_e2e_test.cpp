@@ -307,8 +307,9 @@ TEST_F(ManagersE2E, PromoteAndDemoteChangeNodeLs) {
   // A demoted node holds no CA key.
   auto gone = pki::load_ca_key(c().state_dir(4));
   EXPECT_FALSE(gone.ok());
-  if (!gone.ok())
+  if (!gone.ok()) {
     EXPECT_EQ(gone.error().errnum, ENOENT) << gone.error().message();
+  }
   // Its old manager certificate is revoked: refused by the leader, and by a follower, which
   // forwards the call to the leader (repro B3).
   for (int manager = 1; manager <= kManagers; ++manager) {

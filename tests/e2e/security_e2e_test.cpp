@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "control/agent/peer_record.h"
+#include "control/daemon/gossip_keys.h"
 #include "control/daemon/gossip_node.h"
 #include "control/pki/ca.h"
 #include "control/pki/node_files.h"
@@ -76,7 +77,8 @@ class SecurityE2E : public SharedSwarmTest<SecurityE2E> {
     return std::make_unique<ChildProcess>(argv);
   }
 
-  // The members the rogue sees alive (itself included), asked after `settle`.
+  // The members the rogue sees alive (itself included); -1 once it gave up (it exits when it
+  // could join nobody).
   static int alive_members(ChildProcess& member) {
     size_t from = member.lines().size();
     if (!member.write_line("status"))
@@ -107,11 +109,11 @@ TEST_F(SecurityE2E, AnOutsiderWithoutTheGossipKeyIsNotLetIn) {
   // Repro A1: with no key the outsider joined and read every table.
   auto outsider = rogue({});
   std::this_thread::sleep_for(3s);
-  EXPECT_EQ(alive_members(*outsider), 1) << outsider->stderr_text();
+  EXPECT_LE(alive_members(*outsider), 1) << "an outsider without a key joined";
   // Nor with a key of its own.
   auto guesser = rogue({"cg8StVXbQJ0gPvMd9o7yrg=="});
   std::this_thread::sleep_for(3s);
-  EXPECT_EQ(alive_members(*guesser), 1);
+  EXPECT_LE(alive_members(*guesser), 1) << "an outsider with a wrong key joined";
 }
 
 TEST_F(SecurityE2E, AMemberWithAStolenKeyCannotPointTaskAddressesAtItsOwnHost) {
@@ -218,7 +220,7 @@ TEST_F(SecurityE2E, ARotatedOutGossipKeyNoLongerLetsAnyoneIn) {
   }
   auto holder = rogue({leaked.front()});
   std::this_thread::sleep_for(3s);
-  EXPECT_EQ(alive_members(*holder), 1);
+  EXPECT_LE(alive_members(*holder), 1) << "a key rotated out three times still lets one in";
 
   // Gossip still carries rows between the members: a new service's tasks become overlay peers
   // of the other hosts.
