@@ -99,6 +99,10 @@ Status mirror_directory(const std::string& dir, const NewFiles& files, const std
     SHOAL_TRY(make_empty_file(to));
     SHOAL_TRY(bind_read_only(source, to));
   }
+  // The copy itself is read-only too, as every other directory of the node is for the task.
+  if (::mount(nullptr, staging.c_str(), nullptr,
+              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
+    return sys_error("make read-only", staging, errno);
   if (dir != "/") {
     if (::mount(staging.c_str(), dir.c_str(), nullptr, MS_MOVE, nullptr) != 0)
       return sys_error("move " + staging + " onto", dir, errno);

@@ -3,7 +3,11 @@
 
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -100,8 +104,8 @@ class NetnsGuard {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string pattern = "/tmp/shoal-rt-" + std::to_string(::getpid()) + "-XXXXXX";
+  explicit TempDir(const std::string& base = "/tmp") {
+    std::string pattern = base + "/shoal-rt-" + std::to_string(::getpid()) + "-XXXXXX";
     if (::mkdtemp(pattern.data()) != nullptr) {
       path_ = pattern;
     }
@@ -154,6 +158,7 @@ class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(state_.path().empty());
+    ASSERT_FALSE(workdir_.path().empty());
     ASSERT_FALSE(cgroup_root_.empty());
     ASSERT_OK(dataplane::create_named_netns(netns_.name()));
     runtime_ = open_runtime();
@@ -168,7 +173,10 @@ class RuntimeTest : public ::testing::Test {
   }
 
   RuntimeConfig config() const {
-    return RuntimeConfig{node_, state_.path(), SHOAL_TASK_SHIM, cgroup_root_};
+    return RuntimeConfig{.node = node_,
+                         .state_dir = state_.path(),
+                         .shim_path = SHOAL_TASK_SHIM,
+                         .cgroup_root = cgroup_root_};
   }
 
   std::optional<Runtime> open_runtime() {
@@ -182,7 +190,7 @@ class RuntimeTest : public ::testing::Test {
     spec.id = id;
     spec.argv = std::move(argv);
     spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "SHOAL_TEST=" + node_};
-    spec.workdir = state_.path();
+    spec.workdir = workdir_.path();
     spec.netns = netns_.name();
     return spec;
   }
@@ -229,8 +237,23 @@ class RuntimeTest : public ::testing::Test {
     expect_no_trace(id);
   }
 
+  // Runs a script as a task to its end and returns what it printed, stdout then stderr.
+  std::string output_of(const std::string& id, const std::string& script) {
+    auto started = runtime_->start(shell(id, script));
+    EXPECT_TRUE(started.ok()) << started.error().message();
+    if (!started.ok()) {
+      return {};
+    }
+    wait_exited(*runtime_, id);
+    auto logs = runtime_->logs(id, 1 << 16);
+    EXPECT_TRUE(runtime_->remove(id).ok());
+    return logs.ok() ? logs->out + logs->err : std::string();
+  }
+
   // Declared first, destroyed last: they clean up whatever a failed test left.
   TempDir state_;
+  // The tasks' workdir: readable by them (the state dir is hidden, /tmp is their own).
+  TempDir workdir_{"/var/tmp"};
   std::string node_ = unique_name("node");
   std::string cgroup_root_ = cgroup2_root();
   CgroupGuard cgroups_{cgroup_root_ + "/shoal/" + node_};
@@ -337,12 +360,13 @@ TEST_F(RuntimeTest, ChildrenDieWithTheTask) {
             "setsid sh -c 'trap \"\" TERM; exec sleep 1000' & echo child $!; echo ready; "
             "trap 'exit 0' TERM; while :; do sleep 0.05; done")));
   ASSERT_TRUE(wait_output("kids", "ready"));
-  auto logs = runtime_->logs("kids", 4096);
-  ASSERT_OK(logs);
-  const int child = std::stoi(logs->out.substr(logs->out.find("child ") + 6));
-  ASSERT_TRUE(process_alive(child));
+  // ($! is a PID in the task's namespace: find both processes from here instead.)
+  std::vector<int> pids;
+  ASSERT_TRUE(eventually([&] { return (pids = task_processes()).size() == 2; }));
   ASSERT_OK(runtime_->stop("kids", 5s));
-  EXPECT_FALSE(process_alive(child));
+  for (int pid : pids) {
+    EXPECT_FALSE(process_alive(pid)) << pid;
+  }
   ASSERT_OK(runtime_->remove("kids"));
   expect_no_trace("kids");
 }
@@ -350,10 +374,7 @@ TEST_F(RuntimeTest, ChildrenDieWithTheTask) {
 TEST_F(RuntimeTest, LeftoversDieWhenTheTaskExitsByItself) {
   ASSERT_OK(runtime_->start(shell("orphan", "setsid sleep 1000 & echo child $!; exit 4")));
   EXPECT_EQ(wait_exited(*runtime_, "orphan").exit_code, 4);
-  auto logs = runtime_->logs("orphan", 4096);
-  ASSERT_OK(logs);
-  const int child = std::stoi(logs->out.substr(logs->out.find("child ") + 6));
-  EXPECT_FALSE(process_alive(child));
+  EXPECT_TRUE(task_processes().empty());
   ASSERT_OK(runtime_->remove("orphan"));
   expect_no_trace("orphan");
 }
@@ -426,7 +447,7 @@ TEST_F(RuntimeTest, ANewRuntimeAdoptsRunningAndExitedTasks) {
   ASSERT_TRUE(wait_output("runs", "ready"));
   runtime_.reset();  // the agent goes away; its tasks stay
 
-  std::ofstream(state_.path() + "/go").put('\n');
+  std::ofstream(workdir_.path() + "/go").put('\n');
   ASSERT_TRUE(eventually([&] { return exists(task_dir("waits") + "/exit"); }));
 
   runtime_ = open_runtime();
@@ -519,6 +540,176 @@ TEST_F(RuntimeTest, ConcurrentCallsFromManyThreads) {
   for (int i = 0; i < kTasks; ++i) {
     expect_no_trace("many" + std::to_string(i));
   }
+}
+
+// --- A task probing its node (SECURITY_REVIEW.md finding #2): each of these must fail. ---
+
+// A listening unix socket, closed and unlinked on every path.
+class PlantedSocket {
+ public:
+  explicit PlantedSocket(std::string path) : path_(std::move(path)) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+    listening_ =
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 4) == 0;
+  }
+  ~PlantedSocket() {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  PlantedSocket(const PlantedSocket&) = delete;
+  PlantedSocket& operator=(const PlantedSocket&) = delete;
+  bool listening() const { return listening_; }
+  // Whether anyone connected (a connection waits in the backlog).
+  bool was_connected() const {
+    const int peer = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (peer >= 0) {
+      ::close(peer);
+    }
+    return peer >= 0;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool listening_ = false;
+};
+
+TEST_F(RuntimeTest, TaskCannotReadTheNodesKeysOrUseItsSocket) {
+  // What shoald keeps in its state dir: the CA key and the control socket.
+  const std::string secret = "SECRET-CA-KEY-" + node_;
+  ASSERT_TRUE(std::filesystem::create_directories(state_.path() + "/certificates"));
+  std::ofstream(state_.path() + "/certificates/swarm-root-ca.key") << secret << "\n";
+  PlantedSocket socket(state_.path() + "/shoald.sock");
+  ASSERT_TRUE(socket.listening());
+  const std::string out = output_of(
+      "thief", "cat " + state_.path() +
+                   "/certificates/swarm-root-ca.key; "
+                   "perl -MIO::Socket::UNIX -e 'print IO::Socket::UNIX->new(Peer => $ARGV[0]) ? "
+                   "\"connected\\n\" : \"refused: $!\\n\"' " +
+                   state_.path() +
+                   "/shoald.sock; "
+                   "echo entries=$(ls -A " +
+                   state_.path() + " | wc -l)");
+  EXPECT_EQ(out.find(secret), std::string::npos) << out;
+  EXPECT_EQ(out.find("connected"), std::string::npos) << out;
+  EXPECT_NE(out.find("refused"), std::string::npos) << out;
+  EXPECT_NE(out.find("entries=0"), std::string::npos) << out;
+  EXPECT_FALSE(socket.was_connected());
+}
+
+TEST_F(RuntimeTest, TaskSeesNoNetnsPinsBpffsOrCgroups) {
+  // A directory in the bpffs stands for the node's pinned maps and programs.
+  auto bpffs = ebpf::ensure_bpffs();
+  ASSERT_OK(bpffs);
+  const std::string pin = *bpffs + "/" + node_;
+  ASSERT_EQ(::mkdir(pin.c_str(), 0700), 0);
+  const std::string node_cgroup = cgroup_root_ + "/shoal/" + node_;
+  const std::string out =
+      output_of("pins", "test -e " + dataplane::named_netns_path(netns_.name()) +
+                            " && echo netns-visible; "
+                            "test -e " +
+                            pin +
+                            " && echo bpffs-visible; "
+                            "test -e " +
+                            node_cgroup +
+                            " && echo cgroup-visible; "
+                            "echo netns=$(ls -A /run/netns 2>/dev/null | wc -l); "
+                            "echo bpf=$(ls -A /sys/fs/bpf 2>/dev/null | wc -l); "
+                            "echo cgroup=$(ls -A /sys/fs/cgroup 2>/dev/null | wc -l); "
+                            "grep -c -E ' (cgroup2?|bpf|nsfs) ' /proc/self/mounts; "
+                            "cat /proc/self/cgroup");
+  ::rmdir(pin.c_str());
+  EXPECT_EQ(out.find("-visible"), std::string::npos) << out;
+  EXPECT_NE(out.find("netns=0\nbpf=0\ncgroup=0\n0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("0::/\n"), std::string::npos) << out;  // its own cgroup namespace
+}
+
+TEST_F(RuntimeTest, TaskSeesOnlyItsOwnProcesses) {
+  const std::string out =
+      output_of("pids", "kill -0 " + std::to_string(::getpid()) +
+                            " 2>/dev/null && echo host-visible; "
+                            "echo self=$$; echo procs=$(ls /proc | grep -c '^[0-9]')");
+  EXPECT_EQ(out.find("host-visible"), std::string::npos) << out;
+  EXPECT_NE(out.find("self=2\n"), std::string::npos) << out;  // under the init, PID 1
+  // The init, the shell, its subshell and the two commands of the pipeline: nothing of the
+  // node's.
+  const size_t at = out.find("procs=");
+  ASSERT_NE(at, std::string::npos) << out;
+  EXPECT_LE(std::stoi(out.substr(at + 6)), 5) << out;
+}
+
+TEST_F(RuntimeTest, TaskHasDockersCapabilitiesNoNewPrivsAndSeccomp) {
+  const std::string out =
+      output_of("caps",
+                "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' "
+                "/proc/self/status");
+  EXPECT_EQ(out,
+            "CapInh:\t00000000a80425fb\n"
+            "CapPrm:\t00000000a80425fb\n"
+            "CapEff:\t00000000a80425fb\n"
+            "CapBnd:\t00000000a80425fb\n"
+            "CapAmb:\t0000000000000000\n"
+            "NoNewPrivs:\t1\n"
+            "Seccomp:\t2\n");
+}
+
+TEST_F(RuntimeTest, TaskCannotMountUnshareOrLoadModules) {
+  const std::string out = output_of(
+      "kernel",
+      "mount -t tmpfs none " + workdir_.path() +
+          " 2>/dev/null; echo mount=$?; "
+          "unshare --user true 2>&1; echo user=$?; "
+          "unshare --net true 2>&1; echo net=$?; "
+          "perl -e 'my $p = \"\"; $r = syscall(" +
+          std::to_string(SYS_finit_module) +
+          ", 0, $p, 0); "
+          "print \"finit_module=\", ($r < 0 ? \"$!\" : \"loaded\"), \"\\n\"' 2>&1; echo perl=$?");
+  EXPECT_EQ(out.find("mount=0"), std::string::npos) << out;
+  EXPECT_NE(out.find("user=1"), std::string::npos) << out;
+  EXPECT_NE(out.find("net=1"), std::string::npos) << out;
+  EXPECT_NE(out.find("finit_module=Operation not permitted\n"), std::string::npos) << out;
+}
+
+TEST_F(RuntimeTest, TaskCannotWriteTheNodesFilesOrReachItsDisks) {
+  const std::string out = output_of(
+      "writer",
+      "touch " + workdir_.path() +
+          "/planted 2>&1; "
+          "echo scratch > /tmp/scratch && cat /tmp/scratch; "
+          "echo devnull > /dev/null && echo devnull-ok; "
+          "echo blockdevs=$(find /dev -type b | wc -l); "
+          "mknod /tmp/disk b 7 0 && head -c1 /tmp/disk >/dev/null 2>&1 && echo disk-read; "
+          "awk '$2 == \"/\" || $2 == \"/proc/sys\" || $2 == \"/proc/sysrq-trigger\" || "
+          "$2 == \"/sys\" { split($4, o, \",\"); print $2, o[1] }' /proc/self/mounts");
+  EXPECT_FALSE(exists(workdir_.path() + "/planted"));
+  EXPECT_NE(out.find("Read-only file system"), std::string::npos) << out;
+  EXPECT_NE(out.find("scratch\n"), std::string::npos) << out;  // its own /tmp
+  EXPECT_NE(out.find("devnull-ok\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("blockdevs=0\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("disk-read"), std::string::npos) << out;
+  EXPECT_NE(out.find("/ ro\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("/proc/sys ro\n"), std::string::npos) << out;
+  if (exists("/proc/sysrq-trigger")) {  // (a kernel without CONFIG_MAGIC_SYSRQ has none)
+    EXPECT_NE(out.find("/proc/sysrq-trigger ro\n"), std::string::npos) << out;
+  }
+  EXPECT_NE(out.find("/sys ro\n"), std::string::npos) << out;
+}
+
+TEST_F(RuntimeTest, StopOfATaskWithoutASigtermHandlerIsQuick) {
+  // The task runs under an init, not as PID 1: SIGTERM ends it as it would on the node.
+  ASSERT_OK(runtime_->start(shell("plain", "echo ready; exec sleep 1000")));
+  ASSERT_TRUE(wait_output("plain", "ready"));
+  const auto before = std::chrono::steady_clock::now();
+  ASSERT_OK(runtime_->stop("plain", 20s));
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 5s);
+  auto status = runtime_->status("plain");
+  ASSERT_OK(status);
+  EXPECT_EQ(status->signal, SIGTERM);
+  ASSERT_OK(runtime_->remove("plain"));
+  expect_no_trace("plain");
 }
 
 }  // namespace
