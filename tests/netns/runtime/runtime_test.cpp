@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -673,17 +674,54 @@ TEST_F(RuntimeTest, TaskCannotMountUnshareOrLoadModules) {
   EXPECT_NE(out.find("finit_module=Operation not permitted\n"), std::string::npos) << out;
 }
 
+TEST_F(RuntimeTest, SeccompRefusesTheCallsThatReachBeyondTheTask) {
+  // Each called with zeroed arguments: what matters is that the filter answers first.
+  const std::vector<std::pair<std::string, long>> calls = {
+      {"ptrace", SYS_ptrace},
+      {"bpf", SYS_bpf},
+      {"keyctl", SYS_keyctl},
+      {"add_key", SYS_add_key},
+      {"setns", SYS_setns},
+      {"perf_event_open", SYS_perf_event_open},
+      {"userfaultfd", SYS_userfaultfd},
+      {"io_uring_setup", SYS_io_uring_setup},
+      {"open_by_handle_at", SYS_open_by_handle_at},
+      {"kexec_load", SYS_kexec_load},
+      {"reboot", SYS_reboot},
+      {"swapoff", SYS_swapoff},
+      {"pivot_root", SYS_pivot_root},
+      {"fsopen", SYS_fsopen},
+      {"clock_settime", SYS_clock_settime},
+      {"acct", SYS_acct}};
+  std::string script = "perl -e '";
+  std::string expected;
+  for (const auto& [name, number] : calls) {
+    script += "$! = 0; syscall(" + std::to_string(number) + ", 0, 0, 0, 0, 0); print \"" + name +
+              "=\", $! + 0, \"\\n\"; ";
+    expected += name + "=" + std::to_string(EPERM) + "\n";
+  }
+  // clone3 answers ENOSYS, so that libc falls back to clone, whose flags the filter checks.
+  script += "$! = 0; syscall(" + std::to_string(SYS_clone3) +
+            ", 0, 0); print \"clone3=\", $! + 0, \"\\n\"'";
+  expected += "clone3=" + std::to_string(ENOSYS) + "\n";
+  EXPECT_EQ(output_of("calls", script), expected);
+}
+
 TEST_F(RuntimeTest, TaskCannotWriteTheNodesFilesOrReachItsDisks) {
+  // Under the node's /tmp should the task see it (it must not: its /tmp is its own).
+  const std::string scratch = "/tmp/shoal-rt-" + node_ + "-scratch";
+  const std::string disk = "/tmp/shoal-rt-" + node_ + "-disk";
   const std::string out = output_of(
-      "writer",
-      "touch " + workdir_.path() +
-          "/planted 2>&1; "
-          "echo scratch > /tmp/scratch && cat /tmp/scratch; "
-          "echo devnull > /dev/null && echo devnull-ok; "
-          "echo blockdevs=$(find /dev -type b | wc -l); "
-          "mknod /tmp/disk b 7 0 && head -c1 /tmp/disk >/dev/null 2>&1 && echo disk-read; "
-          "awk '$2 == \"/\" || $2 == \"/proc/sys\" || $2 == \"/proc/sysrq-trigger\" || "
-          "$2 == \"/sys\" { split($4, o, \",\"); print $2, o[1] }' /proc/self/mounts");
+      "writer", "touch " + workdir_.path() + "/planted 2>&1; " + "echo scratch > " + scratch +
+                    " && cat " + scratch + "; " + "echo devnull > /dev/null && echo devnull-ok; " +
+                    "echo blockdevs=$(find /dev -type b | wc -l); " + "mknod " + disk +
+                    " b 7 0 && head -c1 " + disk + " >/dev/null 2>&1 && echo disk-read; " +
+                    "awk '$2 == \"/\" || $2 == \"/proc/sys\" || $2 == \"/proc/sysrq-trigger\" || "
+                    "$2 == \"/sys\" { split($4, o, \",\"); print $2, o[1] }' /proc/self/mounts");
+  EXPECT_FALSE(exists(scratch));
+  EXPECT_FALSE(exists(disk));
+  ::unlink(scratch.c_str());
+  ::unlink(disk.c_str());
   EXPECT_FALSE(exists(workdir_.path() + "/planted"));
   EXPECT_NE(out.find("Read-only file system"), std::string::npos) << out;
   EXPECT_NE(out.find("scratch\n"), std::string::npos) << out;  // its own /tmp
@@ -710,6 +748,70 @@ TEST_F(RuntimeTest, StopOfATaskWithoutASigtermHandlerIsQuick) {
   EXPECT_EQ(status->signal, SIGTERM);
   ASSERT_OK(runtime_->remove("plain"));
   expect_no_trace("plain");
+}
+
+TEST_F(RuntimeTest, HiddenPathsOfTheNodeAreEmptyForTasks) {
+  // The node's state dir as the executor passes it: with a key and a mount below it.
+  TempDir node_state("/var/tmp");
+  ASSERT_TRUE(std::filesystem::create_directories(node_state.path() + "/manager"));
+  std::ofstream(node_state.path() + "/ca.key") << "SECRET-" << node_ << "\n";
+  const std::string manager = node_state.path() + "/manager";
+  ASSERT_EQ(::mount("tmpfs", manager.c_str(), "tmpfs", 0, nullptr), 0);
+  std::ofstream(manager + "/store.db") << "SECRET-STORE\n";
+  runtime_.reset();
+  RuntimeConfig hiding = config();
+  hiding.hidden_paths = {node_state.path()};
+  auto opened = Runtime::open(hiding);
+  ASSERT_OK(opened);
+  runtime_.emplace(std::move(*opened));
+  const std::string out = output_of("hidden", "cat " + node_state.path() + "/ca.key " + manager +
+                                                  "/store.db; "
+                                                  "echo entries=$(ls -A " +
+                                                  node_state.path() +
+                                                  " | wc -l); "
+                                                  "grep -c " +
+                                                  manager + " /proc/self/mounts");
+  ::umount2(manager.c_str(), MNT_DETACH);
+  EXPECT_EQ(out.find("SECRET"), std::string::npos) << out;
+  EXPECT_NE(out.find("entries=0\n0\n"), std::string::npos) << out;
+
+  hiding.hidden_paths = {"relative/dir"};
+  auto refused = Runtime::open(hiding);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("relative/dir"), std::string::npos);
+}
+
+TEST_F(RuntimeTest, TaskFilesAppearReadOnlyWhereverTheyGo) {
+  // Over an existing file, in an existing directory, at "/" (the task's root becomes a copy)
+  // and on the task's own /tmp.
+  TaskSpec task = shell("files", "");
+  const std::vector<std::string> targets = {"/etc/hostname", "/etc/shoal-rt-" + node_ + ".conf",
+                                            "/shoal-rt-" + node_,
+                                            "/tmp/shoal-rt-" + node_ + ".conf"};
+  for (size_t i = 0; i < targets.size(); ++i) {
+    task.files.push_back({"content " + std::to_string(i) + "\n", targets[i], 0444});
+    task.argv.back() += "cat " + targets[i] + "; echo x >> " + targets[i] + " || echo refused; ";
+  }
+  task.argv.back() += "echo done";
+  ASSERT_OK(runtime_->start(task));
+  EXPECT_EQ(wait_exited(*runtime_, "files").exit_code, 0);
+  auto logs = runtime_->logs("files", 4096);
+  ASSERT_OK(logs);
+  EXPECT_EQ(logs->out,
+            "content 0\nrefused\ncontent 1\nrefused\ncontent 2\nrefused\n"
+            "content 3\nrefused\ndone\n");
+  for (size_t i = 1; i < targets.size(); ++i) {
+    EXPECT_FALSE(exists(targets[i])) << targets[i] << " appeared on the node";
+  }
+  ASSERT_OK(runtime_->remove("files"));
+
+  TaskSpec bad = shell("badfile", "true");
+  bad.files.push_back({"x", "/proc/sys/kernel/core_pattern", 0444});
+  auto refused = runtime_->start(bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("/proc/sys/kernel/core_pattern"), std::string::npos)
+      << refused.error().message();
+  expect_no_trace("badfile");
 }
 
 }  // namespace
