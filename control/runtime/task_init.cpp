@@ -29,6 +29,7 @@ struct ChildMessage {
   int err = 0;
   char op[128]{};
   char object[384]{};
+  char detail[256]{};
 };
 
 void send_message(int channel, const ChildMessage& message) {
@@ -36,9 +37,10 @@ void send_message(int channel, const ChildMessage& message) {
 }
 
 [[noreturn]] void fail(int channel, const Error& error) {
-  ChildMessage message{ChildMessage::kFailed, error.errnum, {}, {}};
+  ChildMessage message{ChildMessage::kFailed, error.errnum, {}, {}, {}};
   std::snprintf(message.op, sizeof message.op, "%s", error.op.c_str());
   std::snprintf(message.object, sizeof message.object, "%s", error.object.c_str());
+  std::snprintf(message.detail, sizeof message.detail, "%s", error.detail.c_str());
   send_message(channel, message);
   ::_exit(127);
 }
@@ -58,7 +60,7 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
 // PID 2: becomes the task.
 [[noreturn]] void exec_task(TaskLaunch& launch, int channel) {
   // The kernel attaches our credentials, with the PID as the shim's namespace numbers it.
-  send_message(channel, ChildMessage{ChildMessage::kStarted, 0, {}, {}});
+  send_message(channel, ChildMessage{ChildMessage::kStarted, 0, {}, {}, {}});
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -171,7 +173,8 @@ Result<pid_t> await_exec(int channel) {
     if (message->kind == ChildMessage::kFailed) {
       const std::string op(message->op, strnlen(message->op, sizeof message->op));
       const std::string object(message->object, strnlen(message->object, sizeof message->object));
-      return sys_error(op, object, message->err);
+      const std::string detail(message->detail, strnlen(message->detail, sizeof message->detail));
+      return Error{op, object, message->err, detail};
     }
     task = sender;
   }

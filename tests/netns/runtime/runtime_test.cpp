@@ -812,6 +812,15 @@ TEST_F(RuntimeTest, TaskFilesAppearReadOnlyWhereverTheyGo) {
   EXPECT_NE(refused.error().message().find("/proc/sys/kernel/core_pattern"), std::string::npos)
       << refused.error().message();
   expect_no_trace("badfile");
+
+  // Found by the task's init, in the task's view: the reason reaches start() whole.
+  TaskSpec nowhere = shell("nowhere", "true");
+  nowhere.files.push_back({"x", "/nonexistent-" + node_ + "/x", 0444});
+  auto missing = runtime_->start(nowhere);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message().find("does not exist on this node"), std::string::npos)
+      << missing.error().message();
+  expect_no_trace("nowhere");
 }
 
 }  // namespace
