@@ -6,8 +6,9 @@
 // (a regular file) is simply bound over. For targets that do not exist, their directory D must
 // exist: the init builds a copy of D on a read-only tmpfs, staged under `mounts_dir`, holding a
 // bind of every entry of D (symlinks copied) plus the new files, and moves it over D. For D = "/"
-// it then chroots into the copy (a mount over the root is not seen by paths resolved from the old
-// root). Nothing is ever created on the host's file systems.
+// the copy becomes the root of the task's mount namespace by pivot_root and the old root is
+// detached (a mount over the root is not seen by paths resolved from the old root, and a chroot
+// could be escaped). Nothing is ever created on the host's file systems.
 #pragma once
 
 #include <string>

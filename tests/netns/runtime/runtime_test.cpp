@@ -823,5 +823,35 @@ TEST_F(RuntimeTest, TaskFilesAppearReadOnlyWhereverTheyGo) {
   expect_no_trace("nowhere");
 }
 
+TEST_F(RuntimeTest, AChrootEscapeFindsNoOtherRoot) {
+  // A config at "/" makes the task's root a copy of the node's. The task keeps CAP_SYS_CHROOT:
+  // the classic escape (chroot into a subdirectory, climb out with the cwd left outside it)
+  // must lead nowhere but that same copy, with the node's state dir still hidden.
+  TempDir node_state("/var/tmp");
+  const std::string secret = "SECRET-" + node_;
+  std::ofstream(node_state.path() + "/ca.key") << secret << "\n";
+  runtime_.reset();
+  RuntimeConfig hiding = config();
+  hiding.hidden_paths = {node_state.path()};
+  auto opened = Runtime::open(hiding);
+  ASSERT_OK(opened);
+  runtime_.emplace(std::move(*opened));
+  TaskSpec task = spec("escape", {"/usr/bin/perl", "-e",
+                                  "mkdir '/tmp/esc'; chroot '/tmp/esc' or die \"chroot: $!\"; "
+                                  "chdir '..' for 1 .. 64; chroot '.' or die \"chroot .: $!\"; "
+                                  "chdir '/'; exec '/bin/sh', '-c', $ARGV[0]",
+                                  "cat " + node_state.path() +
+                                      "/ca.key 2>/dev/null; echo blockdevs=$(find /dev -type b | "
+                                      "wc -l); cat /shoal-rt-" +
+                                      node_});
+  task.files.push_back({"the config\n", "/shoal-rt-" + node_, 0444});
+  ASSERT_OK(runtime_->start(task));
+  wait_exited(*runtime_, "escape");
+  auto logs = runtime_->logs("escape", 1 << 16);
+  ASSERT_OK(logs);
+  EXPECT_EQ(logs->out + logs->err, "blockdevs=0\nthe config\n");
+  ASSERT_OK(runtime_->remove("escape"));
+}
+
 }  // namespace
 }  // namespace shoal::runtime
