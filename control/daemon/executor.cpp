@@ -63,7 +63,9 @@ Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config, GossipN
                          runtime::Runtime::open({.node = config.node_tag,
                                                  .state_dir = config.state_dir + "/runtime",
                                                  .shim_path = {},
-                                                 .cgroup_root = {}}));
+                                                 .cgroup_root = {},
+                                                 // certificates, keys, shoald.sock, the store
+                                                 .hidden_paths = {config.state_dir}}));
   auto executor =
       std::make_unique<Executor>(Key{}, std::move(config), gossip, plane, std::move(kernel),
                                  std::move(overlay), std::move(runtime));

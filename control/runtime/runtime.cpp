@@ -47,6 +47,19 @@ Status validate(const TaskSpec& spec) {
       return invalid_argument("env of task " + spec.id, "\"" + entry + "\" is not NAME=value");
     }
   }
+  for (const TaskFile& file : spec.files) {
+    if (file.target.empty() || file.target[0] != '/' || file.target.back() == '/') {
+      return invalid_argument("file target \"" + file.target + "\" of task " + spec.id,
+                              "not an absolute file path");
+    }
+    // The task gets a /dev, /proc and /sys of its own, mounted after its files.
+    for (const char* dir : {"/dev/", "/proc/", "/sys/"}) {
+      if (file.target.rfind(dir, 0) == 0) {
+        return invalid_argument("file target " + file.target + " of task " + spec.id,
+                                std::string("the task has its own ") + dir);
+      }
+    }
+  }
   return {};
 }
 
@@ -96,10 +109,8 @@ Status write_task_files(const TaskPaths& paths, const TaskSpec& spec, ShimSpec s
     SHOAL_TRY(write_file(paths.hosts(), hosts));
     shim.hosts = paths.hosts();
   }
-  if (!spec.files.empty()) {
-    if (::mkdir(paths.files().c_str(), 0700) != 0 || ::mkdir(paths.mounts().c_str(), 0700) != 0)
-      return sys_error("create", paths.files(), errno);
-    shim.mounts_dir = paths.mounts();
+  if (!spec.files.empty() && ::mkdir(paths.files().c_str(), 0700) != 0) {
+    return sys_error("create", paths.files(), errno);
   }
   for (size_t i = 0; i < spec.files.size(); ++i) {
     SHOAL_TRY(write_file(paths.file(i), spec.files[i].content));
@@ -277,6 +288,11 @@ Result<Runtime> Runtime::open(RuntimeConfig config) {
   if (config.state_dir.empty() || config.state_dir[0] != '/') {
     return invalid_argument("state dir \"" + config.state_dir + "\"", "not an absolute path");
   }
+  for (const std::string& path : config.hidden_paths) {
+    if (path.empty() || path[0] != '/') {
+      return invalid_argument("hidden path \"" + path + "\"", "not an absolute path");
+    }
+  }
   SHOAL_ASSIGN_OR_RETURN(config.shim_path, find_shim(config.shim_path));
   if (config.cgroup_root.empty()) {
     SHOAL_ASSIGN_OR_RETURN(config.cgroup_root, ebpf::ensure_cgroup2());
@@ -307,6 +323,8 @@ Result<TaskStatus> Runtime::start(const TaskSpec& spec) {
   shim.env = spec.env;
   shim.workdir = spec.workdir;
   shim.hostname = spec.hostname;
+  shim.hidden = state_->config.hidden_paths;
+  shim.hidden.push_back(state_->config.state_dir);
   SHOAL_ASSIGN_OR_RETURN(shim.netns, resolve_netns(spec.netns));
   auto task = std::make_shared<Task>();
   task->id = spec.id;

@@ -27,12 +27,16 @@ struct RuntimeConfig {
   std::string shim_path;    // empty: shoal-task-shim next to the running executable
   std::string cgroup_root;  // cgroup2 mount point; empty: found, or mounted, by ensure_cgroup2()
   std::chrono::milliseconds start_timeout{10000};  // for the shim's report
+  // Absolute paths no task may see (the node's state dir, with its keys and sockets): each is
+  // covered by an empty read-only tmpfs in every task's mount namespace. state_dir always is.
+  std::vector<std::string> hidden_paths{};
 };
 
 // A file that appears, read-only, at `target` inside the task's mount namespace (a config).
 struct TaskFile {
   std::string content;
-  std::string target;  // absolute; its directory must exist on the node
+  std::string target;  // absolute, not under /dev, /proc or /sys; its directory must exist on the
+                       // node (or on the task's own /run or /tmp)
   uint32_t mode = 0444;
 };
 

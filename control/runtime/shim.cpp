@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,30 +18,13 @@
 #include "control/runtime/cgroup.h"
 #include "control/runtime/process.h"
 #include "control/runtime/task_files.h"
-#include "control/runtime/task_mounts.h"
+#include "control/runtime/task_init.h"
 
 namespace shoal::runtime {
 namespace {
 
 constexpr std::array kIgnoredSignals = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-// What the task child sends back when it cannot exec: which step failed and errno.
-struct ChildFailure {
-  int step = 0;
-  int err = 0;
-};
-enum ChildStep { kJoinCgroup = 1, kChdir, kRedirect, kExec };
-
-// The files and descriptors the task child needs, prepared before fork.
-struct Launch {
-  std::string executable;
-  std::vector<std::string> argv;
-  std::vector<std::string> env;
-  std::string workdir;
-  std::string task_cgroup;
-  UniqueFd stdin_fd, stdout_fd, stderr_fd;
-};
 
 void report(int fd, std::string line) {
   line += "\n";
@@ -76,31 +58,6 @@ Status enter_netns(const std::string& path) {
   return {};
 }
 
-Status bind_file(const std::string& source, const std::string& target) {
-  if (!source.empty() && ::mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-    return sys_error("bind " + source + " over", target, errno);
-  }
-  return {};
-}
-
-// A mount namespace of the task's own, so that its /etc files are not the host's.
-Status private_mounts(const ShimSpec& spec) {
-  const int flags = CLONE_NEWNS | (spec.hostname.empty() ? 0 : CLONE_NEWUTS);
-  if (::unshare(flags) != 0) {
-    return sys_error("unshare", "mount namespace", errno);
-  }
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    return sys_error("make private", "/", errno);
-  }
-  SHOAL_TRY(bind_file(spec.resolv_conf, "/etc/resolv.conf"));
-  SHOAL_TRY(bind_file(spec.hosts, "/etc/hosts"));
-  SHOAL_TRY(mount_task_files(spec.files, spec.mounts_dir));
-  if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) {
-    return sys_error("set hostname", spec.hostname, errno);
-  }
-  return {};
-}
-
 // execvpe would search the shim's PATH; the task's own PATH is the one that should count.
 Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env) {
   if (name.find('/') != std::string::npos) {
@@ -130,15 +87,17 @@ Result<UniqueFd> open_log(const std::string& path, int flags) {
   return fd;
 }
 
-Result<Launch> prepare(const TaskPaths& paths, const ShimSpec& spec) {
+Result<TaskLaunch> prepare(const TaskPaths& paths, const ShimSpec& spec) {
   if (spec.argv.empty()) {
     return invalid_argument("task argv", "empty");
   }
-  Launch launch;
+  TaskLaunch launch;
   launch.argv = spec.argv;
   launch.env = spec.env;
   launch.workdir = spec.workdir;
   launch.task_cgroup = spec.task_cgroup;
+  launch.hostname = spec.hostname;
+  launch.view = TaskView{spec.resolv_conf, spec.hosts, spec.files, spec.hidden};
   SHOAL_ASSIGN_OR_RETURN(launch.executable, find_executable(spec.argv[0], spec.env));
   SHOAL_ASSIGN_OR_RETURN(launch.stdin_fd, open_log("/dev/null", O_RDONLY));
   const int log_flags = O_WRONLY | O_CREAT | O_APPEND;
@@ -147,90 +106,8 @@ Result<Launch> prepare(const TaskPaths& paths, const ShimSpec& spec) {
   return launch;
 }
 
-std::vector<char*> c_strings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (std::string& s : strings) {
-    out.push_back(s.data());
-  }
-  out.push_back(nullptr);
-  return out;
-}
-
-[[noreturn]] void fail_child(int pipe_fd, ChildStep step) {
-  const ChildFailure failure{step, errno};
-  [[maybe_unused]] ssize_t n = ::write(pipe_fd, &failure, sizeof failure);
-  ::_exit(127);
-}
-
-// In the forked child: become the task.
-[[noreturn]] void exec_task(Launch& launch, int pipe_fd) {
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig : kIgnoredSignals) {
-    ::signal(sig, SIG_DFL);  // ignored dispositions would survive exec
-  }
-  if (!join_cgroup(launch.task_cgroup).ok()) {
-    fail_child(pipe_fd, kJoinCgroup);
-  }
-  if (::chdir(launch.workdir.c_str()) != 0) {
-    fail_child(pipe_fd, kChdir);
-  }
-  if (::dup2(launch.stdin_fd.get(), 0) < 0 || ::dup2(launch.stdout_fd.get(), 1) < 0 ||
-      ::dup2(launch.stderr_fd.get(), 2) < 0) {
-    fail_child(pipe_fd, kRedirect);
-  }
-  std::vector<char*> argv = c_strings(launch.argv);
-  std::vector<char*> envp = c_strings(launch.env);
-  ::execve(launch.executable.c_str(), argv.data(), envp.data());
-  fail_child(pipe_fd, kExec);
-}
-
-Error child_error(const Launch& launch, const ChildFailure& failure) {
-  switch (failure.step) {
-    case kJoinCgroup:
-      return sys_error("join cgroup", launch.task_cgroup, failure.err);
-    case kChdir:
-      return sys_error("chdir", launch.workdir, failure.err);
-    case kRedirect:
-      return sys_error("redirect", "stdio", failure.err);
-    default:
-      return sys_error("exec", launch.executable, failure.err);
-  }
-}
-
-// Forks the task; returns its pid once it has exec'd.
-Result<pid_t> fork_task(Launch& launch) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return sys_error("create", "exec pipe", errno);
-  }
-  UniqueFd read_end(fds[0]);
-  UniqueFd write_end(fds[1]);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    return sys_error("fork", "task", errno);
-  }
-  if (pid == 0) {
-    exec_task(launch, write_end.get());
-  }
-  write_end.reset();
-  ChildFailure failure;
-  ssize_t n;
-  do {
-    n = ::read(read_end.get(), &failure, sizeof failure);
-  } while (n < 0 && errno == EINTR);
-  if (n == 0) {
-    return pid;  // the pipe closed on exec
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return n == sizeof failure ? child_error(launch, failure)
-                             : sys_error("read", "exec pipe", n < 0 ? errno : EIO);
-}
-
 struct Started {
-  pid_t pid = 0;
+  StartedTask task;
   std::string task_cgroup;
 };
 
@@ -242,15 +119,14 @@ Result<Started> start_task(const TaskPaths& paths) {
     return sys_error("become subreaper", "shim", errno);
   }
   SHOAL_TRY(enter_netns(spec.netns));
-  SHOAL_TRY(private_mounts(spec));
-  SHOAL_ASSIGN_OR_RETURN(Launch launch, prepare(paths, spec));
-  SHOAL_ASSIGN_OR_RETURN(const pid_t pid, fork_task(launch));
-  return Started{pid, spec.task_cgroup};
+  SHOAL_ASSIGN_OR_RETURN(TaskLaunch launch, prepare(paths, spec));
+  SHOAL_ASSIGN_OR_RETURN(StartedTask task, start_task_in_namespaces(launch));
+  return Started{std::move(task), spec.task_cgroup};
 }
 
-// Reaps children until the task has exited and nothing it left behind remains; returns the
-// task's wait status (nullopt if it was somehow reaped elsewhere).
-std::optional<int> wait_for_task(pid_t task, const std::string& task_cgroup) {
+// Reaps children until the task's init has exited and nothing the task left behind remains;
+// returns the init's wait status (nullopt if it was somehow reaped elsewhere).
+std::optional<int> wait_for_init(pid_t init, const std::string& task_cgroup) {
   std::optional<int> task_status;
   for (;;) {
     int status = 0;
@@ -261,7 +137,7 @@ std::optional<int> wait_for_task(pid_t task, const std::string& task_cgroup) {
     if (pid < 0) {
       return task_status;  // ECHILD: nothing left (the task was reaped before)
     }
-    if (pid == task) {
+    if (pid == init) {
       task_status = status;
       break;
     }
@@ -271,7 +147,8 @@ std::optional<int> wait_for_task(pid_t task, const std::string& task_cgroup) {
     std::fprintf(stderr, "shoal-task-shim: %s\n", killed.error().message().c_str());
   }
   [[maybe_unused]] Status empty = wait_cgroup_empty(task_cgroup, std::chrono::seconds(5));
-  // Killed orphans are our children (we are their subreaper): reap them before leaving.
+  // The task's processes die with its PID namespace's init; should any have reached us (we
+  // are a subreaper), reap them before leaving.
   for (int idle = 0; idle < 200;) {
     const pid_t pid = ::waitpid(-1, nullptr, WNOHANG);
     if (pid < 0 && errno != EINTR) {
@@ -299,19 +176,22 @@ int run_shim(const std::string& task_dir, int report_fd) {
     report_error(report_fd, task.error());
     return 1;
   }
-  const ProcessId task_id{task->pid, process_start_time(task->pid).value_or(0)};
+  const pid_t pid = task->task.task;
+  const ProcessId task_id{pid, process_start_time(pid).value_or(0)};
   if (Status written = write_file_atomically(paths.pid(), encode_pids({self_process_id(), task_id}),
                                              0644, Durability::kAtomicOnly);
       !written.ok()) {
     report_error(report_fd, written.error());
-    ::kill(task->pid, SIGKILL);
-    wait_for_task(task->pid, task->task_cgroup);
+    ::kill(task->task.init, SIGKILL);
+    wait_for_init(task->task.init, task->task_cgroup);
     return 1;
   }
   report(report_fd, "ok");
   ::close(report_fd);
-  const std::optional<int> status = wait_for_task(task->pid, task->task_cgroup);
-  const ExitRecord exit = status ? exit_from_wait_status(*status) : ExitRecord{};
+  const std::optional<int> init_status = wait_for_init(task->task.init, task->task_cgroup);
+  const ExitRecord exit =
+      init_status ? exit_from_wait_status(task_wait_status(task->task.status.get(), *init_status))
+                  : ExitRecord{};
   if (Status written =
           write_file_atomically(paths.exit(), encode_exit(exit), 0644, Durability::kAtomicOnly);
       !written.ok()) {

@@ -6,14 +6,17 @@
 //
 //   1. moves itself into the task's shim cgroup, becomes a child subreaper, and ignores
 //      SIGTERM/SIGINT/SIGHUP/SIGPIPE (the runtime signals the task, never the shim);
-//   2. enters the task's network namespace, unshares a mount namespace (and a UTS namespace when
-//      a hostname is given), makes / private and binds the task's resolv.conf and hosts;
-//   3. forks the task: it joins the task cgroup, changes to its workdir, takes /dev/null as
-//      stdin and the task's log files as stdout/stderr, and execs with exactly the given env;
-//   4. reports "ok" (after writing the pid file) or "error <message>" on report_fd and closes it;
-//      an exec failure travels back through a close-on-exec pipe, so start() sees it;
-//   5. reaps everything the task leaves behind; when the task itself exits, kills what remains
-//      in the task cgroup, writes the exit file and exits.
+//   2. enters the task's network namespace and opens the task's stdin and log files;
+//   3. forks the task's init into a new PID namespace (task_init.h): the init joins the task
+//      cgroup, unshares mount, IPC, cgroup (and UTS) namespaces, builds the task's view of the
+//      file system (task_view.h) and forks the task, which changes to its workdir, takes its
+//      stdio, confines itself (confine.h) and execs with exactly the given env;
+//   4. reports "ok" (after writing the pid file, with the task's PID as this namespace numbers
+//      it) or "error <message>" on report_fd and closes it; an error of the init or of the task
+//      before exec travels back through a close-on-exec socket, so start() sees it;
+//   5. waits for the init, which exits with the task (taking the rest of the namespace along);
+//      kills what may remain in the task cgroup, writes the exit file (the task's own wait
+//      status, passed on by the init) and exits.
 #pragma once
 
 #include <string>

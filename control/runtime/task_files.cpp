@@ -28,7 +28,7 @@ std::string encode_spec(const ShimSpec& spec) {
             {"shim_cgroup", spec.shim_cgroup},
             {"task_cgroup", spec.task_cgroup},
             {"files", json::array()},
-            {"mounts_dir", spec.mounts_dir}};
+            {"hidden", spec.hidden}};
   for (const auto& file : spec.files)
     j["files"].push_back({{"source", file.source}, {"target", file.target}});
   return j.dump(2) + "\n";
@@ -50,7 +50,7 @@ Result<ShimSpec> decode_spec(const std::string& text) {
     for (const auto& file : j.value("files", json::array()))
       spec.files.push_back(
           {file.at("source").get<std::string>(), file.at("target").get<std::string>()});
-    spec.mounts_dir = j.value("mounts_dir", std::string());
+    spec.hidden = j.value("hidden", std::vector<std::string>());
     return spec;
   } catch (const json::exception& e) {
     return invalid_argument("task spec", e.what());

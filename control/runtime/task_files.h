@@ -37,7 +37,6 @@ struct TaskPaths {
   std::string shim_log() const { return dir + "/shim.log"; }
   std::string files() const { return dir + "/files"; }  // the TaskSpec's files, by index
   std::string file(size_t index) const { return files() + "/" + std::to_string(index); }
-  std::string mounts() const { return dir + "/mounts"; }  // where the shim stages directories
 };
 
 // A file bound read-only over `target` in the task's mount namespace.
@@ -58,7 +57,7 @@ struct ShimSpec {
   std::string shim_cgroup;  // cgroup directory the shim lives in
   std::string task_cgroup;  // cgroup directory the task lives in
   std::vector<FileMount> files;
-  std::string mounts_dir;  // staging for directories that get new files (see task_mounts.h)
+  std::vector<std::string> hidden;  // paths covered in the task's view (see task_view.h)
 };
 
 std::string encode_spec(const ShimSpec& spec);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -99,18 +100,27 @@ Status mirror_directory(const std::string& dir, const NewFiles& files, const std
     SHOAL_TRY(make_empty_file(to));
     SHOAL_TRY(bind_read_only(source, to));
   }
+  // The copy itself is read-only too, as every other directory of the node is for the task.
+  if (::mount(nullptr, staging.c_str(), nullptr,
+              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
+    return sys_error("make read-only", staging, errno);
   if (dir != "/") {
     if (::mount(staging.c_str(), dir.c_str(), nullptr, MS_MOVE, nullptr) != 0)
       return sys_error("move " + staging + " onto", dir, errno);
     return {};
   }
-  // As switch_root does: move the copy onto "/" and make it this process's root.
+  // The copy becomes the root of the mount namespace and the old root is detached: a chroot
+  // would leave the old root (with the node's /dev and unhidden state dir) one chroot escape
+  // away, and a task keeps CAP_SYS_CHROOT. pivot_root(".", ".") stacks the old root on the
+  // new one, whence it is detached (as runc does).
   if (::chdir(staging.c_str()) != 0)
     return sys_error("chdir", staging, errno);
-  if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0)
-    return sys_error("move " + staging + " onto", "/", errno);
-  if (::chroot(".") != 0 || ::chdir("/") != 0)
-    return sys_error("chroot", staging, errno);
+  if (::syscall(SYS_pivot_root, ".", ".") != 0)
+    return sys_error("pivot_root into", staging, errno);
+  if (::umount2(".", MNT_DETACH) != 0)
+    return sys_error("detach", "the old root", errno);
+  if (::chdir("/") != 0)
+    return sys_error("chdir", "/", errno);
   return {};
 }
 

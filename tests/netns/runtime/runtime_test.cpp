@@ -1,242 +1,22 @@
 // The task runtime against the real kernel: namespaces, cgroups, processes, adoption.
-#include "control/runtime/runtime.h"
-
-#include <dirent.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
-#include "control/runtime/cgroup.h"
 #include "control/runtime/process.h"
 #include "control/runtime/task_files.h"
-#include "dataplane/netns.h"
-#include "ebpf/mounts.h"
-#include "tests/support/assertions.h"
+#include "tests/netns/runtime/runtime_fixture.h"
 #include "tests/support/private_mounts.h"
-#include "tests/support/testbed.h"
 
-namespace shoal::runtime {
+namespace shoal::runtime::test {
 namespace {
 
-using namespace std::chrono_literals;
-
 const auto* const kMounts = ::testing::AddGlobalTestEnvironment(new testing::PrivateMounts);
-
-// Unique per process and per call, so that parallel runs never share a name.
-std::string unique_name(const std::string& what) {
-  static int counter = 0;
-  return "rt" + std::to_string(::getpid()) + "-" + what + std::to_string(++counter);
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-ino_t inode_of(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
-}
-
-bool exists(const std::string& path) {
-  return ::access(path.c_str(), F_OK) == 0;
-}
-
-// Live processes whose command line (or environment) holds marker. Zombies have neither.
-std::vector<int> processes_with(const std::string& marker, const char* file = "cmdline") {
-  std::vector<int> found;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(name) == ::getpid()) {
-      continue;
-    }
-    std::string text = slurp(entry.path() / file);
-    std::replace(text.begin(), text.end(), '\0', ' ');
-    if (text.find(marker) != std::string::npos) {
-      found.push_back(std::stoi(name));
-    }
-  }
-  return found;
-}
-
-bool process_alive(int pid) {
-  const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
-  const size_t close = stat.rfind(')');
-  return close != std::string::npos && stat.size() > close + 2 && stat[close + 2] != 'Z';
-}
-
-template <typename F>
-bool eventually(F&& done, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
-class NetnsGuard {
- public:
-  explicit NetnsGuard(std::string name) : name_(std::move(name)) {}
-  ~NetnsGuard() { (void)dataplane::delete_named_netns(name_); }
-  NetnsGuard(const NetnsGuard&) = delete;
-  NetnsGuard& operator=(const NetnsGuard&) = delete;
-  const std::string& name() const { return name_; }
-
- private:
-  std::string name_;
-};
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/shoal-rt-" + std::to_string(::getpid()) + "-XXXXXX";
-    if (::mkdtemp(pattern.data()) != nullptr) {
-      path_ = pattern;
-    }
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Kills everything under a node's cgroup and removes it, whatever a test left there.
-class CgroupGuard {
- public:
-  explicit CgroupGuard(std::string dir) : dir_(std::move(dir)) {}
-  ~CgroupGuard() {
-    (void)kill_cgroup(dir_);
-    (void)wait_cgroup_empty(dir_, 10s);
-    remove(dir_);
-    (void)::rmdir(dir_.substr(0, dir_.rfind('/')).c_str());  // shoal/, unless another node uses it
-  }
-  CgroupGuard(const CgroupGuard&) = delete;
-  CgroupGuard& operator=(const CgroupGuard&) = delete;
-  const std::string& dir() const { return dir_; }
-
- private:
-  static void remove(const std::string& dir) {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-      if (entry.is_directory()) {
-        remove(entry.path());
-      }
-    }
-    ::rmdir(dir.c_str());
-  }
-  std::string dir_;
-};
-
-std::string cgroup2_root() {
-  auto root = ebpf::ensure_cgroup2();
-  return root.ok() ? *root : std::string();
-}
-
-class RuntimeTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_FALSE(state_.path().empty());
-    ASSERT_FALSE(cgroup_root_.empty());
-    ASSERT_OK(dataplane::create_named_netns(netns_.name()));
-    runtime_ = open_runtime();
-    ASSERT_TRUE(runtime_.has_value());
-  }
-
-  void TearDown() override {
-    // Every test stops and removes what it starts: nothing of it may run on.
-    runtime_.reset();
-    EXPECT_TRUE(processes_with(state_.path()).empty()) << "a shim still runs";
-    EXPECT_TRUE(task_processes().empty()) << "a task process still runs";
-  }
-
-  RuntimeConfig config() const {
-    return RuntimeConfig{node_, state_.path(), SHOAL_TASK_SHIM, cgroup_root_};
-  }
-
-  std::optional<Runtime> open_runtime() {
-    auto opened = Runtime::open(config());
-    EXPECT_TRUE(opened.ok()) << opened.error().message();
-    return opened.ok() ? std::optional<Runtime>(std::move(*opened)) : std::nullopt;
-  }
-
-  TaskSpec spec(const std::string& id, std::vector<std::string> argv) const {
-    TaskSpec spec;
-    spec.id = id;
-    spec.argv = std::move(argv);
-    spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "SHOAL_TEST=" + node_};
-    spec.workdir = state_.path();
-    spec.netns = netns_.name();
-    return spec;
-  }
-  TaskSpec shell(const std::string& id, const std::string& script) const {
-    return spec(id, {"/bin/sh", "-c", script});
-  }
-
-  std::string task_dir(const std::string& id) const { return state_.path() + "/tasks/" + id; }
-  std::string task_cgroup(const std::string& id) const { return cgroups_.dir() + "/" + id; }
-
-  TaskStatus wait_exited(Runtime& runtime, const std::string& id) {
-    TaskStatus last;
-    EXPECT_TRUE(eventually([&] {
-      auto status = runtime.status(id);
-      last = status.ok() ? *status : TaskStatus{};
-      return status.ok() && status->phase == TaskPhase::kExited;
-    })) << id
-        << " did not exit";
-    return last;
-  }
-
-  bool wait_output(const std::string& id, const std::string& needle) {
-    return eventually([&] {
-      auto logs = runtime_->logs(id, 1 << 16);
-      return logs.ok() && logs->out.find(needle) != std::string::npos;
-    });
-  }
-
-  // The task is gone without a trace: no directory, no cgroup, no process.
-  void expect_no_trace(const std::string& id) {
-    EXPECT_FALSE(exists(task_dir(id))) << task_dir(id);
-    EXPECT_FALSE(exists(task_cgroup(id))) << task_cgroup(id);
-    EXPECT_TRUE(processes_with(task_dir(id)).empty()) << "the shim of " << id << " still runs";
-  }
-
-  // Every task gets SHOAL_TEST=<node> in its environment, and passes it on to its children.
-  std::vector<int> task_processes() const {
-    return processes_with("SHOAL_TEST=" + node_ + " ", "environ");
-  }
-
-  void stop_and_remove(const std::string& id) {
-    ASSERT_OK(runtime_->stop(id, 2s));
-    ASSERT_OK(runtime_->remove(id));
-    expect_no_trace(id);
-  }
-
-  // Declared first, destroyed last: they clean up whatever a failed test left.
-  TempDir state_;
-  std::string node_ = unique_name("node");
-  std::string cgroup_root_ = cgroup2_root();
-  CgroupGuard cgroups_{cgroup_root_ + "/shoal/" + node_};
-  NetnsGuard netns_{unique_name("ns")};
-  std::optional<Runtime> runtime_;
-};
 
 TEST_F(RuntimeTest, TaskRunsInItsNetnsMountNamespaceAndCgroup) {
   const std::string host_resolv = slurp("/etc/resolv.conf");
@@ -337,12 +117,13 @@ TEST_F(RuntimeTest, ChildrenDieWithTheTask) {
             "setsid sh -c 'trap \"\" TERM; exec sleep 1000' & echo child $!; echo ready; "
             "trap 'exit 0' TERM; while :; do sleep 0.05; done")));
   ASSERT_TRUE(wait_output("kids", "ready"));
-  auto logs = runtime_->logs("kids", 4096);
-  ASSERT_OK(logs);
-  const int child = std::stoi(logs->out.substr(logs->out.find("child ") + 6));
-  ASSERT_TRUE(process_alive(child));
+  // ($! is a PID in the task's namespace: find both processes from here instead.)
+  std::vector<int> pids;
+  ASSERT_TRUE(eventually([&] { return (pids = task_processes()).size() == 2; }));
   ASSERT_OK(runtime_->stop("kids", 5s));
-  EXPECT_FALSE(process_alive(child));
+  for (int pid : pids) {
+    EXPECT_FALSE(process_alive(pid)) << pid;
+  }
   ASSERT_OK(runtime_->remove("kids"));
   expect_no_trace("kids");
 }
@@ -350,10 +131,7 @@ TEST_F(RuntimeTest, ChildrenDieWithTheTask) {
 TEST_F(RuntimeTest, LeftoversDieWhenTheTaskExitsByItself) {
   ASSERT_OK(runtime_->start(shell("orphan", "setsid sleep 1000 & echo child $!; exit 4")));
   EXPECT_EQ(wait_exited(*runtime_, "orphan").exit_code, 4);
-  auto logs = runtime_->logs("orphan", 4096);
-  ASSERT_OK(logs);
-  const int child = std::stoi(logs->out.substr(logs->out.find("child ") + 6));
-  EXPECT_FALSE(process_alive(child));
+  EXPECT_TRUE(task_processes().empty());
   ASSERT_OK(runtime_->remove("orphan"));
   expect_no_trace("orphan");
 }
@@ -426,7 +204,7 @@ TEST_F(RuntimeTest, ANewRuntimeAdoptsRunningAndExitedTasks) {
   ASSERT_TRUE(wait_output("runs", "ready"));
   runtime_.reset();  // the agent goes away; its tasks stay
 
-  std::ofstream(state_.path() + "/go").put('\n');
+  std::ofstream(workdir_.path() + "/go").put('\n');
   ASSERT_TRUE(eventually([&] { return exists(task_dir("waits") + "/exit"); }));
 
   runtime_ = open_runtime();
@@ -522,4 +300,4 @@ TEST_F(RuntimeTest, ConcurrentCallsFromManyThreads) {
 }
 
 }  // namespace
-}  // namespace shoal::runtime
+}  // namespace shoal::runtime::test
