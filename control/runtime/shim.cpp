@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -170,6 +171,7 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   for (int sig : kIgnoredSignals) {
     ::signal(sig, SIG_DFL);  // ignored dispositions would survive exec
   }
+  ::umask(022);  // a container's usual umask; shoald's own 077 must not reach the task
   if (!join_cgroup(launch.task_cgroup).ok()) {
     fail_child(pipe_fd, kJoinCgroup);
   }
