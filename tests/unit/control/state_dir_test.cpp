@@ -4,6 +4,7 @@
 // test works in a temporary directory of its own under /tmp, removed whatever happens.
 #include "control/daemon/state_dir.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
