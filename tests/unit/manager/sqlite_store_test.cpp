@@ -95,7 +95,7 @@ TEST_F(SqliteStoreTest, UnopenablePathIsAnError) {
   auto store = SqliteStore::open("/nonexistent-dir/for/shoal/state.db");
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().message(),
-            "open store /nonexistent-dir/for/shoal/state.db: unable to open database file");
+            "open store /nonexistent-dir/for/shoal/state.db: No such file or directory");
 }
 
 mode_t mode_of(const std::string& path) {
