@@ -74,7 +74,7 @@ void AgentSession::run() {
     }
     if (auto manager = current_manager(); !stub || manager != dialled) {
       dialled = manager;
-      stub = api::Dispatcher::NewStub(node_channel(dialled, config_.files));
+      stub = api::Dispatcher::NewStub(node_channel(dialled, config_.files, kMaxAssignmentBytes));
     }
     bool redirected = run_session(*stub);
     connected_ = false;

@@ -1,5 +1,6 @@
 #include "control/daemon/daemon.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -110,12 +111,13 @@ std::string Daemon::api_addr(const std::string& advertise_addr, const std::strin
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::start(DaemonOptions options) {
-  std::error_code ec;
-  fs::create_directories(options.state_dir, ec);
-  if (ec)
-    return sys_error("create state dir", options.state_dir, ec.value());
-  ::chmod(options.state_dir.c_str(), 0700);
+  // Checked before anything is read from it or written to it (state_dir.h).
+  SHOAL_ASSIGN_OR_RETURN(StateDir dir, StateDir::open(options.state_dir));
+  if (dir.path() != options.state_dir)
+    spdlog::info("state dir {} is {}", options.state_dir, dir.path());
+  options.state_dir = dir.path();
   auto daemon = std::make_unique<Daemon>(Key{}, std::move(options));
+  daemon->state_dir_.emplace(std::move(dir));
   SHOAL_TRY(daemon->resume());
   SHOAL_TRY(daemon->serve_local());
   return daemon;
@@ -160,9 +162,14 @@ std::string Daemon::hostname() const {
 }
 
 Status Daemon::serve_local() {
-  auto socket = options_.state_dir + "/shoald.sock";
-  std::error_code ec;
-  fs::remove(socket, ec);  // a previous run's
+  constexpr const char* kSocketName = "shoald.sock";
+  const auto socket = options_.state_dir + "/" + kSocketName;
+  // Bound through the opened directory (/proc/self/fd/N names the directory itself, not a
+  // path that could have changed since it was checked). main's umask 077 makes the socket 0700
+  // at bind, so it is never wider than its final 0600.
+  const auto bound_at = "/proc/self/fd/" + std::to_string(state_dir_->fd()) + "/" + kSocketName;
+  if (::unlinkat(state_dir_->fd(), kSocketName, 0) != 0 && errno != ENOENT)
+    return sys_error("remove the previous", socket, errno);
   local_ = std::make_unique<LocalService>(*this);
   local_control_ = std::make_unique<ControlRouter>(
       [this]() -> std::shared_ptr<const ManagerContext> {
@@ -171,14 +178,15 @@ Status Daemon::serve_local() {
       },
       false);
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+  builder.AddListeningPort("unix:" + bound_at, grpc::InsecureServerCredentials());
   builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxBackupBytes) + 4096);  // Restore's file
   builder.RegisterService(local_.get());
   builder.RegisterService(local_control_.get());
   local_server_ = builder.BuildAndStart();
   if (!local_server_)
     return sys_error("listen", socket, EADDRINUSE, "cannot serve the CLI socket");
-  ::chmod(socket.c_str(), 0600);
+  if (::fchmodat(state_dir_->fd(), kSocketName, 0600, 0) != 0)
+    return sys_error("make 0600", socket, errno);
   spdlog::info("serving the CLI on {}", socket);
   return {};
 }

@@ -23,6 +23,7 @@
 #include "control/daemon/executor.h"
 #include "control/daemon/manager_node.h"
 #include "control/daemon/manager_runtime.h"
+#include "control/daemon/state_dir.h"
 #include "ipvs/backend_choice.h"
 #include "swarm.grpc.pb.h"
 
@@ -102,7 +103,8 @@ class Daemon {
   Status become_restored_manager(const NodeState& state, const Backup& backup);
   std::string hostname() const;
 
-  DaemonOptions options_;
+  DaemonOptions options_;  // state_dir: the checked real path (state_dir.h)
+  std::optional<StateDir> state_dir_;
   std::mutex mutex_;  // lifecycle calls, one at a time
   std::mutex state_file_mutex_;
   std::mutex role_mutex_;

@@ -1,6 +1,7 @@
 // shoald: the Shoal agent, and on the node that ran `swarm init`, the manager.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <CLI/CLI.hpp>
 
 #include <thread>
@@ -9,6 +10,9 @@
 #include "ipvs/backend_choice.h"
 
 int main(int argc, char** argv) {
+  // Whatever shoald creates is its own: files that need wider modes set them explicitly
+  // (write_file_atomically). No window in which the CLI socket or a directory is wider.
+  ::umask(077);
   shoal::daemon::DaemonOptions options;
   std::string log_level = "info";
   CLI::App app{"shoald: the Shoal node agent"};

@@ -11,9 +11,22 @@
 #include <memory>
 #include <string>
 
+#include "control/manager/types.h"
 #include "control/pki/node_files.h"
 
 namespace shoal::daemon {
+
+// The largest message an agent takes on its Dispatcher session: the node's whole assignment,
+// which carries the data of every config its tasks use (each at most manager::kMaxConfigSize,
+// 500 KiB, sent once per node however many tasks use it) beside tasks, networks and managers.
+// gRPC's default of 4 MiB stopped a node at about eight configs (security review #18). The
+// bound: 256 full-size configs plus 3 MiB for the rest, 128 MiB, which is also swarmkit's
+// gRPC message limit. A node whose tasks use more configs than that cannot take its
+// assignments (the agent logs RESOURCE_EXHAUSTED and retries); the README says so.
+inline constexpr size_t kMaxAssignmentConfigs = 256;
+inline constexpr size_t kMaxAssignmentBytes =
+    kMaxAssignmentConfigs * manager::kMaxConfigSize + (size_t{3} << 20);
+static_assert(kMaxAssignmentBytes == size_t{128} << 20);
 
 // `max_receive`: bytes of the largest answer taken (0: gRPC's default of 4 MiB).
 std::shared_ptr<grpc::Channel> node_channel(const std::string& addr, const pki::NodeFiles& files,

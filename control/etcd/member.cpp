@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/atomic_file.h"
+#include "common/close_fds.h"
 
 namespace shoal::etcd {
 
@@ -139,6 +140,8 @@ Result<pid_t> Member::spawn() {
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(out, 2);
+    // Nothing else of shoald's: its gossip sockets (etcd held port 7946 with it), pipes, files.
+    close_fds_from(3);
     ::execvp(argv[0], argv.data());
     static const char kNoEtcd[] = "cannot execute etcd (is Debian's etcd-server installed?)\n";
     (void)!::write(2, kNoEtcd, sizeof kNoEtcd - 1);

@@ -1,6 +1,13 @@
 #include "control/manager/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/unique_fd.h"
 
 #include "control/manager/codec.h"
 
@@ -29,9 +36,31 @@ void bind_text(sqlite3_stmt* stmt, int column, std::string_view text) {
   sqlite3_bind_text(stmt, column, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
 }
 
+// The store holds configs and environments, so only root may read it. SQLite would create the
+// file 0644 (less the umask) and gives its -wal and -shm files the database file's mode, so the
+// file is made 0600 here first; a store an earlier version left wider is narrowed, with its
+// journal files. Never through a symbolic link.
+Status make_private(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid())
+    return sys_error("open store", path, errno);
+  if (::fchmod(fd.get(), 0600) != 0)
+    return sys_error("set mode of store", path, errno);
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string journal = path + suffix;
+    UniqueFd file(::open(journal.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!file.valid() && errno == ENOENT)
+      continue;
+    if (!file.valid() || ::fchmod(file.get(), 0600) != 0)
+      return sys_error("set mode of store", journal, errno);
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+  SHOAL_TRY(make_private(path));
   sqlite3* db = nullptr;
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
     Error error = sqlite_error(db, "open store", path);

@@ -217,6 +217,10 @@ ComposeResult parse_compose(std::string_view yaml, const ComposeOptions& options
     result.errors.push_back("line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
     return result;
   }
+  if (auto limit = check_expansion_limits(root); !limit.empty()) {
+    result.errors.push_back(std::move(limit));
+    return result;
+  }
   // Before anything reads a value, as docker does: a substituted value is checked like a
   // written one. A file that cannot be substituted is not parsed further.
   interpolate_tree(root, "", options.lookup_env, r);

@@ -7,6 +7,44 @@
 
 namespace shoal::stack {
 
+namespace {
+
+// Counts nodes into `seen` depth first; false as soon as a limit is passed.
+bool count_nodes(const YAML::Node& node, size_t depth, size_t& seen, std::string& error) {
+  if (++seen > kMaxComposeNodes) {
+    error = "the file expands to more than " + std::to_string(kMaxComposeNodes) +
+            " YAML nodes once its aliases are expanded (an alias bomb?)";
+    return false;
+  }
+  if (depth > kMaxComposeDepth) {
+    error = "the file nests deeper than " + std::to_string(kMaxComposeDepth) +
+            " levels once its aliases are expanded";
+    return false;
+  }
+  if (node.IsSequence()) {
+    for (const auto& child : node) {
+      if (!count_nodes(child, depth + 1, seen, error))
+        return false;
+    }
+  } else if (node.IsMap()) {
+    for (const auto& entry : node) {
+      if (!count_nodes(entry.first, depth + 1, seen, error) ||
+          !count_nodes(entry.second, depth + 1, seen, error))
+        return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string check_expansion_limits(const YAML::Node& root) {
+  size_t seen = 0;
+  std::string error;
+  count_nodes(root, 0, seen, error);
+  return error;
+}
+
 std::optional<std::string> YamlReader::text(const YAML::Node& node, const std::string& path) {
   if (!node.IsScalar()) {
     error(path, "expected a string");

@@ -12,6 +12,20 @@
 
 namespace shoal::stack {
 
+// Bounds on the tree a compose file may describe, checked before anything walks it. yaml-cpp
+// keeps an alias as a second reference to its anchor's node, so a few hundred bytes of nested
+// anchors ("billion laughs") describe a tree of millions of nodes, and every later walk
+// (substitution, parsing) visits each of them. 100,000 nodes is far above any real stack (a
+// service is a few dozen) and takes milliseconds to count; the depth bound keeps the walkers'
+// recursion off the end of the stack (and stops an alias that refers into itself).
+inline constexpr size_t kMaxComposeNodes = 100'000;
+inline constexpr size_t kMaxComposeDepth = 64;
+
+// "" when `root`, with every alias expanded, has at most kMaxComposeNodes nodes nested at most
+// kMaxComposeDepth deep; otherwise the error naming the limit. Stops counting at the limit, so
+// it costs at most kMaxComposeNodes steps whatever the file.
+std::string check_expansion_limits(const YAML::Node& root);
+
 class YamlReader {
  public:
   void error(const std::string& path, const std::string& message) {

@@ -1,12 +1,17 @@
-// Forwards the names that are not ours to the node's upstream resolvers over UDP, from one socket
-// opened in the node's (the agent's) namespace: a task's namespace may have no route to them, and
-// the node's resolv.conf may name a loopback resolver (127.0.0.53) that only the node can reach.
+// Forwards the names that are not ours to the node's upstream resolvers over UDP, from the
+// namespace of the thread that runs the io_context (the node's, the agent's): a task's namespace
+// may have no route to them, and the node's resolv.conf may name a loopback resolver
+// (127.0.0.53) that only the node can reach.
 //
-// Each query gets a fresh random ID (the asker's ID is restored in the reply), so that asks from
-// many task namespaces never collide, and a reply is accepted only from an upstream the query was
-// sent to, with that ID and the same question. Upstreams are tried in order, each for
-// attempt_timeout; when none answers, the asker gets SERVFAIL. At most max_pending queries are in
-// flight; beyond that the asker gets SERVFAIL at once rather than a silent drop.
+// Off-path spoofing (Kaminsky) is made hard as a resolver does: every attempt goes out from a
+// socket of its own, connected to the upstream it asks, so its source port is a fresh one the
+// kernel picks at random from the ephemeral range, and the kernel delivers to it only datagrams
+// from that upstream's address and port. Its 16-bit ID comes from the kernel's CSPRNG
+// (getrandom), and a reply is taken only with that ID and the same question (the asker's ID is
+// restored in the reply). A forger must guess port and ID, about 2^31 tries, within one attempt.
+// Upstreams are tried in order, each for attempt_timeout; when none answers, the asker gets
+// SERVFAIL. At most max_pending queries are in flight (each holds one socket); beyond that the
+// asker gets SERVFAIL at once rather than a silent drop.
 //
 // Single-threaded: every call and every reply callback runs on the io_context's thread.
 #pragma once
@@ -18,12 +23,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <random>
 #include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
-#include "common/unique_fd.h"
 #include "dataplane/dns/dns_responder.h"
 #include "dataplane/dns/upstream.h"
 
@@ -32,7 +35,8 @@ namespace shoal::dataplane::dns {
 struct ForwarderConfig {
   std::vector<UpstreamServer> upstreams;
   std::chrono::milliseconds attempt_timeout{1000};  // per upstream
-  size_t max_pending = 1024;                        // capped at 16384 (IDs stay easy to find)
+  // Capped at 1024: each query in flight holds a socket, and shoald's descriptors are finite.
+  size_t max_pending = 256;
 };
 
 struct ForwarderStats {
@@ -40,7 +44,8 @@ struct ForwarderStats {
   uint64_t answered = 0;
   uint64_t servfail = 0;       // no upstream, all timed out, or over the pending cap
   uint64_t over_cap = 0;       // of which over the pending cap
-  uint64_t stray_replies = 0;  // unknown ID, wrong sender or wrong question
+  uint64_t stray_replies = 0;  // wrong ID, wrong sender or wrong question
+  uint64_t socket_errors = 0;  // an attempt's socket could not be opened or connected
 };
 
 class DnsForwarder {
@@ -48,9 +53,9 @@ class DnsForwarder {
   // Receives the reply for the asker: the upstream's answer or SERVFAIL.
   using ReplyHandler = std::function<void(std::vector<uint8_t> reply)>;
 
-  // socket: an unbound or bound IPv4 UDP socket, opened in the namespace queries leave from.
+  // Queries leave from the namespace of the thread that runs io (sockets are opened there).
   static Result<std::unique_ptr<DnsForwarder>> create(boost::asio::io_context& io,
-                                                      ForwarderConfig config, UniqueFd socket);
+                                                      ForwarderConfig config);
   ~DnsForwarder();
   DnsForwarder(const DnsForwarder&) = delete;
   DnsForwarder& operator=(const DnsForwarder&) = delete;
@@ -66,20 +71,20 @@ class DnsForwarder {
   struct Pending;
 
   DnsForwarder(boost::asio::io_context& io, ForwarderConfig config);
-  void send_attempt(uint16_t id);
-  void finish(uint16_t id, std::vector<uint8_t> reply);
-  void fail(uint16_t id);
-  void receive();
-  void on_datagram(size_t size);
+  void send_attempt(uint64_t serial);
+  Status open_attempt_socket(Pending& pending);
+  void await_reply(uint64_t serial);
+  void on_readable(uint64_t serial, size_t attempt);
+  // True when the datagram in buffer_ answered the query (which is then finished).
+  bool take_datagram(uint64_t serial, size_t size, const boost::asio::ip::udp::endpoint& sender);
+  void finish(uint64_t serial, std::vector<uint8_t> reply);
+  void fail(uint64_t serial);
 
   boost::asio::io_context& io_;
-  boost::asio::ip::udp::socket socket_;
   ForwarderConfig config_;
-  std::unordered_map<uint16_t, std::unique_ptr<Pending>> pending_;
-  std::mt19937 random_;
+  std::unordered_map<uint64_t, std::unique_ptr<Pending>> pending_;  // by serial
   uint64_t next_serial_ = 0;
-  std::vector<uint8_t> buffer_;
-  boost::asio::ip::udp::endpoint sender_;
+  std::vector<uint8_t> buffer_;  // one for all: a reply is read only once its socket is readable
   ForwarderStats stats_;
 };
 

@@ -1,6 +1,7 @@
 #include "dataplane/dns/dns_server.h"
 
 #include <netinet/in.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -55,12 +56,13 @@ Result<ListenerSockets> open_listener_sockets(Ipv4 ip, uint16_t port, const std:
   return ListenerSockets{std::move(udp), std::move(tcp)};
 }
 
-Result<UniqueFd> open_forwarder_socket(const std::string& netns_name) {
-  auto open = [] { return open_socket(SOCK_DGRAM, "dns forwarder"); };
-  if (netns_name.empty())
-    return open();
-  SHOAL_ASSIGN_OR_RETURN(Netns netns, Netns::open_named(netns_name));
-  return run_in_netns(netns, open);
+// The server thread lives in the namespace forwarded queries leave from, since the forwarder
+// opens a socket per query there. Nothing else on it depends on its namespace: listeners' sockets
+// are opened inside their task namespaces and handed over.
+Status enter_forwarder_netns(const std::optional<Netns>& netns) {
+  if (netns && ::setns(netns->fd(), CLONE_NEWNET) != 0)
+    return sys_error("enter netns", netns->label(), errno, "dns forwarder");
+  return {};
 }
 
 }  // namespace
@@ -82,17 +84,31 @@ Result<std::unique_ptr<DnsServer>> DnsServer::start(DnsServerConfig config) {
       logger()->warn("no upstream resolvers: {}", from_file.error().message());
     }
   }
-  SHOAL_ASSIGN_OR_RETURN(UniqueFd forwarder_socket, open_forwarder_socket(config.forwarder_netns));
+  std::optional<Netns> forwarder_netns;
+  if (!config.forwarder_netns.empty()) {
+    SHOAL_ASSIGN_OR_RETURN(forwarder_netns, Netns::open_named(config.forwarder_netns));
+  }
   std::unique_ptr<DnsServer> server(new DnsServer(std::move(config), upstreams));
   ForwarderConfig forwarder_config = server->config_.forwarder;
   forwarder_config.upstreams = std::move(upstreams);
-  SHOAL_ASSIGN_OR_RETURN(
-      server->forwarder_,
-      DnsForwarder::create(server->io_, std::move(forwarder_config), std::move(forwarder_socket)));
+  SHOAL_ASSIGN_OR_RETURN(server->forwarder_,
+                         DnsForwarder::create(server->io_, std::move(forwarder_config)));
   server->context_.emplace(ListenerContext{server->responder_, *server->forwarder_,
                                            server->config_.max_tcp_connections,
                                            server->config_.tcp_idle_timeout});
-  server->thread_ = std::thread([s = server.get()] { s->io_.run(); });
+  std::promise<Status> entered;
+  auto in_netns = entered.get_future();
+  server->thread_ = std::thread([s = server.get(), &forwarder_netns, &entered] {
+    Status status = enter_forwarder_netns(forwarder_netns);
+    const bool ok = status.ok();
+    entered.set_value(std::move(status));
+    if (ok)
+      s->io_.run();
+  });
+  if (Status status = in_netns.get(); !status.ok()) {
+    server->thread_.join();
+    return std::move(status).error();  // the destructor finds no thread to stop
+  }
   return server;
 }
 

@@ -2,6 +2,7 @@
 // index), and a damaged file is reported rather than half-loaded.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "tests/unit/manager/store_fixtures.h"
 
@@ -94,7 +95,58 @@ TEST_F(SqliteStoreTest, UnopenablePathIsAnError) {
   auto store = SqliteStore::open("/nonexistent-dir/for/shoal/state.db");
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().message(),
-            "open store /nonexistent-dir/for/shoal/state.db: unable to open database file");
+            "open store /nonexistent-dir/for/shoal/state.db: No such file or directory");
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// Security review #17: store.db (configs, environments) was 0644, its WAL too.
+TEST_F(SqliteStoreTest, TheStoreAndItsJournalFilesAreReadableByRootOnly) {
+  const mode_t old_umask = ::umask(022);  // a permissive umask: the modes must not follow it
+  {
+    auto store = open();
+    ASSERT_TRUE(store
+                    ->update([](WriteTx& tx) {
+                      Config config;
+                      config.id = "c1";
+                      config.name = "secret-ish";
+                      config.data = "password=hunter2";
+                      return tx.create(config);
+                    })
+                    .ok());
+    for (const char* suffix : {"", "-wal", "-shm"})
+      EXPECT_EQ(mode_of(path_.string() + suffix), 0600u) << suffix;
+  }
+  ::umask(old_umask);
+}
+
+TEST_F(SqliteStoreTest, AStoreLeftWiderByAnEarlierVersionIsNarrowed) {
+  { open(); }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path_.string() + suffix;
+    if (std::filesystem::exists(file))
+      ::chmod(file.c_str(), 0644);
+  }
+  auto store = open();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path_.string() + suffix;
+    if (std::filesystem::exists(file)) {
+      EXPECT_EQ(mode_of(file), 0600u) << suffix;
+    }
+  }
+}
+
+TEST_F(SqliteStoreTest, AStorePathThatIsASymbolicLinkIsRefused) {
+  const std::string target = path_.string() + "-elsewhere";
+  ASSERT_EQ(::symlink(target.c_str(), path_.c_str()), 0);
+  auto store = SqliteStore::open(path_.string());
+  EXPECT_FALSE(store.ok());
+  EXPECT_FALSE(std::filesystem::exists(target)) << "nothing was created through the link";
+  std::filesystem::remove(target);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 
 namespace shoal::stack {
@@ -405,6 +406,51 @@ TEST(ComposeTest, RelativeConfigFilesResolveAgainstTheComposeDirectory) {
   EXPECT_EQ(result.spec->configs[0].file, "/home/me/proj/conf/a.txt");
   EXPECT_EQ(result.spec->configs[1].file, "/abs/b.txt");
   EXPECT_EQ(parse(yaml, ".").spec->configs[0].file, "conf/a.txt");
+}
+
+// Repro G of the security review: nested anchors, ten aliases per level, under a service's
+// labels. Depth 6 (a few hundred bytes) is a million nodes once expanded and took 1.7 s; depth
+// 8 ran past 20 s. Refused by counting, before anything walks the tree.
+std::string alias_bomb(int depth) {
+  std::string yaml =
+      "version: \"3.8\"\nx-l0: &l0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", "
+      "\"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n";
+  for (int level = 1; level < depth; ++level) {
+    const std::string below = "*l" + std::to_string(level - 1);
+    yaml += "x-l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i)
+      yaml += (i ? ", " : "") + below;
+    yaml += "]\n";
+  }
+  return yaml + "services:\n  web:\n    command: \"true\"\n    labels: *l" +
+         std::to_string(depth - 1) + "\n";
+}
+
+TEST(ComposeTest, AnAliasBombIsRefusedQuicklyWithTheLimitNamed) {
+  for (int depth : {6, 8, 12}) {
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(only_error(alias_bomb(depth)),
+              "the file expands to more than 100000 YAML nodes once its aliases are expanded "
+              "(an alias bomb?)")
+        << "depth " << depth;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(500))
+        << "depth " << depth;
+  }
+}
+
+TEST(ComposeTest, AliasesWithinTheLimitsStillWork) {
+  // Depth 4 is 10,000 nodes once expanded: accepted by the limit, then refused as labels for
+  // what it is (a list of lists), which shows the parser walked it.
+  auto result = parse(alias_bomb(4));
+  EXPECT_FALSE(result.spec.has_value());
+  ASSERT_FALSE(result.errors.empty());
+  EXPECT_THAT(result.errors.front(), ::testing::StartsWith("services.web.labels"));
+}
+
+TEST(ComposeTest, NestingDeeperThanTheLimitIsRefused) {
+  const std::string deep = std::string(80, '[') + "x" + std::string(80, ']');
+  EXPECT_EQ(only_error("services:\n  web:\n    command: x\n    labels: " + deep + "\n"),
+            "the file nests deeper than 64 levels once its aliases are expanded");
 }
 
 }  // namespace
