@@ -60,6 +60,9 @@ api::Assignments node_assignments(const manager::ReadTx& tx, const std::string& 
     if (node.id != node_id && node.status == manager::NodeStatus::kReady) {
       out.add_gossip_peers(node.addr.str() + ":" + std::to_string(gossip_port));
     }
+    // Down nodes too: a node the manager has lost may still carry its tasks' traffic.
+    if (node.addr != Ipv4())
+      out.add_node_addrs(node.addr.str());
   }
   return out;
 }
