@@ -9,7 +9,7 @@
 //  - Tasks do not reach the node's own sockets (the manager port, etcd, gossip, anything the
 //    host runs): traffic that enters the node's namespace through a task-facing interface
 //    (`task_links`: the node's endpoint on the ingress network, ingress0) and is for the node
-//    itself is dropped, unless it answers a connection the node opened. The routing mesh does
+//    itself is refused, unless it answers a connection the node opened. The routing mesh does
 //    not pass here: its eBPF programs redirect at tc, before netfilter, and IPVS takes published
 //    ports at its own input hook (priority 98-99), before this chain (priority 110).
 //

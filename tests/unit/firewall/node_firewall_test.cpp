@@ -77,7 +77,7 @@ TEST(NodeFirewall, InstallsItsTableInOneTransactionAndKeepsTheSetOfAnEarlierRun)
   EXPECT_THAT(script, HasSubstr("udp dport 4789 ip saddr != @swarm_nodes counter drop"));
   EXPECT_THAT(script, HasSubstr("add element inet shoal-firewall task_links { \"ingress0\" }"));
   EXPECT_THAT(script, HasSubstr("iifname @task_links ct state established,related accept"));
-  EXPECT_THAT(script, HasSubstr("iifname @task_links counter drop"));
+  EXPECT_THAT(script, HasSubstr("iifname @task_links counter reject with icmpx admin-prohibited"));
   expect_only_own_table(k.scripts);
 }
 
