@@ -141,7 +141,7 @@ TEST_F(SwarmFirewall, ATaskWithAPublishedPortReachesNoneOfTheNodesPorts) {
   auto gateway = Ipv4::parse(network("ingress").value("Gateway", ""));
   ASSERT_TRUE(gateway.ok());
   for (Ipv4 node : {c().testbed().host_ip(kManager), *gateway}) {
-    for (uint16_t port : {2377, 7946}) {
+    for (uint16_t port : {uint16_t{2377}, uint16_t{7946}}) {
       auto reply = testing::tcp_exchange(ns, node, port, "x", 700);
       EXPECT_FALSE(reply.ok()) << "the task reached " << node.str() << ":" << port;
     }
