@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "control/daemon/leader_routing.h"
+#include "control/daemon/overlay_sources.h"
 #include "control/daemon/tls.h"
 
 namespace shoal::daemon {
@@ -205,6 +206,9 @@ bool AgentSession::run_session(api::Dispatcher::Stub& stub) {
 }
 
 void AgentSession::handle(api::Dispatcher::Stub& stub, const api::Assignments& assignments) {
+  // First: a node that joined is let in before this node's tasks expect its traffic.
+  if (config_.firewall)
+    apply_overlay_sources(*config_.firewall, assignments);
   std::vector<api::TaskAssignment> tasks;
   for (const auto& task : assignments.tasks()) {
     auto converted = api::assignment_from_proto(task);

@@ -23,6 +23,7 @@
 
 #include "control/daemon/executor.h"
 #include "control/pki/node_files.h"
+#include "dataplane/firewall/node_firewall.h"
 #include "swarm.grpc.pb.h"
 
 namespace shoal::daemon {
@@ -38,6 +39,8 @@ struct SessionConfig {
   std::string role;  // this node's, as its certificate says
   // The store gives this node another role (promoted or demoted; on the session's thread).
   std::function<void(const std::string& role)> on_role;
+  // The node firewall, kept in step with the swarm's node list (none: not filtered).
+  dataplane::firewall::OverlaySources* firewall = nullptr;
 };
 
 class AgentSession {

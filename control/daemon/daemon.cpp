@@ -87,7 +87,7 @@ Result<NodeState> load_state(const std::string& dir) {
   state.role = json.value("role", "worker");
   state.manager_addr = json.value("manager_addr", "");
   state.advertise_addr = json.value("advertise_addr", "");
-  state.listen_addr = json.value("listen_addr", "0.0.0.0:2377");
+  state.listen_addr = json.value("listen_addr", choose_listen_addr("", "", state.advertise_addr));
   state.default_addr_pool = json.value("default_addr_pool", "10.0.0.0/8");
   state.heartbeat_ms = json.value("heartbeat_ms", uint64_t{5000});
   if (json.contains("managers") && json["managers"].is_array()) {
@@ -97,6 +97,12 @@ Result<NodeState> load_state(const std::string& dir) {
     }
   }
   return state;
+}
+
+// The node firewall in shoald's namespace, the node's (on a real host, the root namespace).
+Result<std::unique_ptr<dataplane::firewall::NodeFirewall>> open_node_firewall() {
+  SHOAL_ASSIGN_OR_RETURN(auto runner, dataplane::firewall::LibnftablesRunner::open());
+  return dataplane::firewall::NodeFirewall::install(std::move(runner));
 }
 
 // Node tags scope kernel names: the node id's first characters are unique enough and stable.
@@ -256,6 +262,7 @@ Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) 
   auto tag = options_.node_tag.empty() ? node_tag(state.node_id) : options_.node_tag;
   SHOAL_ASSIGN_OR_RETURN(gossip_, GossipNode::start(state.node_id, {addr, options_.gossip_port},
                                                     options_.state_dir + "/gossip-keys.json"));
+  SHOAL_ASSIGN_OR_RETURN(firewall_, open_node_firewall());
   ServicePlaneConfig plane;
   plane.node_tag = tag;
   plane.node_ip = addr;
@@ -279,7 +286,8 @@ Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) 
           .on_managers =
               [this, state](const std::vector<std::string>& heard) { save_managers(state, heard); },
           .role = state.role,
-          .on_role = [this](const std::string& role) { on_role(role); }},
+          .on_role = [this](const std::string& role) { on_role(role); },
+          .firewall = firewall_.get()},
       *executor_, *gossip_);
   return {};
 }
@@ -295,6 +303,7 @@ void Daemon::stop_node() {
   executor_.reset();
   plane_.reset();
   gossip_.reset();
+  firewall_.reset();  // its table stays: the next start adopts it
 }
 
 grpc::Status Daemon::info(api::InfoResponse& out) {
@@ -329,7 +338,8 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
     return invalid("advertise address \"" + state.advertise_addr +
                    "\" is not an IPv4 address (use --advertise-addr)");
   }
-  state.listen_addr = request.listen_addr().empty() ? options_.listen_addr : request.listen_addr();
+  state.listen_addr =
+      choose_listen_addr(request.listen_addr(), options_.listen_addr, state.advertise_addr);
   state.default_addr_pool =
       request.default_addr_pool().empty() ? "10.0.0.0/8" : request.default_addr_pool();
   auto pool = Ipv4Prefix::parse(state.default_addr_pool);
@@ -493,7 +503,7 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
   if (state.role == "manager") {
     // Its own API first: it leads, or names the leader; the manager it joined through next.
     state.listen_addr =
-        request.listen_addr().empty() ? options_.listen_addr : request.listen_addr();
+        choose_listen_addr(request.listen_addr(), options_.listen_addr, state.advertise_addr);
     state.managers = {api_addr(state.advertise_addr, state.listen_addr), state.manager_addr};
     state.manager_addr = state.managers.front();
     state.default_addr_pool = issued.default_addr_pool();
@@ -545,6 +555,10 @@ grpc::Status Daemon::leave(const api::LeaveRequest& request) {
   }
   session_.reset();
   Status left = executor_ ? executor_->leave() : Status{};
+  if (firewall_) {
+    if (auto removed = firewall_->remove(); !removed.ok() && left.ok())
+      left = std::move(removed);
+  }
   stop_node();
   std::error_code ec;
   for (const char* part : {"/certificates", "/manager", "/agent", "/runtime", "/gossip-keys.json"}) {
@@ -609,7 +623,8 @@ Result<NodeState> Daemon::restored_state(const api::RestoreRequest& request,
     return invalid_argument("advertise address \"" + state.advertise_addr + "\"",
                             "is not an IPv4 address (use --advertise-addr)");
   }
-  state.listen_addr = request.listen_addr().empty() ? options_.listen_addr : request.listen_addr();
+  state.listen_addr =
+      choose_listen_addr(request.listen_addr(), options_.listen_addr, state.advertise_addr);
   state.default_addr_pool = backup.secrets.default_addr_pool;
   state.heartbeat_ms = backup.secrets.heartbeat_ms;
   state.manager_addr = api_addr(state.advertise_addr, state.listen_addr);

@@ -21,9 +21,11 @@
 #include "control/daemon/control_service.h"
 #include "control/daemon/dispatcher_service.h"
 #include "control/daemon/executor.h"
+#include "control/daemon/listen_addr.h"
 #include "control/daemon/manager_node.h"
 #include "control/daemon/manager_runtime.h"
 #include "control/daemon/state_dir.h"
+#include "dataplane/firewall/node_firewall.h"
 #include "ipvs/backend_choice.h"
 #include "swarm.grpc.pb.h"
 
@@ -32,8 +34,8 @@ namespace shoal::daemon {
 struct DaemonOptions {
   std::string state_dir = "/var/lib/shoal";
   std::string advertise_addr;  // IPv4; swarm init/join may name it instead
-  std::string listen_addr = "0.0.0.0:2377";
-  std::string node_name;  // empty: the host name
+  std::string listen_addr;     // manager port IP:PORT; empty: the advertise address, port 2377
+  std::string node_name;       // empty: the host name
   uint16_t gossip_port = 7946;
   std::string node_tag;  // scopes kernel names; empty: from the node id (tests use the host's)
   lb::BackendKind lb_backend = lb::BackendKind::kEbpf;  // shoald --lb-backend, probed
@@ -114,6 +116,8 @@ class Daemon {
   bool role_stopping_ = false;  // guarded by role_mutex_
   std::optional<NodeState> state_;
   std::unique_ptr<GossipNode> gossip_;
+  // Kept across stop_node (the table stays for the next run); removed at leave.
+  std::unique_ptr<dataplane::firewall::NodeFirewall> firewall_;
   std::unique_ptr<ServicePlane> plane_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<AgentSession> session_;

@@ -72,8 +72,8 @@ bool Daemon::change_role(const std::string& role) {
   NodeState next = *state_;
   next.role = issued.role();
   if (next.role == "manager") {
-    if (next.listen_addr.empty())
-      next.listen_addr = options_.listen_addr;  // a worker never listened
+    if (next.listen_addr.empty())  // a worker never listened
+      next.listen_addr = choose_listen_addr("", options_.listen_addr, next.advertise_addr);
     next.manager_addr = api_addr(next.advertise_addr, next.listen_addr);
     next.default_addr_pool = issued.default_addr_pool();
     next.heartbeat_ms = issued.heartbeat_ms() == 0 ? next.heartbeat_ms : issued.heartbeat_ms();

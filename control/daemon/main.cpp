@@ -20,8 +20,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--advertise-addr", options.advertise_addr,
                  "this node's address on the underlay (VXLAN, gossip, manager)");
-  app.add_option("--listen-addr", options.listen_addr, "manager port, IP:PORT")
-      ->capture_default_str();
+  app.add_option("--listen-addr", options.listen_addr,
+                 "manager port, IP:PORT (default: the advertise address, port 2377)");
   app.add_option("--node-name", options.node_name, "node name (default: the host name)");
   app.add_option("--node-tag", options.node_tag,
                  "prefix of this node's kernel names (default: from the node id)");

@@ -6,6 +6,7 @@
 
 #include "control/daemon/ca_service.h"
 #include "control/daemon/dispatcher_service.h"
+#include "control/daemon/listen_addr.h"
 #include "control/daemon/tls.h"
 
 namespace shoal::daemon {
@@ -81,7 +82,9 @@ Status ManagerNode::serve() {
   builder.RegisterService(control_.get());
   builder.RegisterService(dispatcher_.get());
   builder.RegisterService(ca_.get());
+  UniqueFd ipv4_only = hold_ipv6_wildcard(config_.listen_addr);  // 0.0.0.0: no IPv6
   server_ = builder.BuildAndStart();
+  ipv4_only.reset();
   if (!server_ || port == 0) {
     return sys_error("listen", config_.listen_addr, EADDRINUSE, "the manager port is not free");
   }

@@ -1,0 +1,165 @@
+// The node firewall in a real swarm (#18 items 6-7, review findings #7, #8, #15), on simulated
+// hosts: hosts 1 (manager) and 2 (worker) form the swarm, host 3 runs a shoald outside it.
+// Service `target` (overlay `app` only) runs on host 2; service `front`, published on 8080,
+// runs on host 1.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "dataplane/netns.h"
+#include "tests/e2e/swarm_cluster.h"
+#include "tests/e2e/swarm_suite.h"
+#include "tests/support/packet.h"
+#include "tests/support/traffic.h"
+
+namespace shoal::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int kManager = 1;
+constexpr int kWorker = 2;
+constexpr int kOutside = 3;
+constexpr uint16_t kTaskPort = 9999;
+
+std::string web_command() {
+  return std::string("exec ") + SHOAL_LB_BENCH_PATH + " http 0.0.0.0 80 \"web $(hostname)\"";
+}
+
+// A socket made inside the named namespace.
+UniqueFd socket_in(const std::string& ns, int type) {
+  auto handle = dataplane::Netns::open_named(ns);
+  if (!handle.ok())
+    return UniqueFd();
+  auto fd = dataplane::run_in_netns(*handle, [&]() -> Result<UniqueFd> {
+    return UniqueFd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
+  });
+  return fd.ok() ? std::move(*fd) : UniqueFd();
+}
+
+sockaddr_in address_of(Ipv4 addr, uint16_t port) {
+  sockaddr_in out{};
+  out.sin_family = AF_INET;
+  out.sin_port = htons(port);
+  out.sin_addr.s_addr = addr.network_order();
+  return out;
+}
+
+class SwarmFirewall : public SharedSwarmTest<SwarmFirewall> {
+ public:
+  static constexpr SwarmShape kSwarm{.hosts = 3, .members = 2};
+
+  static std::string grow(SwarmCluster& c) {
+    if (auto error = c.create_app_network(); !error.empty())
+      return error;
+    if (!c.create_service("target", 1, "exec sleep 1000", {"--constraint", "node.hostname==h2"}) ||
+        !c.create_service("front", 1, web_command(),
+                          {"--publish", "8080:80", "--constraint", "node.hostname==h1"}) ||
+        !c.wait_running("target", 1) || !c.wait_running("front", 1)) {
+      return "services did not start: " + c.ps_text("target") + c.ps_text("front");
+    }
+    return "";
+  }
+
+ protected:
+  TaskRow running(const std::string& service) {
+    for (const auto& task : c().ps(service)) {
+      if (task.current_running())
+        return task;
+    }
+    ADD_FAILURE() << "no running task of " << service;
+    return {};
+  }
+
+  // A field of `network inspect`.
+  nlohmann::json network(const std::string& name) {
+    auto shown = c().shoal(kManager, {"network", "inspect", name});
+    auto json = nlohmann::json::parse(shown.output, nullptr, false);
+    if (json.is_array() && !json.empty())
+      json = json[0];
+    EXPECT_TRUE(json.is_object()) << shown.output;
+    return json;
+  }
+};
+
+TEST_F(SwarmFirewall, AnOutsideHostsForgedVxlanDatagramDoesNotReachATask) {
+  const TaskRow task = running("target");
+  ASSERT_EQ(task.node, c().hostname(kWorker));
+  auto task_ip = Ipv4::parse(c().task_address(task));
+  ASSERT_TRUE(task_ip.ok());
+  const auto vni = network("app").value("VNI", 0u);
+  ASSERT_NE(vni, 0u);
+  const std::string ns = c().task_namespace(task);
+  UniqueFd listener = socket_in(ns, SOCK_DGRAM);
+  sockaddr_in local = address_of(*task_ip, kTaskPort);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&local), sizeof local), 0)
+      << std::strerror(errno);
+
+  // Repro A5: a datagram into the task claiming to come from another address of its network.
+  const Ipv4 claimed(task_ip->host_order() + 100);
+  std::vector<uint8_t> inner =
+      testing::build_frame({claimed, 40000, *task_ip, kTaskPort, IPPROTO_UDP, true, true});
+  const auto dst_mac = Mac::from_ipv4(*task_ip).bytes();
+  const auto src_mac = Mac::from_ipv4(claimed).bytes();
+  std::copy(dst_mac.begin(), dst_mac.end(), inner.begin());
+  std::copy(src_mac.begin(), src_mac.end(), inner.begin() + 6);
+  std::vector<uint8_t> datagram = {0x08,
+                                   0,
+                                   0,
+                                   0,
+                                   static_cast<uint8_t>(vni >> 16),
+                                   static_cast<uint8_t>(vni >> 8),
+                                   static_cast<uint8_t>(vni),
+                                   0};
+  datagram.insert(datagram.end(), inner.begin(), inner.end());
+  auto arrives_from = [&](int host) {
+    UniqueFd sender = socket_in(c().testbed().host_ns(host), SOCK_DGRAM);
+    sockaddr_in vtep = address_of(c().testbed().host_ip(kWorker), 4789);
+    EXPECT_EQ(::sendto(sender.get(), datagram.data(), datagram.size(), 0,
+                       reinterpret_cast<sockaddr*>(&vtep), sizeof vtep),
+              static_cast<ssize_t>(datagram.size()));
+    pollfd p{listener.get(), POLLIN, 0};
+    if (::poll(&p, 1, 1000) != 1)
+      return false;
+    char buf[256];
+    return ::recv(listener.get(), buf, sizeof buf, 0) > 0;
+  };
+  EXPECT_FALSE(arrives_from(kOutside)) << "a host outside the swarm delivered into a task";
+  // The same bytes from a member arrive: the filter is on the source, and the test can see one.
+  EXPECT_TRUE(arrives_from(kManager)) << "a member's VXLAN datagram was dropped";
+}
+
+TEST_F(SwarmFirewall, ATaskWithAPublishedPortReachesNoneOfTheNodesPorts) {
+  const TaskRow task = running("front");
+  ASSERT_EQ(task.node, c().hostname(kManager));
+  const std::string ns = c().task_namespace(task);
+  auto gateway = Ipv4::parse(network("ingress").value("Gateway", ""));
+  ASSERT_TRUE(gateway.ok());
+  for (Ipv4 node : {c().testbed().host_ip(kManager), *gateway}) {
+    for (uint16_t port : {uint16_t{2377}, uint16_t{7946}}) {
+      auto reply = testing::tcp_exchange(ns, node, port, "x", 700);
+      EXPECT_FALSE(reply.ok()) << "the task reached " << node.str() << ":" << port;
+    }
+  }
+  // The mesh still answers outside clients, from this node and through the other one (the
+  // overlay between members passes the filter both ways).
+  EXPECT_THAT(c().http_get(kOutside, kManager, 8080), HasSubstr("web "));
+  EXPECT_THAT(c().http_get(kOutside, kWorker, 8080), HasSubstr("web "));
+}
+
+TEST_F(SwarmFirewall, TheManagerPortListensOnTheAdvertiseAddressOnly) {
+  auto listening =
+      testing::run_in_ns(c().testbed().host_ns(kManager), {"ss", "-ltnH", "sport = :2377"});
+  ASSERT_TRUE(listening.ok());
+  EXPECT_THAT(listening->output, HasSubstr(c().address(kManager) + ":2377"));
+  EXPECT_THAT(listening->output, Not(HasSubstr("*:2377")));
+  EXPECT_THAT(listening->output, Not(HasSubstr("0.0.0.0:2377")));
+}
+
+}  // namespace
+}  // namespace shoal::e2e
