@@ -1,7 +1,6 @@
 #include "control/agent/row_trust.h"
 
-#include <cstdio>
-
+#include "common/printable.h"
 #include "control/agent/endpoint_table.h"
 #include "control/agent/peer_record.h"
 #include "control/manager/validation.h"
@@ -13,7 +12,7 @@ namespace {
 Status in_subnet(const SwarmView& view, const std::string& network, Ipv4 ip, const char* what) {
   auto subnet = view.subnets.find(network);
   if (subnet == view.subnets.end())
-    return invalid_argument("network " + printable(network), "is not one of this node's");
+    return invalid_argument("network " + printable_for_log(network), "is not one of this node's");
   if (!subnet->second.contains(ip)) {
     return invalid_argument(std::string(what) + " " + ip.str(),
                             "is outside subnet " + subnet->second.str());
@@ -52,28 +51,12 @@ Status check_row(const SwarmView& view, const std::string& self,
     return {};
   auto owner = view.nodes.find(event.owner);
   if (owner == view.nodes.end())
-    return invalid_argument("owner " + printable(event.owner), "is not a node of this swarm");
+    return invalid_argument("owner " + printable_for_log(event.owner), "is not a node of this swarm");
   if (event.table == kPeerTable)
     return check_peer(view, owner->second, event);
   if (event.table == kEndpointTable)
     return check_endpoint(view, event);
   return {};
-}
-
-std::string printable(std::string_view text, size_t limit) {
-  std::string out;
-  for (unsigned char c : text.substr(0, limit)) {
-    if (c < 0x20 || c >= 0x7f) {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-      out += escaped;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (text.size() > limit)
-    out += "...";
-  return out;
 }
 
 }  // namespace shoal::agent

@@ -30,8 +30,4 @@ struct SwarmView {
 Status check_row(const SwarmView& view, const std::string& self,
                  const gossip::networkdb::WatchEvent& event);
 
-// Escapes what a terminal or a log would take for control (bytes < 0x20, 0x7f and above as
-// \xNN) and cuts at `limit` bytes: for strings a remote peer chose.
-std::string printable(std::string_view text, size_t limit = 200);
-
 }  // namespace shoal::agent

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "common/printable.h"
+
 namespace shoal::cli {
 
 Error usage_error(std::string message) {
@@ -14,7 +16,8 @@ Error reported_error() {
 
 std::string user_message(const Error& error) {
   if (error.op == kDaemonOp) {
-    return "Error response from daemon: " + error.detail;
+    // The daemon's words may quote what a node sent (its name, a task's error).
+    return "Error response from daemon: " + printable(error.detail, {.keep_newlines = true});
   }
   if (error.op == kConnectOp) {
     return "Cannot connect to the shoal daemon at " + error.object + ": is shoald running?";

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "control/cli/inspect.h"
+
 namespace shoal::cli {
 
 Result<std::string> parse_env(const std::string& text) {
@@ -32,7 +34,7 @@ void print_rows(const std::string& format, const Row& header, const std::vector<
       for (size_t c = 0; c < keys.size() && c < rows[r].size(); ++c) {
         object[keys[c]] = rows[r][c];
       }
-      std::cout << object.dump() << "\n";
+      std::cout << dump_json(object) << "\n";
     }
     return;
   }

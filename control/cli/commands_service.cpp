@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "common/printable.h"
 #include "control/cli/commands.h"
 #include "control/cli/config_ref.h"
 #include "control/cli/duration.h"
@@ -330,8 +331,11 @@ Status service_logs(Context& ctx, const LogsOptions& o) {
     auto task = by_id.find(line.task_id());
     std::string prefix = task != by_id.end() ? task_name(*task->second, false, false) : o.service;
     auto node = nodes.find(line.node_id());
-    prefix += "." + short_id(line.task_id()) + "@" +
-              (node != nodes.end() && !node->second.empty() ? node->second : line.node_id());
+    // The prefix names the node as it named itself: escaped. The line itself is the task's
+    // output and prints as the task wrote it, colours included, as docker prints it.
+    prefix +=
+        "." + short_id(line.task_id()) + "@" +
+        printable(node != nodes.end() && !node->second.empty() ? node->second : line.node_id());
     std::string text = line.line();
     if (!text.empty() && text.back() == '\n') {
       text.pop_back();

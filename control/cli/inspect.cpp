@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/printable.h"
 #include "control/cli/duration.h"
 #include "control/cli/views.h"
 
@@ -188,10 +189,10 @@ std::string pretty(const api::Node& node) {
     text += "Labels:\n";
     std::map<std::string, std::string> labels(node.labels().begin(), node.labels().end());
     for (const auto& [k, v] : labels) {
-      text += " - " + k + "=" + v + "\n";
+      text += " - " + printable(k) + "=" + printable(v) + "\n";
     }
   }
-  text += "Hostname:\t\t" + node.hostname() + "\n";
+  text += "Hostname:\t\t" + printable(node.hostname()) + "\n";
   text += "Status:\n";
   text += " State:\t\t\t" + capitalise(node.status()) + "\n";
   text += " Availability:\t\t" + capitalise(node.availability()) + "\n";
@@ -219,7 +220,7 @@ std::string pretty(const api::Service& service) {
   if (!update.state().empty()) {
     text += "UpdateStatus:\n";
     text += " State:\t\t" + update.state() + "\n";
-    text += " Message:\t" + update.message() + "\n";
+    text += " Message:\t" + printable(update.message()) + "\n";
   }
   if (!spec.constraints().empty() || spec.max_replicas_per_node() > 0 ||
       !spec.placement_prefs().empty()) {
@@ -280,8 +281,12 @@ std::string pretty(const api::Service& service) {
   return text;
 }
 
+std::string dump_json(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string dump_array(const nlohmann::json& array) {
-  return array.dump(4) + "\n";
+  return dump_json(array, 4) + "\n";
 }
 
 }  // namespace shoal::cli

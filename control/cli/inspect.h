@@ -19,5 +19,8 @@ std::string pretty(const api::Service& service);
 
 // A JSON array printed as docker prints it: 4-space indent.
 std::string dump_array(const nlohmann::json& array);
+// JSON text (indent -1: one line). Control characters come out \u-escaped; bytes that are not
+// UTF-8 (a node may send any) are replaced with U+FFFD instead of failing the command.
+std::string dump_json(const nlohmann::json& value, int indent = -1);
 
 }  // namespace shoal::cli

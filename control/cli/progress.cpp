@@ -1,5 +1,7 @@
 #include "control/cli/progress.h"
 
+#include "common/printable.h"
+
 #include <signal.h>
 
 #include <algorithm>
@@ -38,7 +40,7 @@ std::string state_text(const api::Task* task) {
     return "";
   }
   if ((task->state() == "failed" || task->state() == "rejected") && !task->message().empty()) {
-    return task->state() + ": " + task->message();
+    return task->state() + ": " + printable(task->message());
   }
   return task->state();
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/printable.h"
+
 namespace shoal::cli {
 namespace {
 
@@ -16,7 +18,16 @@ size_t width(const std::string& s) {
 
 }  // namespace
 
-std::string render_table(const Row& header, const std::vector<Row>& rows) {
+std::string render_table(const Row& header, const std::vector<Row>& raw_rows) {
+  // Cells carry what nodes and other operators wrote (a node's name, a task's error): a
+  // terminal escape or a newline in one must print as text, not act on the terminal.
+  std::vector<Row> rows;
+  rows.reserve(raw_rows.size());
+  for (const auto& row : raw_rows) {
+    Row& escaped = rows.emplace_back();
+    for (const auto& cell : row)
+      escaped.push_back(printable(cell));
+  }
   std::vector<size_t> widths(header.size(), 0);
   auto measure = [&](const Row& row) {
     for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {

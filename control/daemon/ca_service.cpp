@@ -2,21 +2,51 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/hostname.h"
+#include "common/printable.h"
 #include "control/daemon/auth.h"
 #include "control/daemon/grpc_status.h"
 #include "control/daemon/leader_routing.h"
-#include "control/daemon/tls.h"
 
 namespace shoal::daemon {
 
 namespace {
 constexpr size_t kMaxCsrBytes = 16 * 1024;
-constexpr size_t kMaxHostnameBytes = 253;
 constexpr auto kForwardDeadline = std::chrono::seconds(60);  // a manager join waits for etcd
+
+// Failures that are the caller's: a wrong token, a bad request. They spend the source's
+// tokens; a manager that cannot answer (no leader, etcd unavailable) does not.
+bool callers_fault(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The advertise address a join asks for must be the address it came from.
+grpc::Status check_join_address(const std::string& addr, const std::string& source) {
+  auto claimed = Ipv4::parse(addr);
+  if (!claimed.ok()) {
+    return invalid("advertise address " + printable(addr, {.max_bytes = 64}) +
+                   " is not an IPv4 address");
+  }
+  if (auto from = Ipv4::parse(source); !from.ok() || *from != *claimed) {
+    return invalid("advertise address " + addr + " is not the address this join came from (" +
+                   (source.empty() ? std::string("unknown") : source) +
+                   "): join from the advertise address, the one the managers see");
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace
 
 Status register_node(ManagerRuntime& manager, const std::string& node_id,
                      const std::string& hostname, Ipv4 addr, pki::NodeRole role) {
+  SHOAL_TRY(validate_hostname(hostname));
   manager::Node node;
   node.id = node_id;
   node.hostname = hostname;
@@ -32,32 +62,83 @@ grpc::Status CaService::GetRootCertificate(grpc::ServerContext*, const api::Empt
   return grpc::Status::OK;
 }
 
-grpc::Status CaService::forward(const std::string& leader_addr,
+std::string CaService::joining_source(const grpc::ServerContext& context, bool& forwarded) {
+  forwarded = false;
+  auto named = context.client_metadata().find(kForwardedPeerMetadata);
+  if (named != context.client_metadata().end()) {
+    // Believed from a manager only: anyone else could name any address.
+    if (auto who = caller_identity(context); who && who->role == pki::NodeRole::kManager) {
+      forwarded = true;
+      return std::string(named->second.data(), named->second.size());
+    }
+  }
+  return peer_ip(context.peer());
+}
+
+grpc::Status CaService::forward(const ManagerContext& held, const std::string& source,
                                 const api::IssueNodeCertificateRequest& request,
                                 api::IssueNodeCertificateResponse& response) const {
+  if (!held.channels)
+    return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kForwardDeadline);
-  auto stub = api::Ca::NewStub(anonymous_channel(leader_addr, ca_cert_pem_));
+  context.AddMetadata(kForwardedPeerMetadata, source);
+  // With this manager's own certificate, over the channel kept to the leader: the leader
+  // believes the joiner's address because a manager names it.
+  auto stub = api::Ca::NewStub(held.channels->get(held.leader_addr));
   return stub->IssueNodeCertificate(&context, request, &response);
+}
+
+void CaService::log_refusal(const std::string& source, const std::string& why) {
+  auto line = refusals_.admit("join refused from " +
+                                  (source.empty() ? std::string("an unknown address") : source) +
+                                  ": " + printable_for_log(why),
+                              std::chrono::steady_clock::now());
+  if (line)
+    spdlog::warn("{} (more within 10 s are counted, not logged)", *line);
 }
 
 grpc::Status CaService::IssueNodeCertificate(grpc::ServerContext* context,
                                              const api::IssueNodeCertificateRequest* request,
                                              api::IssueNodeCertificateResponse* response) {
+  bool forwarded = false;
+  auto source = joining_source(*context, forwarded);
+  return join(source, forwarded, *request, *response);
+}
+
+grpc::Status CaService::join(const std::string& source, bool forwarded,
+                             const api::IssueNodeCertificateRequest& request,
+                             api::IssueNodeCertificateResponse& response) {
+  const auto now = std::chrono::steady_clock::now();
+  std::chrono::milliseconds retry_after{0};
+  if (!limiter_.allow(source, now, &retry_after)) {
+    log_refusal(source, "too many failed attempts");
+    return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+            "too many failed join attempts from " + source + ": retry in " +
+                std::to_string((retry_after.count() + 999) / 1000) + " s"};
+  }
   auto held = source_();
   if (!held || held->manager == nullptr || held->secrets == nullptr) {
-    if (held && !held->leader_addr.empty())
-      return forward(held->leader_addr, *request, *response);
-    return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+    // Passed on to the leader, once: a forwarded join is not forwarded again.
+    if (!held || held->leader_addr.empty() || forwarded)
+      return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+    auto status = forward(*held, source, request, response);
+    if (!status.ok() && callers_fault(status)) {
+      limiter_.failed(source, now);
+      log_refusal(source, status.error_message());
+    }
+    return status;
   }
   pki::NodeRole role{};
-  if (auto status = issue(*held, *request, *response, role); !status.ok()) {
-    spdlog::warn("join refused from {}: {}", context->peer(), status.error_message());
+  if (auto status = issue(*held, source, request, response, role); !status.ok()) {
+    if (callers_fault(status))
+      limiter_.failed(source, now);
+    log_refusal(source, status.error_message());
     return status;
   }
   if (role != pki::NodeRole::kManager)
     return grpc::Status::OK;
-  return finish_manager(std::move(held), response->node_id(), request->addr(), *response);
+  return finish_manager(std::move(held), response.node_id(), request.addr(), response);
 }
 
 grpc::Status CaService::finish_manager(std::shared_ptr<const ManagerContext> held,
@@ -102,7 +183,7 @@ grpc::Status CaService::RenewNodeCertificate(grpc::ServerContext* context,
   return finish_manager(std::move(held), who.node_id, node->addr.str(), *response);
 }
 
-grpc::Status CaService::issue(const ManagerContext& held,
+grpc::Status CaService::issue(const ManagerContext& held, const std::string& source,
                               const api::IssueNodeCertificateRequest& request,
                               api::IssueNodeCertificateResponse& response,
                               pki::NodeRole& role) const {
@@ -111,12 +192,13 @@ grpc::Status CaService::issue(const ManagerContext& held,
   if (!granted.ok())
     return {grpc::StatusCode::PERMISSION_DENIED, granted.error().message()};
   role = *granted;
-  if (request.csr_pem().size() > kMaxCsrBytes || request.hostname().size() > kMaxHostnameBytes) {
-    return invalid("certificate request or hostname too large");
-  }
+  if (request.csr_pem().size() > kMaxCsrBytes)
+    return invalid("certificate request too large");
+  if (auto valid = validate_hostname(request.hostname()); !valid.ok())
+    return to_grpc(valid.error());
+  if (auto checked = check_join_address(request.addr(), source); !checked.ok())
+    return checked;
   auto addr = Ipv4::parse(request.addr());
-  if (!addr.ok())
-    return invalid("advertise address " + request.addr() + " is not an IPv4 address");
   pki::NodeIdentity who{
       .node_id = held.manager->ids().next(), .role = role, .cluster_id = secrets.cluster_id()};
   auto cert = secrets.ca().sign(request.csr_pem(), who, {request.addr()});
@@ -126,8 +208,8 @@ grpc::Status CaService::issue(const ManagerContext& held,
       !registered.ok()) {
     return to_grpc(registered.error(), grpc::StatusCode::ABORTED);
   }
-  spdlog::info("node {} ({}, {}) joined as {}", who.node_id, request.hostname(), request.addr(),
-               pki::to_ou(role));
+  spdlog::info("node {} ({}, {}) joined as {}", who.node_id, printable_for_log(request.hostname()),
+               request.addr(), pki::to_ou(role));
   response.set_node_id(who.node_id);
   response.set_role(role == pki::NodeRole::kManager ? "manager" : "worker");
   response.set_cert_pem(*cert);

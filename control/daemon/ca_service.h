@@ -4,19 +4,30 @@
 // its new node id and role. Only the leader signs (it holds the CA key and writes the node);
 // another manager forwards the request to it. A manager token also gets the new manager an etcd
 // member (ControlHooks::add_manager) and the cluster list it starts with.
+//
+// What a join fixes about a node: its hostname (RFC 1123, common/hostname.h) and its address,
+// which must be the address the join came from, so that no node can point the swarm's overlay
+// peers, gossip and certificates at a machine it does not own. A manager forwarding a join
+// passes the joiner's address along (kForwardedPeerMetadata), and only a caller holding a
+// manager certificate is believed when it does. Failed joins are rate-limited per source and
+// their log lines throttled (join_limiter.h).
 #pragma once
 
 #include "control/daemon/cluster_secrets.h"
 #include "control/daemon/control_service.h"
+#include "control/daemon/join_limiter.h"
 #include "control/daemon/manager_runtime.h"
 #include "swarm.grpc.pb.h"
 
 namespace shoal::daemon {
 
+// The joining node's address, sent by a manager that forwards a join to the leader.
+inline constexpr const char* kForwardedPeerMetadata = "shoal-forwarded-peer";
+
 class CaService final : public api::Ca::Service {
  public:
-  CaService(ManagerSource source, std::string ca_cert_pem)
-      : source_(std::move(source)), ca_cert_pem_(std::move(ca_cert_pem)) {}
+  CaService(ManagerSource source, std::string ca_cert_pem, JoinLimits limits = {})
+      : source_(std::move(source)), ca_cert_pem_(std::move(ca_cert_pem)), limiter_(limits) {}
 
   grpc::Status GetRootCertificate(grpc::ServerContext*, const api::Empty*,
                                   api::RootCertificate*) override;
@@ -25,12 +36,22 @@ class CaService final : public api::Ca::Service {
   grpc::Status RenewNodeCertificate(grpc::ServerContext*, const api::RenewNodeCertificateRequest*,
                                     api::IssueNodeCertificateResponse*) override;
 
+  // A join as it arrived from `source` (the joiner's IP address, "" when unknown), `forwarded`
+  // when another manager passed it on. IssueNodeCertificate finds both and calls this.
+  grpc::Status join(const std::string& source, bool forwarded,
+                    const api::IssueNodeCertificateRequest& request,
+                    api::IssueNodeCertificateResponse& response);
+
  private:
-  grpc::Status forward(const std::string& leader_addr,
+  // The joiner's address: the one a forwarding manager names, else the connection's peer.
+  static std::string joining_source(const grpc::ServerContext& context, bool& forwarded);
+  grpc::Status forward(const ManagerContext& held, const std::string& source,
                        const api::IssueNodeCertificateRequest& request,
                        api::IssueNodeCertificateResponse& response) const;
-  grpc::Status issue(const ManagerContext& held, const api::IssueNodeCertificateRequest& request,
+  grpc::Status issue(const ManagerContext& held, const std::string& source,
+                     const api::IssueNodeCertificateRequest& request,
                      api::IssueNodeCertificateResponse& response, pki::NodeRole& role) const;
+  void log_refusal(const std::string& source, const std::string& why);
   using AddManager = decltype(ControlHooks::add_manager);
   // A manager's settings and etcd member, after its certificate was signed.
   grpc::Status finish_manager(std::shared_ptr<const ManagerContext> held,
@@ -41,9 +62,12 @@ class CaService final : public api::Ca::Service {
 
   ManagerSource source_;
   std::string ca_cert_pem_;
+  JoinLimiter limiter_;
+  LogThrottle refusals_;
 };
 
-// Creates the node object a certificate names (shared by init and join).
+// Creates the node object a certificate names (shared by init and join). The hostname must be
+// valid (common/hostname.h): init and join fail with the reason otherwise.
 Status register_node(ManagerRuntime& manager, const std::string& node_id,
                      const std::string& hostname, Ipv4 addr, pki::NodeRole role);
 

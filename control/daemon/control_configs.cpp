@@ -28,7 +28,7 @@ grpc::Status resolve_config_references(const ReadTx& tx,
     const std::string& wanted = ref.config_id.empty() ? ref.config_name : ref.config_id;
     auto config = find_config(tx, wanted);
     if (!config)
-      return not_found("config " + wanted);
+      return config.refusal();
     ref.config_id = config->id;
     ref.config_name = config->name;
     if (ref.target.empty())
@@ -88,10 +88,10 @@ grpc::Status ControlService::GetConfig(grpc::ServerContext* context, const api::
   std::shared_ptr<const ManagerContext> held;
   if (auto status = hold(*context, held); !status.ok())
     return status;
-  std::optional<manager::Config> config;
+  Found<manager::Config> config;
   held->manager->store().view([&](const ReadTx& tx) { config = find_config(tx, request->id()); });
   if (!config)
-    return not_found("config " + request->id());
+    return config.refusal();
   api::to_proto(*config, true, *response);
   return grpc::Status::OK;
 }
@@ -103,7 +103,7 @@ grpc::Status ControlService::RemoveConfig(grpc::ServerContext* context,
     return status;
   auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
-  std::optional<manager::Config> config;
+  Found<manager::Config> config;
   std::vector<std::string> users;
   manager.store().view([&](const ReadTx& tx) {
     config = find_config(tx, request->id());
@@ -111,7 +111,7 @@ grpc::Status ControlService::RemoveConfig(grpc::ServerContext* context,
       users = manager::services_using_config(tx, config->id);
   });
   if (!config)
-    return not_found("config " + request->id());
+    return config.refusal();
   if (!users.empty()) {
     // Docker's words: "config 'x' is in use by the following service: y".
     return failed_precondition("config '" + config->name + "' is in use by the following service" +

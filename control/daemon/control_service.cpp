@@ -134,10 +134,10 @@ grpc::Status ControlService::GetNode(grpc::ServerContext* context, const api::Id
   if (auto status = hold(*context, held); !status.ok())
     return status;
   auto& manager = *held->manager;
-  std::optional<manager::Node> node;
+  Found<manager::Node> node;
   manager.store().view([&](const ReadTx& tx) { node = find_node(tx, request->id()); });
   if (!node)
-    return not_found("node " + request->id());
+    return node.refusal();
   node_to_proto(*node, held->hooks.leader_node_id(), manager_statuses(*held), *response);
   return grpc::Status::OK;
 }
@@ -150,10 +150,10 @@ grpc::Status ControlService::UpdateNode(grpc::ServerContext* context,
     return status;
   auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
-  std::optional<manager::Node> node;
+  Found<manager::Node> node;
   manager.store().view([&](const ReadTx& tx) { node = find_node(tx, request->id()); });
   if (!node)
-    return not_found("node " + request->id());
+    return node.refusal();
   bool demoting = false;
   if (!request->availability().empty()) {
     auto availability = manager::parse_availability(request->availability());
@@ -207,10 +207,10 @@ grpc::Status ControlService::RemoveNode(grpc::ServerContext* context,
     return status;
   auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
-  std::optional<manager::Node> node;
+  Found<manager::Node> node;
   manager.store().view([&](const ReadTx& tx) { node = find_node(tx, request->id()); });
   if (!node)
-    return not_found("node " + request->id());
+    return node.refusal();
   if (node->id == held->hooks.leader_node_id()) {
     return failed_precondition("node " + node->id + " is the leader manager and cannot be removed");
   }
@@ -309,10 +309,10 @@ grpc::Status ControlService::GetNetwork(grpc::ServerContext* context, const api:
   if (auto status = hold(*context, held); !status.ok())
     return status;
   auto& manager = *held->manager;
-  std::optional<manager::Network> network;
+  Found<manager::Network> network;
   manager.store().view([&](const ReadTx& tx) { network = find_network(tx, request->id()); });
   if (!network)
-    return not_found("network " + request->id());
+    return network.refusal();
   api::to_proto(*network, *response);
   return grpc::Status::OK;
 }
@@ -324,7 +324,7 @@ grpc::Status ControlService::RemoveNetwork(grpc::ServerContext* context,
     return status;
   auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
-  std::optional<manager::Network> network;
+  Found<manager::Network> network;
   std::string user;
   manager.store().view([&](const ReadTx& tx) {
     network = find_network(tx, request->id());
@@ -338,7 +338,7 @@ grpc::Status ControlService::RemoveNetwork(grpc::ServerContext* context,
     }
   });
   if (!network)
-    return not_found("network " + request->id());
+    return network.refusal();
   if (network->ingress) {
     return failed_precondition("network " + network->name +
                                " is the ingress network and cannot be removed");
@@ -358,7 +358,8 @@ static grpc::Status resolve_alias_networks(const ReadTx& tx, manager::ServiceSpe
   for (auto& [ref, names] : spec.network_aliases) {
     auto network = find_network(tx, ref);
     if (!network)
-      return not_found("network " + ref + " (of network aliases)");
+      return network.ambiguous() ? network.refusal()
+                                 : not_found("network " + ref + " (of network aliases)");
     if (std::find(spec.networks.begin(), spec.networks.end(), network->id) == spec.networks.end())
       return invalid("service " + spec.name + " has aliases on network " + ref +
                      ", which it is not on");
@@ -381,7 +382,7 @@ static grpc::Status checked_spec(ManagerRuntime& manager, const api::ServiceSpec
     for (const auto& ref : out.networks) {
       auto network = find_network(tx, ref);
       if (!network) {
-        status = not_found("network " + ref);
+        status = network.refusal();
         return;
       }
       if (network->ingress) {
@@ -458,10 +459,10 @@ grpc::Status ControlService::GetService(grpc::ServerContext* context, const api:
   if (auto status = hold(*context, held); !status.ok())
     return status;
   auto& manager = *held->manager;
-  std::optional<manager::Service> service;
+  Found<manager::Service> service;
   manager.store().view([&](const ReadTx& tx) { service = find_service(tx, request->id()); });
   if (!service)
-    return not_found("service " + request->id());
+    return service.refusal();
   api::to_proto(*service, *response);
   return grpc::Status::OK;
 }
@@ -474,10 +475,10 @@ grpc::Status ControlService::UpdateService(grpc::ServerContext* context,
     return status;
   auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
-  std::optional<manager::Service> service;
+  Found<manager::Service> service;
   manager.store().view([&](const ReadTx& tx) { service = find_service(tx, request->id()); });
   if (!service)
-    return not_found("service " + request->id());
+    return service.refusal();
   if (request->version() != 0 && request->version() != service->version) {
     return {grpc::StatusCode::ABORTED,
             "update out of sequence: service " + service->spec.name + " changed since it was read"};
@@ -527,10 +528,10 @@ grpc::Status ControlService::RollbackService(grpc::ServerContext* context,
     return status;
   auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
-  std::optional<manager::Service> service;
+  Found<manager::Service> service;
   manager.store().view([&](const ReadTx& tx) { service = find_service(tx, request->id()); });
   if (!service)
-    return not_found("service " + request->id());
+    return service.refusal();
   if (!service->previous_spec) {
     return failed_precondition("service " + service->spec.name +
                                " has no previous spec to roll back to");
@@ -559,10 +560,10 @@ grpc::Status ControlService::RemoveService(grpc::ServerContext* context,
     return status;
   auto& manager = *held->manager;
   std::lock_guard lock(manager.control_mutex());
-  std::optional<manager::Service> service;
+  Found<manager::Service> service;
   manager.store().view([&](const ReadTx& tx) { service = find_service(tx, request->id()); });
   if (!service)
-    return not_found("service " + request->id());
+    return service.refusal();
   return write(manager.store(), [&](WriteTx& tx) { return tx.remove_service(service->id); });
 }
 
@@ -575,14 +576,14 @@ grpc::Status ControlService::ListTasks(grpc::ServerContext* context,
   auto& manager = *held->manager;
   grpc::Status status = grpc::Status::OK;
   manager.store().view([&](const ReadTx& tx) {
-    std::optional<manager::Service> service;
-    std::optional<manager::Node> node;
+    Found<manager::Service> service;
+    Found<manager::Node> node;
     if (!request->service().empty() && !(service = find_service(tx, request->service()))) {
-      status = not_found("service " + request->service());
+      status = service.refusal();
       return;
     }
     if (!request->node().empty() && !(node = find_node(tx, request->node()))) {
-      status = not_found("node " + request->node());
+      status = node.refusal();
       return;
     }
     std::map<std::string, std::string> names;
@@ -605,7 +606,7 @@ grpc::Status ControlService::ServiceLogs(grpc::ServerContext* context,
   if (auto status = hold(*context, held); !status.ok())
     return status;
   auto& manager = *held->manager;
-  std::optional<manager::Service> service;
+  Found<manager::Service> service;
   std::vector<manager::Task> tasks;
   manager.store().view([&](const ReadTx& tx) {
     service = find_service(tx, request->service());
@@ -613,7 +614,7 @@ grpc::Status ControlService::ServiceLogs(grpc::ServerContext* context,
       tasks = tx.tasks_of_service(service->id);
   });
   if (!service)
-    return not_found("service " + request->service());
+    return service.refusal();
   return held->hooks.collect_logs(tasks, request->tail(), *response);
 }
 

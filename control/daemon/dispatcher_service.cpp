@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
+#include "common/hostname.h"
+#include "common/printable.h"
 #include "control/api/convert.h"
 #include "control/daemon/assignments.h"
 #include "control/daemon/auth.h"
@@ -19,10 +22,51 @@ namespace {
 
 constexpr auto kSessionPoll = 1s;  // a cancelled client is noticed at least this often
 constexpr auto kLogWait = 5s;
-constexpr size_t kMaxLogLines = 100000;
+
+grpc::Status not_a_member(const std::string& node_id) {
+  return {grpc::StatusCode::PERMISSION_DENIED,
+          "node " + node_id + " is not a member of this swarm (removed?)"};
+}
 
 grpc::Status unknown_session() {
   return {grpc::StatusCode::NOT_FOUND, "session is not current: open a new one"};
+}
+
+// Cuts text to at most `bytes`, at a UTF-8 character boundary.
+void cut(std::string& text, size_t bytes) {
+  if (text.size() <= bytes)
+    return;
+  size_t end = bytes;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+    --end;
+  text.resize(end);
+}
+
+// What a node may change about itself when it opens a session: its name (validated; a
+// duplicate is allowed, as in Docker, and makes that name ambiguous in references) and its
+// load balancer. Its address is the one checked at join: a node cannot point the swarm's
+// overlay peers, gossip and certificate at another machine.
+grpc::Status apply_session(manager::Node& node, const api::SessionRequest& request) {
+  if (!request.hostname().empty() && request.hostname() != node.hostname) {
+    if (auto valid = validate_hostname(request.hostname()); !valid.ok())
+      return to_grpc(valid.error());
+    node.hostname = request.hostname();
+  }
+  if (!request.addr().empty() && request.addr() != node.addr.str()) {
+    return failed_precondition(
+        "node " + node.id + " joined with address " + node.addr.str() + " and asks for " +
+        printable(request.addr(), {.max_bytes = 64}) +
+        ": a node's address is fixed at join (remove the node and join it again to change it)");
+  }
+  if (!request.lb_backend().empty()) {
+    if (request.lb_backend() != "ebpf" && request.lb_backend() != "ipvs") {
+      return invalid("load balancer " + printable(request.lb_backend(), {.max_bytes = 64}) +
+                     " is neither ebpf nor ipvs");
+    }
+    node.lb_backend = request.lb_backend();
+  }
+  node.status = manager::NodeStatus::kReady;
+  return grpc::Status::OK;
 }
 
 }  // namespace
@@ -57,31 +101,40 @@ void DispatcherService::stop() {
   cv_.notify_all();
 }
 
-Status DispatcherService::register_session(const std::string& node_id,
-                                           const api::SessionRequest& request,
-                                           std::string& session_id) {
-  auto addr = Ipv4::parse(request.addr());
-  SHOAL_TRY(manager_.store().update([&](manager::WriteTx& tx) -> Status {
+grpc::Status DispatcherService::register_session(const std::string& node_id,
+                                                 const api::SessionRequest& request,
+                                                 std::string& session_id) {
+  grpc::Status refusal = grpc::Status::OK;
+  auto written = manager_.store().update([&](manager::WriteTx& tx) -> Status {
     auto node = tx.get_node(node_id);
     if (!node) {
-      return invalid_argument("node " + node_id, "is not a member of this swarm (removed?)");
+      refusal = not_a_member(node_id);
+      return {};
     }
-    node->status = manager::NodeStatus::kReady;
-    if (!request.hostname().empty())
-      node->hostname = request.hostname();
-    if (addr.ok())
-      node->addr = *addr;
-    if (!request.lb_backend().empty())
-      node->lb_backend = request.lb_backend();
-    return tx.update(*node);
-  }));
+    refusal = apply_session(*node, request);
+    return refusal.ok() ? tx.update(*node) : Status{};
+  });
+  if (!refusal.ok())
+    return refusal;
+  if (!written.ok())
+    return to_grpc(written.error(), grpc::StatusCode::ABORTED);
   session_id = manager_.ids().next();
   {
     std::lock_guard lock(mutex_);
     sessions_[node_id] = session_id;  // an older session of this node ends at its next wake
   }
   manager_.node_seen(node_id);
-  return {};
+  return grpc::Status::OK;
+}
+
+grpc::Status DispatcherService::require_member(const grpc::ServerContext& context,
+                                               pki::NodeIdentity& who) {
+  if (auto status = require_node(context, who); !status.ok())
+    return status;
+  bool member = false;
+  manager_.store().view(
+      [&](const manager::ReadTx& tx) { member = tx.get_node(who.node_id).has_value(); });
+  return member ? grpc::Status::OK : not_a_member(who.node_id);
 }
 
 bool DispatcherService::session_valid(const std::string& node_id, const std::string& session_id) {
@@ -124,9 +177,15 @@ grpc::Status DispatcherService::Session(grpc::ServerContext* context,
     return status;
   std::string session_id;
   if (auto registered = register_session(who.node_id, *request, session_id); !registered.ok()) {
-    return {grpc::StatusCode::PERMISSION_DENIED, registered.error().message()};
+    if (auto line = session_refusals_.admit("session of node " + who.node_id + " refused: " +
+                                                printable_for_log(registered.error_message()),
+                                            std::chrono::steady_clock::now())) {
+      spdlog::warn("{}", *line);
+    }
+    return registered;
   }
-  spdlog::info("session {} opened by node {} ({})", session_id, who.node_id, request->hostname());
+  spdlog::info("session {} opened by node {} ({})", session_id, who.node_id,
+               printable_for_log(request->hostname()));
   std::string last_sent;
   uint64_t seen_generation = 0;
   while (!context->IsCancelled() && session_valid(who.node_id, session_id)) {
@@ -175,7 +234,7 @@ grpc::Status DispatcherService::UpdateTaskStatus(grpc::ServerContext* context,
                                                  const api::UpdateTaskStatusRequest* request,
                                                  api::Empty*) {
   pki::NodeIdentity who;
-  if (auto status = require_node(*context, who); !status.ok())
+  if (auto status = require_member(*context, who); !status.ok())
     return status;
   if (!session_valid(who.node_id, request->session_id()))
     return unknown_session();
@@ -187,7 +246,10 @@ grpc::Status DispatcherService::UpdateTaskStatus(grpc::ServerContext* context,
       if (!task || task->node_id != who.node_id || !state.ok() || *state <= task->observed) {
         continue;
       }
-      SHOAL_TRY(manager::advance(*task, *state, update.message()));
+      // The message is shown in `service ps`; a report cannot make it a burden on the store.
+      std::string message = update.message();
+      cut(message, kMaxTaskMessageBytes);
+      SHOAL_TRY(manager::advance(*task, *state, message));
       SHOAL_TRY(tx.update(*task));
       SHOAL_TRY(remove_ended_run(tx, *task));
     }
@@ -202,7 +264,7 @@ grpc::Status DispatcherService::StartRun(grpc::ServerContext* context,
                                          const api::StartRunRequest* request,
                                          api::StartRunResponse* response) {
   pki::NodeIdentity who;
-  if (auto status = require_node(*context, who); !status.ok())
+  if (auto status = require_member(*context, who); !status.ok())
     return status;
   return start_standalone_run(manager_, who.node_id, *request, *response);
 }
@@ -210,7 +272,7 @@ grpc::Status DispatcherService::StartRun(grpc::ServerContext* context,
 grpc::Status DispatcherService::EndRun(grpc::ServerContext* context, const api::IdRequest* request,
                                        api::Empty*) {
   pki::NodeIdentity who;
-  if (auto status = require_node(*context, who); !status.ok())
+  if (auto status = require_member(*context, who); !status.ok())
     return status;
   return end_standalone_run(manager_, who.node_id, request->id());
 }
@@ -218,23 +280,60 @@ grpc::Status DispatcherService::EndRun(grpc::ServerContext* context, const api::
 grpc::Status DispatcherService::PublishLogs(grpc::ServerContext* context,
                                             const api::PublishLogsRequest* request, api::Empty*) {
   pki::NodeIdentity who;
-  if (auto status = require_node(*context, who); !status.ok())
+  if (auto status = require_member(*context, who); !status.ok())
     return status;
   {
     std::lock_guard lock(mutex_);
     auto it = log_requests_.find(request->subscription_id());
-    if (it == log_requests_.end())
-      return grpc::Status::OK;  // the caller gave up already
-    auto& pending = it->second;
-    for (const auto& line : request->lines()) {
-      if (pending.lines.size() >= kMaxLogLines)
-        break;
-      pending.lines.push_back(line);
-      pending.lines.back().set_node_id(who.node_id);
+    if (it == log_requests_.end()) {
+      return {grpc::StatusCode::NOT_FOUND,
+              "log subscription " + printable(request->subscription_id(), {.max_bytes = 64}) +
+                  " does not exist (it ended, or never began)"};
     }
-    pending.answered.insert(who.node_id);
+    auto& pending = it->second;
+    if (auto accepted = accept_logs(pending, who.node_id, *request); !accepted.ok())
+      return accepted;
   }
   cv_.notify_all();
+  return grpc::Status::OK;
+}
+
+grpc::Status DispatcherService::accept_logs(LogRequest& pending, const std::string& node_id,
+                                            const api::PublishLogsRequest& request) {
+  auto asked = pending.tasks_by_node.find(node_id);
+  if (asked == pending.tasks_by_node.end()) {
+    return {grpc::StatusCode::PERMISSION_DENIED,
+            "log subscription " + request.subscription_id() + " asks nothing of node " + node_id};
+  }
+  // Every line must be of a task this node was asked about, or none is taken: a node speaks
+  // for its own tasks only.
+  for (const auto& line : request.lines()) {
+    if (std::find(asked->second.begin(), asked->second.end(), line.task_id()) ==
+        asked->second.end()) {
+      return {grpc::StatusCode::PERMISSION_DENIED,
+              "log line of task " + printable(line.task_id(), {.max_bytes = 64}) +
+                  ", which log subscription " + request.subscription_id() + " did not ask node " +
+                  node_id + " about"};
+    }
+    if (line.stream() != "stdout" && line.stream() != "stderr") {
+      return invalid("log line stream " + printable(line.stream(), {.max_bytes = 64}) +
+                     " is neither stdout nor stderr");
+    }
+  }
+  if (!pending.answered.insert(node_id).second)
+    return grpc::Status::OK;  // answered already (the subscription was sent twice): kept once
+  size_t node_bytes = 0;
+  for (const auto& line : request.lines()) {
+    if (pending.lines.size() >= kMaxLogLines || node_bytes >= kMaxLogBytesPerNode ||
+        pending.bytes >= kMaxLogBytes) {
+      break;  // beyond the caps the answer is cut: the caller gets what fits
+    }
+    auto& kept = pending.lines.emplace_back(line);
+    cut(*kept.mutable_line(), kMaxLogLineBytes);
+    kept.set_node_id(node_id);
+    node_bytes += kept.line().size();
+    pending.bytes += kept.line().size();
+  }
   return grpc::Status::OK;
 }
 

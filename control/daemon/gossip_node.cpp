@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
+#include "common/printable.h"
 #include "control/daemon/gossip_keys.h"
 
 namespace shoal::daemon {
@@ -204,8 +205,8 @@ void GossipNode::deliver(const Watcher& watcher, gossip::networkdb::WatchEvent e
       auto now = std::chrono::steady_clock::now();
       if (now - last_refusal_log_ >= 1s) {  // a member sending garbage must not flood the log
         spdlog::warn("gossip: row {} of {} from {} refused: {} ({} more refused unlogged)",
-                     agent::printable(event.key), event.table, agent::printable(event.owner),
-                     agent::printable(trusted.error().message()), refusals_unlogged_);
+                     printable_for_log(event.key), event.table, printable_for_log(event.owner),
+                     printable_for_log(trusted.error().message()), refusals_unlogged_);
         last_refusal_log_ = now;
         refusals_unlogged_ = 0;
       } else {

@@ -3,50 +3,54 @@
 namespace shoal::daemon {
 namespace {
 
-// One rule for every kind: exact id, then name, then the only id starting with ref.
+// One rule for every kind, Docker's (daemon/cluster/helpers.go): the exact id; else every
+// object of that name; else every object whose id starts with ref. One match is the answer;
+// several are ambiguous. An empty ref names nothing.
 template <typename T, typename NameOf>
-std::optional<T> find(std::vector<T> all, const std::string& ref, NameOf name_of) {
+Found<T> find(const char* kind, std::vector<T> all, const std::string& ref, NameOf name_of) {
   if (ref.empty()) {
-    return std::nullopt;
+    return {kind, ref, 0, std::nullopt};
   }
   for (auto& object : all) {
     if (object.id == ref) {
-      return std::move(object);
+      return {kind, ref, 1, std::move(object)};
     }
   }
-  for (auto& object : all) {
-    if (name_of(object) == ref) {
-      return std::move(object);
-    }
-  }
-  std::optional<T> match;
-  for (auto& object : all) {
-    if (object.id.starts_with(ref)) {
-      if (match) {
-        return std::nullopt;  // ambiguous
+  auto matching = [&](auto matches) {
+    size_t count = 0;
+    std::optional<T> match;
+    for (auto& object : all) {
+      if (matches(object)) {
+        ++count;
+        if (!match)
+          match = object;
       }
-      match = std::move(object);
     }
+    return Found<T>(kind, ref, count, count == 1 ? std::move(match) : std::nullopt);
+  };
+  auto by_name = matching([&](const T& object) { return name_of(object) == ref; });
+  if (by_name || by_name.ambiguous()) {
+    return by_name;
   }
-  return match;
+  return matching([&](const T& object) { return object.id.starts_with(ref); });
 }
 
 }  // namespace
 
-std::optional<manager::Node> find_node(const manager::ReadTx& tx, const std::string& ref) {
-  return find(tx.nodes(), ref, [](const manager::Node& n) { return n.hostname; });
+Found<manager::Node> find_node(const manager::ReadTx& tx, const std::string& ref) {
+  return find("node", tx.nodes(), ref, [](const manager::Node& n) { return n.hostname; });
 }
 
-std::optional<manager::Network> find_network(const manager::ReadTx& tx, const std::string& ref) {
-  return find(tx.networks(), ref, [](const manager::Network& n) { return n.name; });
+Found<manager::Network> find_network(const manager::ReadTx& tx, const std::string& ref) {
+  return find("network", tx.networks(), ref, [](const manager::Network& n) { return n.name; });
 }
 
-std::optional<manager::Service> find_service(const manager::ReadTx& tx, const std::string& ref) {
-  return find(tx.services(), ref, [](const manager::Service& s) { return s.spec.name; });
+Found<manager::Service> find_service(const manager::ReadTx& tx, const std::string& ref) {
+  return find("service", tx.services(), ref, [](const manager::Service& s) { return s.spec.name; });
 }
 
-std::optional<manager::Config> find_config(const manager::ReadTx& tx, const std::string& ref) {
-  return find(tx.configs(), ref, [](const manager::Config& c) { return c.name; });
+Found<manager::Config> find_config(const manager::ReadTx& tx, const std::string& ref) {
+  return find("config", tx.configs(), ref, [](const manager::Config& c) { return c.name; });
 }
 
 }  // namespace shoal::daemon

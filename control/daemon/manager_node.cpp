@@ -79,6 +79,7 @@ Status ManagerNode::serve() {
   int port = 0;
   builder.AddListeningPort(config_.listen_addr, manager_credentials(config_.files), &port);
   accept_keepalives(builder);
+  limit_resources(builder);
   builder.RegisterService(control_.get());
   builder.RegisterService(dispatcher_.get());
   builder.RegisterService(ca_.get());

@@ -1,5 +1,6 @@
 #include "control/daemon/standalone_run.h"
 
+#include <algorithm>
 #include <mutex>
 
 #include "control/daemon/grpc_status.h"
@@ -18,13 +19,52 @@ bool started_by(const manager::Service& service, const std::string& node_id) {
          service.spec.constraints.front() == pinned_to(node_id);
 }
 
+size_t live_runs(const manager::ReadTx& tx, const std::string& node_id) {
+  auto services = tx.services();
+  return static_cast<size_t>(std::count_if(services.begin(), services.end(),
+                                           [&](const auto& s) { return started_by(s, node_id); }));
+}
+
+// The service that answers `name` in DNS on the network as one of its aliases, if any: a run
+// of that name would take the name from it.
+std::optional<std::string> alias_holder(const manager::ReadTx& tx, const std::string& network_id,
+                                        const std::string& name) {
+  for (const auto& service : tx.services()) {
+    auto aliases = service.spec.network_aliases.find(network_id);
+    if (aliases != service.spec.network_aliases.end() &&
+        std::find(aliases->second.begin(), aliases->second.end(), name) != aliases->second.end()) {
+      return service.spec.name;
+    }
+  }
+  return std::nullopt;
+}
+
+grpc::Status name_free(const manager::ReadTx& tx, const std::string& network_id,
+                       const std::string& name) {
+  if (auto same = tx.service_by_name(name)) {
+    return {grpc::StatusCode::ALREADY_EXISTS,
+            "the name " + name + " is already in use by " +
+                (same->spec.standalone_run ? "a running process" : "a service")};
+  }
+  if (auto holder = alias_holder(tx, network_id, name)) {
+    return {grpc::StatusCode::ALREADY_EXISTS,
+            "the name " + name + " is already in use as an alias of service " + *holder};
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status run_spec(const manager::ReadTx& tx, const std::string& node_id,
                       const api::StartRunRequest& request, manager::ServiceSpec& spec) {
   if (request.command().empty())
     return invalid("run: no command given (shoal run --network NET -- CMD [ARG...])");
+  if (auto running = live_runs(tx, node_id); running >= kMaxStandaloneRunsPerNode) {
+    return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+            "node " + node_id + " already runs " + std::to_string(running) +
+                " processes started with shoal run, the most a node may: end one first"};
+  }
   auto network = find_network(tx, request.network());
   if (!network)
-    return not_found("network " + request.network());
+    return network.refusal();
   if (!network->attachable || network->ingress) {
     return failed_precondition("network " + network->name +
                                " is not attachable: only services can use it (create a network "
@@ -39,12 +79,7 @@ grpc::Status run_spec(const manager::ReadTx& tx, const std::string& node_id,
   spec.constraints = {pinned_to(node_id)};
   spec.restart.condition = manager::RestartCondition::kNone;
   spec.standalone_run = true;
-  if (auto same = tx.service_by_name(spec.name)) {
-    return {grpc::StatusCode::ALREADY_EXISTS,
-            "the name " + spec.name + " is already in use by " +
-                (same->spec.standalone_run ? "a running process" : "a service")};
-  }
-  return grpc::Status::OK;
+  return spec.name.empty() ? grpc::Status::OK : name_free(tx, network->id, spec.name);
 }
 
 }  // namespace

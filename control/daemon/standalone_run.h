@@ -13,6 +13,15 @@
 
 namespace shoal::daemon {
 
+// Live `shoal run` processes one node may have; StartRun beyond it is RESOURCE_EXHAUSTED. A
+// node certificate is all it takes to start a run, and each run is a service, a task and
+// addresses on the manager: a node that misbehaves (or whose certificate leaked) must not fill
+// the store. 32 is far above what `shoal run` is for (a shell, a one-off job).
+inline constexpr size_t kMaxStandaloneRunsPerNode = 32;
+
+// The caller is a node of the store (the dispatcher checks it). Refused: no command, the node
+// at its run limit, a network that is missing, ambiguous or not attachable, a name taken by a
+// service, a run or an alias on that network.
 grpc::Status start_standalone_run(ManagerRuntime& manager, const std::string& node_id,
                                   const api::StartRunRequest& request,
                                   api::StartRunResponse& response);

@@ -66,6 +66,14 @@ void accept_keepalives(grpc::ServerBuilder& builder) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
 }
 
+void limit_resources(grpc::ServerBuilder& builder) {
+  grpc::ResourceQuota quota("shoal-manager");
+  quota.Resize(kManagerMemoryQuota);
+  quota.SetMaxThreads(kMaxManagerThreads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
+}
+
 std::shared_ptr<grpc::ServerCredentials> manager_credentials(const pki::NodeFiles& files) {
   grpc::SslServerCredentialsOptions options(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   options.pem_root_certs = files.ca_cert_pem;

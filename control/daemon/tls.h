@@ -41,5 +41,13 @@ std::shared_ptr<grpc::Channel> anonymous_channel(const std::string& addr,
 std::shared_ptr<grpc::ServerCredentials> manager_credentials(const pki::NodeFiles& files);
 // The manager port takes the channels' keepalive pings (one a second) without complaint.
 void accept_keepalives(grpc::ServerBuilder& builder);
+// Bounds on what callers of the manager port (strangers included: the Ca service needs no
+// certificate) can make it hold: memory for buffers, threads for calls in progress (each
+// agent's session holds one), and concurrent streams on one connection. Beyond them a call
+// fails with RESOURCE_EXHAUSTED rather than growing the manager.
+inline constexpr int kMaxManagerThreads = 4096;
+inline constexpr size_t kManagerMemoryQuota = size_t{1} << 30;
+inline constexpr int kMaxStreamsPerConnection = 256;
+void limit_resources(grpc::ServerBuilder& builder);
 
 }  // namespace shoal::daemon

@@ -1,6 +1,8 @@
 #include "control/pki/ca.h"
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cctype>
@@ -118,18 +120,39 @@ Status add_sans(X509* cert, const NodeIdentity& who, const std::vector<std::stri
   return {};
 }
 
-// Node keys: EC or RSA, at least 112 bits of security (P-256 gives 128, RSA-2048 gives 112).
+// Node keys: ECDSA on P-256 or P-384, or RSA of at least 2048 bits (what Docker's CA takes).
+// Any other curve is refused, weaker ones (P-224: 112 bits) and exotic ones alike: every
+// node and manager must be able to verify every other node's key.
 Status check_csr_key(EVP_PKEY* key) {
   if (key == nullptr) {
     return invalid_argument("certificate signing request", "has no public key");
   }
-  if (EVP_PKEY_is_a(key, "EC") != 1 && EVP_PKEY_is_a(key, "RSA") != 1) {
-    return invalid_argument("certificate signing request", "key is neither EC nor RSA");
+  if (EVP_PKEY_is_a(key, "EC") == 1) {
+    char curve[64] = {};
+    size_t length = 0;
+    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve,
+                                       &length) != 1) {
+      ERR_clear_error();
+      return invalid_argument("certificate signing request", "EC key names no curve");
+    }
+    std::string_view name(curve, length);
+    if (name != "prime256v1" && name != "P-256" && name != "secp384r1" && name != "P-384") {
+      return invalid_argument(
+          "certificate signing request",
+          "EC key on curve " + std::string(name) + ": only P-256 and P-384 are accepted");
+    }
+    return {};
   }
-  if (EVP_PKEY_get_security_bits(key) < 112) {
-    return invalid_argument("certificate signing request", "key is too weak");
+  if (EVP_PKEY_is_a(key, "RSA") == 1) {
+    if (int bits = EVP_PKEY_get_bits(key); bits < 2048) {
+      return invalid_argument(
+          "certificate signing request",
+          "RSA key of " + std::to_string(bits) + " bits: at least 2048 are required");
+    }
+    return {};
   }
-  return {};
+  return invalid_argument("certificate signing request",
+                          "key is neither EC (P-256, P-384) nor RSA (2048 bits or more)");
 }
 
 }  // namespace

@@ -217,7 +217,7 @@ std::string SwarmCluster::state_dir(int host) const {
   return root_ + "/h" + std::to_string(host);
 }
 
-::testing::AssertionResult SwarmCluster::start_daemon(int host) {
+::testing::AssertionResult SwarmCluster::start_daemon(int host, const std::string& node_name) {
   if (pids_.contains(host) && pids_[host] > 0) {
     return ::testing::AssertionFailure() << "h" << host << "'s shoald is already running";
   }
@@ -236,7 +236,7 @@ std::string SwarmCluster::state_dir(int host) const {
                                 "--advertise-addr",
                                 address(host),
                                 "--node-name",
-                                hostname(host),
+                                node_name.empty() ? hostname(host) : node_name,
                                 "--node-tag",
                                 node_tag(host),
                                 "--log-level",

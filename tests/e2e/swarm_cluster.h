@@ -49,8 +49,9 @@ class SwarmCluster {
   std::string address(int host) const { return testbed_->host_ip(host).str(); }
   pid_t daemon_pid(int host) const { return pids_.at(host); }
 
-  // Starts host's shoald on its state directory and waits until its socket answers.
-  ::testing::AssertionResult start_daemon(int host);
+  // Starts host's shoald on its state directory and waits until its socket answers. The node
+  // names itself hostname(host) unless `node_name` says otherwise.
+  ::testing::AssertionResult start_daemon(int host, const std::string& node_name = "");
   // Sends `signal` to host's shoald and waits (up to `timeout`) for it to exit. SIGKILL, the
   // host dying, kills its etcd member too.
   ::testing::AssertionResult stop_daemon(

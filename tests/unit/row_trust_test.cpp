@@ -91,11 +91,5 @@ TEST_F(RowTrust, ThisNodesOwnRowsAlwaysPass) {
   EXPECT_TRUE(check_row({}, "h2", peer_row("h2", "10.0.1.5", "198.51.100.12")).ok());
 }
 
-TEST(Printable, EscapesControlBytesAndCuts) {
-  EXPECT_EQ(printable("web"), "web");
-  EXPECT_EQ(printable("a\x1b[2Jb\n"), "a\\x1b[2Jb\\x0a");
-  EXPECT_EQ(printable(std::string(300, 'x'), 10), "xxxxxxxxxx...");
-}
-
 }  // namespace
 }  // namespace shoal::agent

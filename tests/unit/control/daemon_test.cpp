@@ -281,8 +281,7 @@ TEST_F(CaServiceTest, TokensRegisterWorkersAndManagersAFailedManagerJoinLeavesNo
   request.set_addr("198.51.100.12");
   auto issue = [&](const std::string& token, api::IssueNodeCertificateResponse& response) {
     request.set_token(token);
-    grpc::ServerContext server_context;
-    return ca.IssueNodeCertificate(&server_context, &request, &response);
+    return ca.join("198.51.100.12", false, request, response);  // as from the node's address
   };
 
   // A manager the store cannot take: refused with its reason, and no node is left behind.

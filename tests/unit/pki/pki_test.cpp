@@ -1,6 +1,7 @@
 // The CA, node certificates and the identity they carry.
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "control/pki/ca.h"
@@ -147,6 +148,51 @@ TEST(PkiSign, RejectsACsrWhoseSignatureDoesNotVerify) {
   auto cert = ca.sign(csr_asking_for("a", "b", "c", true), kWorker, {});
   ASSERT_FALSE(cert.ok());
   EXPECT_NE(cert.error().message().find("signature"), std::string::npos) << cert.error().message();
+}
+
+// A CSR for a key of the given algorithm ("EC" with a curve name, "RSA" with a size, or
+// "ED25519"), self-signed as a node would.
+std::string csr_for_key(ossl::Pkey key, bool digest = true) {
+  EXPECT_TRUE(key);
+  ossl::X509Req csr(X509_REQ_new());
+  X509_REQ_set_pubkey(csr.get(), key.get());
+  EXPECT_GT(X509_REQ_sign(csr.get(), key.get(), digest ? EVP_sha256() : nullptr), 0);
+  auto pem = ossl::write_csr(csr.get());
+  return pem.ok() ? *pem : std::string();
+}
+
+std::string ec_csr(const char* curve) {
+  return csr_for_key(ossl::Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve)));
+}
+
+std::string rsa_csr(size_t bits) {
+  return csr_for_key(ossl::Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", bits)));
+}
+
+// The review's finding #20: a P-224 key (112-bit security) and keys on any curve were signed.
+TEST(PkiSign, TakesOnlyP256P384AndRsa2048OrMore) {
+  auto ca = new_ca();
+  for (const char* curve : {"P-256", "P-384"}) {
+    auto cert = ca.sign(ec_csr(curve), kWorker, {});
+    EXPECT_TRUE(cert.ok()) << curve << ": " << cert.error().message();
+  }
+  auto rsa = ca.sign(rsa_csr(2048), kWorker, {});
+  EXPECT_TRUE(rsa.ok()) << rsa.error().message();
+
+  for (const char* curve : {"P-224", "secp256k1", "P-521", "brainpoolP256r1"}) {
+    auto cert = ca.sign(ec_csr(curve), kWorker, {});
+    ASSERT_FALSE(cert.ok()) << curve << " was signed";
+    EXPECT_NE(cert.error().message().find("only P-256 and P-384"), std::string::npos)
+        << cert.error().message();
+  }
+  auto weak_rsa = ca.sign(rsa_csr(1024), kWorker, {});
+  ASSERT_FALSE(weak_rsa.ok());
+  EXPECT_NE(weak_rsa.error().message().find("RSA key of 1024 bits"), std::string::npos)
+      << weak_rsa.error().message();
+  auto ed = ca.sign(csr_for_key(ossl::Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")), false),
+                    kWorker, {});
+  ASSERT_FALSE(ed.ok());
+  EXPECT_NE(ed.error().message().find("neither EC"), std::string::npos) << ed.error().message();
 }
 
 TEST(PkiSign, RejectsBadInput) {

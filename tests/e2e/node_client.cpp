@@ -1,0 +1,166 @@
+// A node's side of the manager port, for e2e tests that play a misbehaving node or a stranger:
+// run inside a host's namespace (`ip netns exec`), it makes one kind of call and prints one
+// line per call, "<status code> <message>". With a state dir it uses that node's certificate
+// files (certificates/ under it); `join` uses none, as a joining node does.
+//
+//   shoal-e2e-node-client MANAGER join TOKEN HOSTNAME ADDR [COUNT]
+//   shoal-e2e-node-client MANAGER session STATE_DIR HOSTNAME ADDR
+//   shoal-e2e-node-client MANAGER start-run STATE_DIR NETWORK NAME
+//   shoal-e2e-node-client MANAGER publish-logs STATE_DIR SUBSCRIPTION TASK
+//
+// HOSTNAME "long:N" means N bytes of 'a' (an argument cannot hold 3 MB); "escapes" means the
+// review's terminal escapes, "\e]0;owned-title\a\e[2J\e[31mh2".
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "control/daemon/tls.h"
+#include "control/pki/identity.h"
+#include "control/pki/node_files.h"
+#include "swarm.grpc.pb.h"
+
+namespace {
+
+using namespace shoal;
+using namespace std::chrono_literals;
+
+std::string hostname_arg(const std::string& arg) {
+  if (arg.starts_with("long:"))
+    return std::string(std::stoul(arg.substr(5)), 'a');
+  if (arg == "escapes")
+    return "\x1b]0;owned-title\a\x1b[2J\x1b[31mh2";
+  return arg;
+}
+
+const char* code_name(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    default:
+      return "OTHER";
+  }
+}
+
+void print(const grpc::Status& status) {
+  std::printf("%s %s\n", code_name(status.error_code()), status.error_message().c_str());
+}
+
+std::unique_ptr<grpc::ClientContext> call() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + 20s);
+  return context;
+}
+
+std::unique_ptr<api::Dispatcher::Stub> dispatcher(const std::string& manager,
+                                                  const std::string& state_dir) {
+  auto files = pki::load_node_files(state_dir);
+  if (!files.ok()) {
+    std::fprintf(stderr, "%s\n", files.error().message().c_str());
+    std::exit(2);
+  }
+  return api::Dispatcher::NewStub(daemon::node_channel(manager, *files));
+}
+
+int join(const std::string& manager, const std::vector<std::string>& args) {
+  auto key = pki::make_key_and_csr();
+  if (!key.ok())
+    return 2;
+  auto stub = api::Ca::NewStub(daemon::unverified_channel(manager));
+  int count = args.size() > 3 ? std::stoi(args[3]) : 1;
+  for (int i = 0; i < count; ++i) {
+    api::IssueNodeCertificateRequest request;
+    request.set_token(args[0]);
+    request.set_hostname(hostname_arg(args[1]));
+    request.set_addr(args[2]);
+    request.set_csr_pem(key->csr_pem);
+    api::IssueNodeCertificateResponse response;
+    print(stub->IssueNodeCertificate(call().get(), request, &response));
+  }
+  return 0;
+}
+
+int session(const std::string& manager, const std::vector<std::string>& args) {
+  auto stub = dispatcher(manager, args[0]);
+  api::SessionRequest request;
+  request.set_hostname(hostname_arg(args[1]));
+  request.set_addr(args[2]);
+  auto context = call();
+  auto stream = stub->Session(context.get(), request);
+  api::Assignments first;
+  if (stream->Read(&first)) {
+    context->TryCancel();
+    stream->Finish();
+    print(grpc::Status::OK);
+    return 0;
+  }
+  print(stream->Finish());
+  return 0;
+}
+
+int start_run(const std::string& manager, const std::vector<std::string>& args) {
+  auto stub = dispatcher(manager, args[0]);
+  api::StartRunRequest request;
+  request.set_network(args[1]);
+  request.set_name(args[2]);
+  request.add_command("/bin/true");
+  api::StartRunResponse response;
+  print(stub->StartRun(call().get(), request, &response));
+  return 0;
+}
+
+int publish_logs(const std::string& manager, const std::vector<std::string>& args) {
+  auto stub = dispatcher(manager, args[0]);
+  api::PublishLogsRequest request;
+  request.set_subscription_id(args[1]);
+  auto* line = request.add_lines();
+  line->set_task_id(args[2]);
+  line->set_stream("stdout");
+  line->set_line("forged line");
+  api::Empty empty;
+  print(stub->PublishLogs(call().get(), request, &empty));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() < 2) {
+    std::fprintf(stderr, "usage: %s MANAGER CALL ARGS...\n", argv[0]);
+    return 2;
+  }
+  const std::string manager = args[0];
+  const std::string what = args[1];
+  std::vector<std::string> rest(args.begin() + 2, args.end());
+  if (what == "join" && rest.size() >= 3)
+    return join(manager, rest);
+  if (what == "session" && rest.size() == 3)
+    return session(manager, rest);
+  if (what == "start-run" && rest.size() == 3)
+    return start_run(manager, rest);
+  if (what == "publish-logs" && rest.size() == 3)
+    return publish_logs(manager, rest);
+  std::fprintf(stderr, "bad arguments for %s\n", what.c_str());
+  return 2;
+}
