@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "control/daemon/auth.h"
+#include "control/daemon/cert_status.h"
 #include "control/daemon/grpc_status.h"
 #include "control/daemon/leader_routing.h"
 #include "control/daemon/tls.h"
@@ -89,10 +90,12 @@ grpc::Status CaService::RenewNodeCertificate(grpc::ServerContext* context,
   who.role =
       node->role == manager::NodeRole::kManager ? pki::NodeRole::kManager : pki::NodeRole::kWorker;
   who.cluster_id = held->secrets->cluster_id();
-  auto cert = held->secrets->ca().sign(request->csr_pem(), who, {node->addr.str()});
+  auto cert = held->secrets->ca().sign(request->csr_pem(), who, {node->addr.str()},
+                                       held->secrets->cert_expiry());
   if (!cert.ok())
     return to_grpc(cert.error());
   spdlog::info("node {} renewed its certificate as {}", who.node_id, pki::to_ou(who.role));
+  record_certificate(*held->manager, who.node_id, *cert);
   response->set_node_id(who.node_id);
   response->set_role(who.role == pki::NodeRole::kManager ? "manager" : "worker");
   response->set_cert_pem(*cert);
@@ -119,13 +122,14 @@ grpc::Status CaService::issue(const ManagerContext& held,
     return invalid("advertise address " + request.addr() + " is not an IPv4 address");
   pki::NodeIdentity who{
       .node_id = held.manager->ids().next(), .role = role, .cluster_id = secrets.cluster_id()};
-  auto cert = secrets.ca().sign(request.csr_pem(), who, {request.addr()});
+  auto cert = secrets.ca().sign(request.csr_pem(), who, {request.addr()}, secrets.cert_expiry());
   if (!cert.ok())
     return to_grpc(cert.error());
   if (auto registered = register_node(*held.manager, who.node_id, request.hostname(), *addr, role);
       !registered.ok()) {
     return to_grpc(registered.error(), grpc::StatusCode::ABORTED);
   }
+  record_certificate(*held.manager, who.node_id, *cert);
   spdlog::info("node {} ({}, {}) joined as {}", who.node_id, request.hostname(), request.addr(),
                pki::to_ou(role));
   response.set_node_id(who.node_id);

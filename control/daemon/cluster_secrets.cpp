@@ -24,6 +24,13 @@ Status write_private(const std::string& path, const std::string& content) {
   return write_file_atomically(path, content, 0600);
 }
 
+// Files written before --cert-expiry existed hold none: Docker's default.
+std::chrono::seconds expiry_of(const nlohmann::json& json) {
+  auto seconds = json.value("cert_expiry_s", int64_t{0});
+  return seconds > 0 ? std::chrono::seconds(seconds)
+                     : std::chrono::seconds(pki::kDefaultNodeCertValidity);
+}
+
 }  // namespace
 
 ClusterSecrets::ClusterSecrets(pki::CertificateAuthority ca, std::string state_dir,
@@ -67,8 +74,10 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::load(const std::string& 
     return invalid_argument(cluster_file(state_dir), "is not a cluster file");
   }
   JoinTokenPair tokens{json.value("worker_token", ""), json.value("manager_token", "")};
-  return std::make_unique<ClusterSecrets>(
+  auto secrets = std::make_unique<ClusterSecrets>(
       std::move(ca), state_dir, json.at("cluster_id").get<std::string>(), std::move(tokens));
+  secrets->cert_expiry_ = expiry_of(json);
+  return secrets;
 }
 
 Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::adopt(const std::string& state_dir,
@@ -84,6 +93,7 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::adopt(const std::string&
   JoinTokenPair tokens{json.value("worker_token", ""), json.value("manager_token", "")};
   auto secrets = std::make_unique<ClusterSecrets>(
       std::move(ca), state_dir, json["cluster_id"].get<std::string>(), std::move(tokens));
+  secrets->cert_expiry_ = expiry_of(json);
   SHOAL_TRY(pki::save_ca_key(state_dir, secrets->ca_.key_pem()));
   SHOAL_TRY(secrets->save());
   return secrets;
@@ -91,24 +101,39 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::adopt(const std::string&
 
 std::string ClusterSecrets::to_json() const {
   std::lock_guard lock(mutex_);
-  return nlohmann::json{{"cluster_id", cluster_id_},
-                        {"ca_cert", ca_.cert_pem()},
-                        {"ca_key", ca_.key_pem()},
-                        {"worker_token", tokens_.worker},
-                        {"manager_token", tokens_.manager}}
+  return nlohmann::json{{"cluster_id", cluster_id_},        {"ca_cert", ca_.cert_pem()},
+                        {"ca_key", ca_.key_pem()},          {"worker_token", tokens_.worker},
+                        {"manager_token", tokens_.manager}, {"cert_expiry_s", cert_expiry_.count()}}
       .dump();
 }
 
 Status ClusterSecrets::save() const {
   nlohmann::json json{{"cluster_id", cluster_id_},
                       {"worker_token", tokens_.worker},
-                      {"manager_token", tokens_.manager}};
+                      {"manager_token", tokens_.manager},
+                      {"cert_expiry_s", cert_expiry_.count()}};
   return write_private(cluster_file(state_dir_), json.dump(2) + "\n");
 }
 
 JoinTokenPair ClusterSecrets::tokens() const {
   std::lock_guard lock(mutex_);
   return tokens_;
+}
+
+std::chrono::seconds ClusterSecrets::cert_expiry() const {
+  std::lock_guard lock(mutex_);
+  return cert_expiry_;
+}
+
+Status ClusterSecrets::set_cert_expiry(std::chrono::seconds expiry) {
+  std::lock_guard lock(mutex_);
+  auto previous = cert_expiry_;
+  cert_expiry_ = expiry;
+  if (auto saved = save(); !saved.ok()) {
+    cert_expiry_ = previous;
+    return saved;
+  }
+  return {};
 }
 
 Status ClusterSecrets::rotate(pki::NodeRole role) {

@@ -3,6 +3,8 @@
 // manager keeps accepting the tokens it printed before.
 #pragma once
 
+#include <chrono>
+
 #include <mutex>
 #include <optional>
 #include <string>
@@ -40,6 +42,9 @@ class ClusterSecrets {
   const std::string& cluster_id() const { return cluster_id_; }
   JoinTokenPair tokens() const;
   Status rotate(pki::NodeRole role);
+  // How long the node certificates the CA signs are valid (`swarm init/update --cert-expiry`).
+  std::chrono::seconds cert_expiry() const;
+  Status set_cert_expiry(std::chrono::seconds expiry);
   // The role a presented token grants, or an error saying why it grants none.
   Result<pki::NodeRole> role_for(std::string_view token) const;
 
@@ -54,6 +59,7 @@ class ClusterSecrets {
   std::string cluster_id_;
   mutable std::mutex mutex_;
   JoinTokenPair tokens_;
+  std::chrono::seconds cert_expiry_ = pki::kDefaultNodeCertValidity;  // guarded by mutex_
 };
 
 }  // namespace shoal::daemon

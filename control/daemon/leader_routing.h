@@ -85,6 +85,8 @@ class ControlRouter final : public api::Control::Service {
   grpc::Status GetJoinTokens(grpc::ServerContext*, const api::Empty*, api::JoinTokens*) override;
   grpc::Status RotateJoinToken(grpc::ServerContext*, const api::RotateJoinTokenRequest*,
                                api::JoinTokens*) override;
+  grpc::Status UpdateSwarm(grpc::ServerContext*, const api::UpdateSwarmRequest*,
+                           api::SwarmSettings*) override;
   grpc::Status Backup(grpc::ServerContext*, const api::Empty*, api::BackupData*) override;
 
  private:

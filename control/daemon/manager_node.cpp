@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "control/daemon/ca_service.h"
+#include "control/daemon/cert_renewal.h"
 #include "control/daemon/dispatcher_service.h"
 #include "control/daemon/tls.h"
 
@@ -54,6 +55,10 @@ Status ManagerNode::open_seat() {
                           .cert_pem = config_.files.node_cert_pem,
                           .key_pem = config_.files.node_key_pem},
                   .etcd_binary = config_.etcd_binary};
+  if (!config_.files.watch_dir.empty()) {  // renewed certificates reach etcd without a restart
+    seat.tls.credentials = node_credentials(config_.files);
+    seat.tls.identity_file = pki::identity_file(config_.files.watch_dir);
+  }
   if (config_.force_new_cluster) {
     SHOAL_TRY(ManagerSeat::rebuild_alone(seat));
     demote_others_ = true;
@@ -176,6 +181,9 @@ ControlHooks ManagerNode::hooks() {
     return tokens;
   };
   hooks.rotate_join_token = [this](const std::string& role) { return rotate_join_token(role); };
+  hooks.update_swarm = [this](const api::UpdateSwarmRequest& request) {
+    return update_swarm(request);
+  };
   hooks.leader_node_id = [this] { return seat_->leader().leader; };
   hooks.manager_statuses = [this] { return manager_statuses(); };
   hooks.collect_logs = [this](const std::vector<manager::Task>& tasks, uint32_t tail,
@@ -221,6 +229,28 @@ Result<api::JoinTokens> ManagerNode::rotate_join_token(const std::string& role) 
   tokens.set_worker(held->tokens().worker);
   tokens.set_manager(held->tokens().manager);
   return tokens;
+}
+
+Result<api::SwarmSettings> ManagerNode::update_swarm(const api::UpdateSwarmRequest& request) {
+  std::shared_ptr<ClusterSecrets> held;
+  {
+    std::lock_guard lock(mutex_);
+    held = secrets_;
+  }
+  if (!held) {
+    return Error{.op = "update", .object = "the swarm", .detail = "this manager has no secrets"};
+  }
+  if (request.cert_expiry_s() != 0) {
+    SHOAL_ASSIGN_OR_RETURN(auto expiry, checked_cert_expiry(request.cert_expiry_s()));
+    SHOAL_TRY(held->set_cert_expiry(expiry));
+    if (seat_->is_replicated()) {
+      SHOAL_TRY(seat_->write_key(kSecretsKey, held->to_json()));  // what a new leader adopts
+    }
+    spdlog::info("node certificates signed from now on are valid for {} s", expiry.count());
+  }
+  api::SwarmSettings settings;
+  settings.set_cert_expiry_s(static_cast<uint64_t>(held->cert_expiry().count()));
+  return settings;
 }
 
 Result<std::string> ManagerNode::add_manager(const std::string& node_id, const std::string& addr) {

@@ -69,6 +69,8 @@ class ManagerNode {
   ControlHooks hooks();
   Result<std::string> add_manager(const std::string& node_id, const std::string& addr);
   Result<api::JoinTokens> rotate_join_token(const std::string& role);
+  // `swarm update`: the lifetime of node certificates signed from now on (cluster secrets).
+  Result<api::SwarmSettings> update_swarm(const api::UpdateSwarmRequest& request);
   std::map<std::string, std::string> manager_statuses();
   Status demote_other_managers(ManagerRuntime& runtime);
   Result<BackupSecrets> backup_secrets() const;
