@@ -87,6 +87,7 @@ grpc::Status CaService::RenewNodeCertificate(grpc::ServerContext* context,
   held->manager->store().view([&](const manager::ReadTx& tx) { node = tx.get_node(who.node_id); });
   if (!node)
     return not_found("node " + who.node_id + " (removed from the swarm)");
+  const pki::NodeRole presented = who.role;  // what the caller's certificate says
   who.role =
       node->role == manager::NodeRole::kManager ? pki::NodeRole::kManager : pki::NodeRole::kWorker;
   who.cluster_id = held->secrets->cluster_id();
@@ -100,7 +101,9 @@ grpc::Status CaService::RenewNodeCertificate(grpc::ServerContext* context,
   response->set_role(who.role == pki::NodeRole::kManager ? "manager" : "worker");
   response->set_cert_pem(*cert);
   response->set_cluster_id(who.cluster_id);
-  if (who.role != pki::NodeRole::kManager)
+  // Only a promotion makes room for a new manager; a manager's timed renewal changes nothing
+  // else (on a single manager, add_manager would move the store into etcd).
+  if (who.role != pki::NodeRole::kManager || presented == pki::NodeRole::kManager)
     return grpc::Status::OK;
   return finish_manager(std::move(held), who.node_id, node->addr.str(), *response);
 }

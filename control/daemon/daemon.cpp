@@ -195,6 +195,10 @@ Status Daemon::resume() {
     }
     return std::move(files).error();
   }
+  if (!fs::exists(pki::identity_file(options_.state_dir))) {
+    // Written before renewal existed: TLS users watch swarm-node.pem (tls.h), so write it.
+    SHOAL_TRY(pki::save_node_files(options_.state_dir, *files));
+  }
   SHOAL_ASSIGN_OR_RETURN(auto state, load_state(options_.state_dir));
   spdlog::info("resuming as {} {} (manager {})", state.role, state.node_id, state.manager_addr);
   if (state.role == "manager")
