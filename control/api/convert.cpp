@@ -60,6 +60,8 @@ void to_proto(const manager::Node& node, bool leader, Node& out) {
   out.set_addr(node.addr.str());
   out.set_leader(leader);
   out.set_lb_backend(node.lb_backend);
+  out.set_cert_not_before(node.cert_not_before);
+  out.set_cert_not_after(node.cert_not_after);
   out.set_version(node.version);
 }
 

@@ -1,5 +1,6 @@
 // node ls | inspect | update | rm
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 
 #include "control/cli/commands.h"
@@ -33,12 +34,22 @@ Status node_ls(Context& ctx, const LsOptions& o) {
   SHOAL_ASSIGN_OR_RETURN(auto info, client->local(&api::Local::Stub::Info, {}));
   std::vector<Row> rows;
   std::vector<nlohmann::json> extra;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
   for (const auto& node : nodes) {
     bool self = node.id() == info.node_id();
     std::string id = o.format == "json" ? node.id() : node.id() + (self ? " *" : "");
-    rows.push_back({id, node.hostname(), capitalise(node.status()), capitalise(node.availability()),
+    // A certificate about to expire (or expired) is marked in STATUS, where an operator looks;
+    // JSON keeps Status as it is and says it in TLSStatus.
+    auto tls = tls_status(node, now);
+    auto status = capitalise(node.status());
+    if (o.format != "json" && (tls == "Expiring" || tls == "Expired")) {
+      status += " (certificate " + std::string(tls == "Expired" ? "expired" : "expiring") + ")";
+    }
+    rows.push_back({id, node.hostname(), status, capitalise(node.availability()),
                     manager_status(node), kVersion});
-    extra.push_back({{"Self", self}});
+    extra.push_back({{"Self", self}, {"TLSStatus", tls}});
   }
   print_rows(
       o.format, {"ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS", "ENGINE VERSION"},

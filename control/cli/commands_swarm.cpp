@@ -17,8 +17,20 @@ struct InitOptions {
   std::string listen_addr;
   std::string default_addr_pool;
   std::string dispatcher_heartbeat;
+  std::string cert_expiry;
   bool force_new_cluster = false;
 };
+
+// --cert-expiry as Docker takes it ("2160h0m0s", "90m"): whole seconds for the request. The
+// daemon checks the floor (1 hour; see control/daemon/cert_renewal.h).
+Result<uint64_t> cert_expiry_seconds(const std::string& text) {
+  auto expiry = parse_duration(text);
+  if (!expiry.ok())
+    return usage_error("--cert-expiry: " + expiry.error().message());
+  if (expiry->count() < 1000)
+    return usage_error("--cert-expiry: must be at least 1s (the swarm takes at least 1h)");
+  return static_cast<uint64_t>(expiry->count() / 1000);
+}
 
 Status swarm_init(Context& ctx, const InitOptions& o) {
   api::InitRequest request;
@@ -32,6 +44,10 @@ Status swarm_init(Context& ctx, const InitOptions& o) {
       return usage_error("--dispatcher-heartbeat: " + heartbeat.error().message());
     }
     request.set_heartbeat_ms(static_cast<uint64_t>(heartbeat->count()));
+  }
+  if (!o.cert_expiry.empty()) {
+    SHOAL_ASSIGN_OR_RETURN(auto seconds, cert_expiry_seconds(o.cert_expiry));
+    request.set_cert_expiry_s(seconds);
   }
   SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
   SHOAL_ASSIGN_OR_RETURN(auto response, client->local(&api::Local::Stub::Init, request));
@@ -96,16 +112,22 @@ Status swarm_join_token(Context& ctx, const JoinTokenOptions& o) {
 }
 
 struct UpdateOptions {
+  std::string cert_expiry;
   bool rotate_gossip_key = false;
 };
 
-// Docker rotates the gossip keys only on its schedule; Shoal also rotates them on demand, for an
-// operator who suspects a leaked key (a node's disk, a backup of one).
+// `swarm update`: Docker prints "Swarm updated." and nothing else. Docker rotates the gossip keys
+// only on its schedule; Shoal also rotates them on demand, for an operator who suspects a leaked
+// key (a node's disk, a backup of one).
 Status swarm_update(Context& ctx, const UpdateOptions& o) {
-  if (!o.rotate_gossip_key)
-    return invalid_argument("swarm update", "nothing to update (--rotate-gossip-key)");
+  api::UpdateSwarmRequest request;
+  if (!o.cert_expiry.empty()) {
+    SHOAL_ASSIGN_OR_RETURN(auto seconds, cert_expiry_seconds(o.cert_expiry));
+    request.set_cert_expiry_s(seconds);
+  }
+  request.set_rotate_gossip_key(o.rotate_gossip_key);
   SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
-  SHOAL_TRY(client->control(&api::Control::Stub::RotateGossipKey, {}));
+  SHOAL_TRY(client->control(&api::Control::Stub::UpdateSwarm, request));
   std::cout << "Swarm updated.\n";
   return Status();
 }
@@ -197,6 +219,8 @@ void add_swarm_commands(CLI::App& app, Context& ctx) {
                        "Address pool for networks (CIDR)");
   init_cmd->add_option("--dispatcher-heartbeat", init->dispatcher_heartbeat,
                        "Dispatcher heartbeat period (e.g. 5s)");
+  init_cmd->add_option("--cert-expiry", init->cert_expiry,
+                       "Validity period for node certificates (default 2160h0m0s)");
   init_cmd->add_flag("--force-new-cluster", init->force_new_cluster,
                      "Force create a new cluster from current state");
   on_parsed(init_cmd, ctx, [&ctx, init] { return swarm_init(ctx, *init); });
@@ -220,6 +244,8 @@ void add_swarm_commands(CLI::App& app, Context& ctx) {
 
   auto update = std::make_shared<UpdateOptions>();
   auto* update_cmd = swarm->add_subcommand("update", "Update the swarm");
+  update_cmd->add_option("--cert-expiry", update->cert_expiry,
+                         "Validity period for node certificates (e.g. 2160h0m0s)");
   update_cmd->add_flag("--rotate-gossip-key", update->rotate_gossip_key,
                        "Add a new gossip encryption key now (the oldest of three goes)");
   on_parsed(update_cmd, ctx, [&ctx, update] { return swarm_update(ctx, *update); });

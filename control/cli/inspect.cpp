@@ -45,6 +45,12 @@ nlohmann::json configs_json(
   return array;
 }
 
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string ms(uint64_t value) {
   return format_duration(std::chrono::milliseconds(static_cast<int64_t>(value)));
 }
@@ -93,6 +99,10 @@ nlohmann::json to_json(const api::Node& node) {
           {"Leader", node.leader()},
           {"ManagerStatus", node.manager_status()},
           {"LoadBalancer", node.lb_backend()},
+          {"TLSInfo",
+           {{"CertNotBefore", utc_time(node.cert_not_before())},
+            {"CertNotAfter", utc_time(node.cert_not_after())},
+            {"Status", tls_status(node, unix_now())}}},
           {"Labels", labels}};
 }
 
@@ -198,6 +208,11 @@ std::string pretty(const api::Node& node) {
   text += " Availability:\t\t" + capitalise(node.availability()) + "\n";
   text += " Address:\t\t" + node.addr() + "\n";
   text += "Load Balancer:\t\t" + (node.lb_backend().empty() ? "-" : node.lb_backend()) + "\n";
+  if (node.cert_not_after() != 0) {
+    auto status = tls_status(node, unix_now());
+    text += "Certificate Expiry:\t" + utc_time(node.cert_not_after()) +
+            (status == "Ready" ? "" : " (" + status + ")") + "\n";
+  }
   if (node.role() == "manager") {
     text += "Manager Status:\n";
     auto reachability = manager_status(node) == "Unreachable" ? "Unreachable" : "Reachable";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <tuple>
 
 namespace shoal::cli {
@@ -189,6 +190,30 @@ std::string error_column(const api::Task& task, bool no_trunc) {
     message = message.substr(0, kCommandWidth - 1) + "\xE2\x80\xA6";  // "…" as docker does
   }
   return "\"" + message + "\"";
+}
+
+std::string tls_status(const api::Node& node, int64_t now) {
+  const int64_t from = node.cert_not_before();
+  const int64_t until = node.cert_not_after();
+  if (until == 0 || until <= from) {
+    return "";
+  }
+  if (now >= until) {
+    return "Expired";
+  }
+  return now >= until - (until - from) / 10 ? "Expiring" : "Ready";
+}
+
+std::string utc_time(int64_t seconds) {
+  if (seconds == 0) {
+    return "";
+  }
+  auto when = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  ::gmtime_r(&when, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
 }
 
 std::string manager_status(const api::Node& node) {

@@ -59,4 +59,11 @@ std::string error_column(const api::Task& task, bool no_trunc);
 // MANAGER STATUS: Leader, Reachable (a manager not down), Unreachable, or empty for workers.
 std::string manager_status(const api::Node& node);
 
+// The node's certificate at `now` (unix seconds), from the validity the CA recorded: "Ready",
+// "Expiring" (in the last 10% of its lifetime: its renewals failed since the 80% point),
+// "Expired", or "" when unknown (a node that joined before renewal existed).
+std::string tls_status(const api::Node& node, int64_t now);
+// Unix seconds as RFC 3339 UTC ("2026-12-07T11:00:00Z"); "" for 0.
+std::string utc_time(int64_t seconds);
+
 }  // namespace shoal::cli

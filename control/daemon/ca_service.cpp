@@ -5,6 +5,7 @@
 #include "common/hostname.h"
 #include "common/printable.h"
 #include "control/daemon/auth.h"
+#include "control/daemon/cert_status.h"
 #include "control/daemon/grpc_status.h"
 #include "control/daemon/leader_routing.h"
 
@@ -167,18 +168,23 @@ grpc::Status CaService::RenewNodeCertificate(grpc::ServerContext* context,
   held->manager->store().view([&](const manager::ReadTx& tx) { node = tx.get_node(who.node_id); });
   if (!node)
     return not_found("node " + who.node_id + " (removed from the swarm)");
+  const pki::NodeRole presented = who.role;  // what the caller's certificate says
   who.role =
       node->role == manager::NodeRole::kManager ? pki::NodeRole::kManager : pki::NodeRole::kWorker;
   who.cluster_id = held->secrets->cluster_id();
-  auto cert = held->secrets->ca().sign(request->csr_pem(), who, {node->addr.str()});
+  auto cert = held->secrets->ca().sign(request->csr_pem(), who, {node->addr.str()},
+                                       held->secrets->cert_expiry());
   if (!cert.ok())
     return to_grpc(cert.error());
   spdlog::info("node {} renewed its certificate as {}", who.node_id, pki::to_ou(who.role));
+  record_certificate(*held->manager, who.node_id, *cert);
   response->set_node_id(who.node_id);
   response->set_role(who.role == pki::NodeRole::kManager ? "manager" : "worker");
   response->set_cert_pem(*cert);
   response->set_cluster_id(who.cluster_id);
-  if (who.role != pki::NodeRole::kManager)
+  // Only a promotion makes room for a new manager; a manager's timed renewal changes nothing
+  // else (on a single manager, add_manager would move the store into etcd).
+  if (who.role != pki::NodeRole::kManager || presented == pki::NodeRole::kManager)
     return grpc::Status::OK;
   return finish_manager(std::move(held), who.node_id, node->addr.str(), *response);
 }
@@ -201,13 +207,14 @@ grpc::Status CaService::issue(const ManagerContext& held, const std::string& sou
   auto addr = Ipv4::parse(request.addr());
   pki::NodeIdentity who{
       .node_id = held.manager->ids().next(), .role = role, .cluster_id = secrets.cluster_id()};
-  auto cert = secrets.ca().sign(request.csr_pem(), who, {request.addr()});
+  auto cert = secrets.ca().sign(request.csr_pem(), who, {request.addr()}, secrets.cert_expiry());
   if (!cert.ok())
     return to_grpc(cert.error());
   if (auto registered = register_node(*held.manager, who.node_id, request.hostname(), *addr, role);
       !registered.ok()) {
     return to_grpc(registered.error(), grpc::StatusCode::ABORTED);
   }
+  record_certificate(*held.manager, who.node_id, *cert);
   spdlog::info("node {} ({}, {}) joined as {}", who.node_id, printable_for_log(request.hostname()),
                request.addr(), pki::to_ou(role));
   response.set_node_id(who.node_id);

@@ -32,6 +32,13 @@ Result<std::vector<GossipKey>> stored_or_first_keys(const nlohmann::json& json) 
   return std::vector<GossipKey>{std::move(first)};
 }
 
+// Files written before --cert-expiry existed hold none: Docker's default.
+std::chrono::seconds expiry_of(const nlohmann::json& json) {
+  auto seconds = json.value("cert_expiry_s", int64_t{0});
+  return seconds > 0 ? std::chrono::seconds(seconds)
+                     : std::chrono::seconds(pki::kDefaultNodeCertValidity);
+}
+
 }  // namespace
 
 ClusterSecrets::ClusterSecrets(pki::CertificateAuthority ca, std::string state_dir,
@@ -84,6 +91,7 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::load(const std::string& 
   auto secrets =
       std::make_unique<ClusterSecrets>(std::move(ca), state_dir, json.at("cluster_id").get<std::string>(),
                                        std::move(tokens), std::move(keys));
+  secrets->cert_expiry_ = expiry_of(json);
   if (!json.contains("gossip_keys"))
     SHOAL_TRY(secrets->save());
   return secrets;
@@ -104,6 +112,7 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::adopt(const std::string&
   auto secrets = std::make_unique<ClusterSecrets>(std::move(ca), state_dir,
                                                   json["cluster_id"].get<std::string>(),
                                                   std::move(tokens), std::move(keys));
+  secrets->cert_expiry_ = expiry_of(json);
   SHOAL_TRY(pki::save_ca_key(state_dir, secrets->ca_.key_pem()));
   SHOAL_TRY(secrets->save());
   return secrets;
@@ -116,6 +125,7 @@ std::string ClusterSecrets::to_json() const {
                         {"ca_key", ca_.key_pem()},
                         {"worker_token", tokens_.worker},
                         {"manager_token", tokens_.manager},
+                        {"cert_expiry_s", cert_expiry_.count()},
                         {"gossip_keys", gossip_keys_to_json(gossip_keys_)}}
       .dump();
 }
@@ -124,6 +134,7 @@ Status ClusterSecrets::save() const {
   nlohmann::json json{{"cluster_id", cluster_id_},
                       {"worker_token", tokens_.worker},
                       {"manager_token", tokens_.manager},
+                      {"cert_expiry_s", cert_expiry_.count()},
                       {"gossip_keys", gossip_keys_to_json(gossip_keys_)}};
   return write_private(cluster_file(state_dir_), json.dump(2) + "\n");
 }
@@ -131,6 +142,22 @@ Status ClusterSecrets::save() const {
 JoinTokenPair ClusterSecrets::tokens() const {
   std::lock_guard lock(mutex_);
   return tokens_;
+}
+
+std::chrono::seconds ClusterSecrets::cert_expiry() const {
+  std::lock_guard lock(mutex_);
+  return cert_expiry_;
+}
+
+Status ClusterSecrets::set_cert_expiry(std::chrono::seconds expiry) {
+  std::lock_guard lock(mutex_);
+  auto previous = cert_expiry_;
+  cert_expiry_ = expiry;
+  if (auto saved = save(); !saved.ok()) {
+    cert_expiry_ = previous;
+    return saved;
+  }
+  return {};
 }
 
 Status ClusterSecrets::rotate(pki::NodeRole role) {

@@ -3,6 +3,8 @@
 // key written by pki, so a restarted manager keeps accepting the tokens it printed before.
 #pragma once
 
+#include <chrono>
+
 #include <mutex>
 #include <optional>
 #include <string>
@@ -45,6 +47,9 @@ class ClusterSecrets {
   std::vector<GossipKey> gossip_keys() const;
   // Adds a fresh gossip key (the oldest of more than three goes) and saves.
   Status rotate_gossip_key(int64_t now);
+  // How long the node certificates the CA signs are valid (`swarm init/update --cert-expiry`).
+  std::chrono::seconds cert_expiry() const;
+  Status set_cert_expiry(std::chrono::seconds expiry);
   // The role a presented token grants, or an error saying why it grants none.
   Result<pki::NodeRole> role_for(std::string_view token) const;
 
@@ -60,6 +65,7 @@ class ClusterSecrets {
   mutable std::mutex mutex_;
   JoinTokenPair tokens_;
   std::vector<GossipKey> gossip_keys_;
+  std::chrono::seconds cert_expiry_ = pki::kDefaultNodeCertValidity;  // guarded by mutex_
 };
 
 }  // namespace shoal::daemon

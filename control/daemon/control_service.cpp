@@ -640,13 +640,18 @@ grpc::Status ControlService::RotateJoinToken(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status ControlService::RotateGossipKey(grpc::ServerContext* context, const api::Empty*,
-                                             api::Empty*) {
+grpc::Status ControlService::UpdateSwarm(grpc::ServerContext* context,
+                                         const api::UpdateSwarmRequest* request,
+                                         api::SwarmSettings* response) {
   std::shared_ptr<const ManagerContext> held;
   if (auto status = hold(*context, held); !status.ok())
     return status;
-  if (auto rotated = held->hooks.rotate_gossip_key(); !rotated.ok())
-    return to_grpc(rotated.error());
+  if (!held->hooks.update_swarm)
+    return {grpc::StatusCode::UNIMPLEMENTED, "this manager cannot update the swarm"};
+  auto settings = held->hooks.update_swarm(*request);
+  if (!settings.ok())
+    return to_grpc(settings.error());
+  *response = *settings;
   return grpc::Status::OK;
 }
 

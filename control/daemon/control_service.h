@@ -21,7 +21,7 @@ namespace shoal::daemon {
 struct ControlHooks {
   std::function<api::JoinTokens()> join_tokens;
   std::function<Result<api::JoinTokens>(const std::string& role)> rotate_join_token;
-  std::function<Status()> rotate_gossip_key;
+  std::function<Result<api::SwarmSettings>(const api::UpdateSwarmRequest&)> update_swarm;
   std::function<std::string()> leader_node_id;
   // Manager node id -> "Leader" | "Reachable" | "Unreachable".
   std::function<std::map<std::string, std::string>()> manager_statuses;
@@ -103,9 +103,10 @@ class ControlService final : public api::Control::Service {
   grpc::Status RemoveConfig(grpc::ServerContext*, const api::IdRequest*, api::Empty*) override;
 
   grpc::Status GetJoinTokens(grpc::ServerContext*, const api::Empty*, api::JoinTokens*) override;
-  grpc::Status RotateGossipKey(grpc::ServerContext*, const api::Empty*, api::Empty*) override;
   grpc::Status RotateJoinToken(grpc::ServerContext*, const api::RotateJoinTokenRequest*,
                                api::JoinTokens*) override;
+  grpc::Status UpdateSwarm(grpc::ServerContext*, const api::UpdateSwarmRequest*,
+                           api::SwarmSettings*) override;
 
   // In control_backup.cpp.
   grpc::Status Backup(grpc::ServerContext*, const api::Empty*, api::BackupData*) override;

@@ -13,6 +13,7 @@
 
 #include "common/atomic_file.h"
 #include "control/daemon/ca_service.h"
+#include "control/daemon/cert_status.h"
 #include "control/daemon/control_backup.h"
 #include "control/daemon/grpc_status.h"
 #include "control/daemon/tls.h"
@@ -126,12 +127,14 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonOptions options) {
   daemon->state_dir_.emplace(std::move(dir));
   SHOAL_TRY(daemon->resume());
   SHOAL_TRY(daemon->serve_local());
+  daemon->renewal_ = std::make_unique<RenewalThread>(*daemon);
   return daemon;
 }
 
 Daemon::Daemon(Key, DaemonOptions options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
+  renewal_.reset();  // before anything it uses goes
   {
     std::lock_guard lock(role_mutex_);
     role_changing_ = true;  // no new role change starts now
@@ -206,6 +209,10 @@ Status Daemon::resume() {
     }
     return std::move(files).error();
   }
+  if (!fs::exists(pki::identity_file(options_.state_dir))) {
+    // Written before renewal existed: TLS users watch swarm-node.pem (tls.h), so write it.
+    SHOAL_TRY(pki::save_node_files(options_.state_dir, *files));
+  }
   SHOAL_ASSIGN_OR_RETURN(auto state, load_state(options_.state_dir));
   spdlog::info("resuming as {} {} (manager {})", state.role, state.node_id, state.manager_addr);
   if (state.role == "manager")
@@ -235,7 +242,7 @@ Status Daemon::start_manager(const NodeState& state, const pki::NodeFiles& files
                            .listen_addr = state.listen_addr,
                            .manager_addr = state.manager_addr,
                            .runtime = {},
-                           .files = files,
+                           .files = watched(files),
                            .gossip_port = options_.gossip_port,
                            .etcd_initial_cluster = std::move(etcd_initial_cluster),
                            .etcd_binary = options_.etcd_binary,
@@ -279,7 +286,7 @@ Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) 
   session_ = std::make_unique<AgentSession>(
       SessionConfig{
           .managers = managers,
-          .files = files,
+          .files = watched(files),
           .hostname = hostname(),
           .advertise_addr = state.advertise_addr,
           .lb_backend = lb::backend_kind_name(options_.lb_backend),
@@ -351,6 +358,9 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
   }
   state.heartbeat_ms = request.heartbeat_ms() == 0 ? 5000 : request.heartbeat_ms();
   state.manager_addr = api_addr(state.advertise_addr, state.listen_addr);
+  auto cert_expiry = checked_cert_expiry(request.cert_expiry_s());
+  if (!cert_expiry.ok())
+    return invalid(cert_expiry.error().message());
 
   SharedIds ids;
   state.node_id = ids.next();
@@ -366,12 +376,14 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
   auto key = pki::make_key_and_csr();
   if (!key.ok())
     return to_grpc(key.error(), grpc::StatusCode::INTERNAL);
+  if (auto set = (*created)->set_cert_expiry(*cert_expiry); !set.ok())
+    return to_grpc(set.error(), grpc::StatusCode::INTERNAL);
   const auto& ca = (*created)->ca();
   auto cert = ca.sign(key->csr_pem,
                       {.node_id = state.node_id,
                        .role = pki::NodeRole::kManager,
                        .cluster_id = (*created)->cluster_id()},
-                      {state.advertise_addr});
+                      {state.advertise_addr}, *cert_expiry);
   if (!cert.ok())
     return to_grpc(cert.error(), grpc::StatusCode::INTERNAL);
   pki::NodeFiles files{
@@ -387,6 +399,8 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
     auto runtime = manager_->runtime();
     started = register_node(*runtime, state.node_id, hostname(), *Ipv4::parse(state.advertise_addr),
                             pki::NodeRole::kManager);
+    if (started.ok())
+      record_certificate(*runtime, state.node_id, *cert);
     if (started.ok())
       started = create_ingress_network(*runtime);
   }

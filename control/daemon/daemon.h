@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "control/daemon/agent_session.h"
+#include "control/daemon/cert_renewal.h"
 #include "control/daemon/cluster_secrets.h"
 #include "control/daemon/control_service.h"
 #include "control/daemon/dispatcher_service.h"
@@ -55,10 +56,10 @@ struct NodeState {
   uint64_t heartbeat_ms = 5000;
 };
 
-class Daemon {
+class Daemon : private CertificateHolder {
  public:
   static Result<std::unique_ptr<Daemon>> start(DaemonOptions options);
-  ~Daemon();  // stops serving; tasks keep running (a restart adopts them)
+  ~Daemon() override;  // stops serving; tasks keep running (a restart adopts them)
 
   void wait();      // until shutdown()
   void shutdown();  // from a signal
@@ -92,6 +93,11 @@ class Daemon {
   // leader, then restarts the node in its new role (its tasks keep running and are adopted).
   void on_role(const std::string& role);
   bool change_role(const std::string& role);  // false: try again later
+  // In daemon_renewal.cpp: renewal of this node's certificate on a timer (cert_renewal.h).
+  Result<pki::Validity> current_certificate() override;
+  Status renew_certificate() override;
+  // The files as TLS users take them: watched in the state directory, so renewals reach them.
+  pki::NodeFiles watched(const pki::NodeFiles& files) const;
   void restart_as(const NodeState& next, const pki::NodeFiles& files,
                   const std::string& etcd_initial_cluster);
   // A manager's API address: its advertise address with the port it listens on.
@@ -128,6 +134,7 @@ class Daemon {
   std::unique_ptr<grpc::Service> local_;
   std::unique_ptr<grpc::Service> local_control_;
   std::unique_ptr<grpc::Server> local_server_;
+  std::unique_ptr<RenewalThread> renewal_;  // last member made, first stopped
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
   bool done_ = false;

@@ -161,7 +161,7 @@ SHOAL_ROUTE(GetConfig, api::IdRequest, api::Config)
 SHOAL_ROUTE(RemoveConfig, api::IdRequest, api::Empty)
 SHOAL_ROUTE(GetJoinTokens, api::Empty, api::JoinTokens)
 SHOAL_ROUTE(RotateJoinToken, api::RotateJoinTokenRequest, api::JoinTokens)
-SHOAL_ROUTE(RotateGossipKey, api::Empty, api::Empty)
+SHOAL_ROUTE(UpdateSwarm, api::UpdateSwarmRequest, api::SwarmSettings)
 SHOAL_ROUTE(Backup, api::Empty, api::BackupData)
 
 #undef SHOAL_ROUTE

@@ -85,9 +85,10 @@ class ControlRouter final : public api::Control::Service {
   grpc::Status GetConfig(grpc::ServerContext*, const api::IdRequest*, api::Config*) override;
   grpc::Status RemoveConfig(grpc::ServerContext*, const api::IdRequest*, api::Empty*) override;
   grpc::Status GetJoinTokens(grpc::ServerContext*, const api::Empty*, api::JoinTokens*) override;
-  grpc::Status RotateGossipKey(grpc::ServerContext*, const api::Empty*, api::Empty*) override;
   grpc::Status RotateJoinToken(grpc::ServerContext*, const api::RotateJoinTokenRequest*,
                                api::JoinTokens*) override;
+  grpc::Status UpdateSwarm(grpc::ServerContext*, const api::UpdateSwarmRequest*,
+                           api::SwarmSettings*) override;
   grpc::Status Backup(grpc::ServerContext*, const api::Empty*, api::BackupData*) override;
 
  private:

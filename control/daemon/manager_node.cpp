@@ -5,6 +5,7 @@
 #include <set>
 
 #include "control/daemon/ca_service.h"
+#include "control/daemon/cert_renewal.h"
 #include "control/daemon/dispatcher_service.h"
 #include "control/daemon/listen_addr.h"
 #include "control/daemon/tls.h"
@@ -57,6 +58,10 @@ Status ManagerNode::open_seat() {
                           .cert_pem = config_.files.node_cert_pem,
                           .key_pem = config_.files.node_key_pem},
                   .etcd_binary = config_.etcd_binary};
+  if (!config_.files.watch_dir.empty()) {  // renewed certificates reach etcd without a restart
+    seat.tls.credentials = node_credentials(config_.files);
+    seat.tls.identity_file = pki::identity_file(config_.files.watch_dir);
+  }
   if (config_.force_new_cluster) {
     SHOAL_TRY(ManagerSeat::rebuild_alone(seat));
     demote_others_ = true;
@@ -187,7 +192,9 @@ ControlHooks ManagerNode::hooks() {
     return tokens;
   };
   hooks.rotate_join_token = [this](const std::string& role) { return rotate_join_token(role); };
-  hooks.rotate_gossip_key = [this] { return rotate_gossip_key(false); };
+  hooks.update_swarm = [this](const api::UpdateSwarmRequest& request) {
+    return update_swarm(request);
+  };
   hooks.leader_node_id = [this] { return seat_->leader().leader; };
   hooks.manager_statuses = [this] { return manager_statuses(); };
   hooks.collect_logs = [this](const std::vector<manager::Task>& tasks, uint32_t tail,
@@ -266,6 +273,28 @@ Status ManagerNode::rotate_gossip_key(bool when_due) {
   SHOAL_TRY(held->rotate_gossip_key(now));
   spdlog::info("gossip keys rotated: {} held", held->gossip_keys().size());
   return share_secrets(*held);
+}
+
+Result<api::SwarmSettings> ManagerNode::update_swarm(const api::UpdateSwarmRequest& request) {
+  std::shared_ptr<ClusterSecrets> held;
+  {
+    std::lock_guard lock(mutex_);
+    held = secrets_;
+  }
+  if (!held) {
+    return Error{.op = "update", .object = "the swarm", .detail = "this manager has no secrets"};
+  }
+  if (request.cert_expiry_s() != 0) {
+    SHOAL_ASSIGN_OR_RETURN(auto expiry, checked_cert_expiry(request.cert_expiry_s()));
+    SHOAL_TRY(held->set_cert_expiry(expiry));
+    SHOAL_TRY(share_secrets(*held));  // what a new leader adopts
+    spdlog::info("node certificates signed from now on are valid for {} s", expiry.count());
+  }
+  if (request.rotate_gossip_key())
+    SHOAL_TRY(rotate_gossip_key(false));
+  api::SwarmSettings settings;
+  settings.set_cert_expiry_s(static_cast<uint64_t>(held->cert_expiry().count()));
+  return settings;
 }
 
 Result<std::string> ManagerNode::add_manager(const std::string& node_id, const std::string& addr) {

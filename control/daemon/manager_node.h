@@ -79,6 +79,8 @@ class ManagerNode {
   Status rotate_gossip_key(bool when_due);
   // Saves the secrets in etcd when the store is replicated (another leader adopts them).
   Status share_secrets(const ClusterSecrets& secrets);
+  // `swarm update`: the lifetime of node certificates signed from now on (cluster secrets).
+  Result<api::SwarmSettings> update_swarm(const api::UpdateSwarmRequest& request);
   std::map<std::string, std::string> manager_statuses();
   Status demote_other_managers(ManagerRuntime& runtime);
   // A new leader revokes, at etcd, the certificates of managers the store no longer has (a

@@ -39,6 +39,8 @@ std::shared_ptr<grpc::Channel> unverified_channel(const std::string& addr);
 std::shared_ptr<grpc::Channel> anonymous_channel(const std::string& addr,
                                                  const std::string& ca_pem);
 std::shared_ptr<grpc::ServerCredentials> manager_credentials(const pki::NodeFiles& files);
+// Client credentials with this node's certificate (watched as above), for other clients (etcd).
+std::shared_ptr<grpc::ChannelCredentials> node_credentials(const pki::NodeFiles& files);
 // The manager port takes the channels' keepalive pings (one a second) without complaint.
 void accept_keepalives(grpc::ServerBuilder& builder);
 // Bounds on what callers of the manager port (strangers included: the Ca service needs no

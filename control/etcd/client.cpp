@@ -166,7 +166,8 @@ std::unique_ptr<Client> Client::create(const std::string& endpoint, const Tls& t
   // (grpc/grpc#34683: a status it assumes is there). Every caller here retries by itself.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   // An address, never a name to resolve.
-  auto channel = grpc::CreateCustomChannel("ipv4:" + endpoint, grpc::SslCredentials(ssl), args);
+  auto credentials = tls.credentials ? tls.credentials : grpc::SslCredentials(ssl);
+  auto channel = grpc::CreateCustomChannel("ipv4:" + endpoint, credentials, args);
   return std::unique_ptr<Client>(new Client(endpoint, std::move(channel), options));
 }
 

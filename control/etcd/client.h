@@ -16,6 +16,10 @@
 #include "common/result.h"
 
 namespace grpc {
+class ChannelCredentials;
+}
+
+namespace grpc {
 class Channel;
 }
 
@@ -29,6 +33,11 @@ bool is_no_quorum(const Error& error);
 struct Tls {
   std::string ca_pem{}, cert_pem{}, key_pem{};
   std::string server_name = "swarm-manager";  // every manager certificate carries it
+  // A node whose certificate is renewed while it runs: the client's credentials (they follow
+  // the renewed files) instead of the PEMs, and for the member a file holding the key and then
+  // the certificate, replaced atomically on renewal, which etcd reads at each handshake.
+  std::shared_ptr<grpc::ChannelCredentials> credentials{};
+  std::string identity_file{};
 };
 
 struct KeyValue {

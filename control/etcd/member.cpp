@@ -50,17 +50,21 @@ std::vector<std::string> Member::command_line(const MemberConfig& c) {
   const std::string tls = c.dir + "/tls/";
   const std::string peer = url(c.peer_ip, c.peer_port);
   const std::string client = url(c.client_ip.empty() ? c.peer_ip : c.client_ip, c.client_port);
+  // A renewed certificate reaches etcd through the identity file (key and certificate in one
+  // file, so a handshake never reads a new key with an old certificate).
+  const bool renewable = !c.tls.identity_file.empty();
+  const std::string cert = renewable ? c.tls.identity_file : tls + "member.crt";
+  const std::string key = renewable ? c.tls.identity_file : tls + "member.key";
   std::vector<std::string> argv = {
       c.binary, "--name", c.name, "--data-dir", c.dir + "/data", "--listen-peer-urls", peer,
       "--initial-advertise-peer-urls", peer, "--listen-client-urls", client,
       "--advertise-client-urls", client, "--initial-cluster",
       c.initial_cluster.empty() ? c.name + "=" + peer : c.initial_cluster,
       "--initial-cluster-state", c.join_existing ? "existing" : "new", "--initial-cluster-token",
-      c.cluster_token, "--cert-file", tls + "member.crt", "--key-file", tls + "member.key",
-      "--trusted-ca-file", tls + "ca.crt", "--client-cert-auth", "--client-cert-allowed-hostname",
-      c.tls.server_name, "--peer-cert-file", tls + "member.crt", "--peer-key-file",
-      tls + "member.key", "--peer-trusted-ca-file", tls + "ca.crt", "--peer-client-cert-auth",
-      "--peer-cert-allowed-hostname", c.tls.server_name,
+      c.cluster_token, "--cert-file", cert, "--key-file", key, "--trusted-ca-file", tls + "ca.crt",
+      "--client-cert-auth", "--client-cert-allowed-hostname", c.tls.server_name, "--peer-cert-file",
+      cert, "--peer-key-file", key, "--peer-trusted-ca-file", tls + "ca.crt",
+      "--peer-client-cert-auth", "--peer-cert-allowed-hostname", c.tls.server_name,
       "--experimental-peer-skip-client-san-verification", "--heartbeat-interval",
       std::to_string(c.heartbeat.count()), "--election-timeout",
       std::to_string(c.election_timeout.count()),

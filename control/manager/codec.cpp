@@ -183,6 +183,8 @@ json to_json(const Node& n) {
           {"addr", n.addr.str()},
           {"ingress_addr", prefix_json(n.ingress_addr)},
           {"lb_backend", n.lb_backend},
+          {"cert_not_before", n.cert_not_before},
+          {"cert_not_after", n.cert_not_after},
           {"version", n.version}};
 }
 
@@ -336,6 +338,8 @@ Object node_from(const json& j) {
     n.ingress_addr = prefix_from(j.at("ingress_addr"));
   }
   n.lb_backend = j.value("lb_backend", "");  // absent in a store written before #9
+  n.cert_not_before = j.value("cert_not_before", int64_t{0});  // absent before renewal (#18)
+  n.cert_not_after = j.value("cert_not_after", int64_t{0});
   n.version = j.at("version").get<uint64_t>();
   return n;
 }

@@ -39,6 +39,9 @@ struct Node {
   // The node's own endpoint on the ingress network (the routing mesh's source address).
   std::optional<Ipv4Prefix> ingress_addr;
   std::string lb_backend;  // "ebpf" | "ipvs", as the agent reports it; empty until it does
+  // The validity of the certificate the CA signed for it last (unix seconds; 0: unknown).
+  int64_t cert_not_before = 0;
+  int64_t cert_not_after = 0;
   uint64_t version = 0;
 };
 

@@ -13,7 +13,9 @@ namespace shoal::pki {
 namespace {
 
 // Nodes' clocks disagree a little; a certificate that starts "in an hour" on a peer would be
-// rejected, so validity starts an hour in the past.
+// rejected, so validity starts an hour in the past. A node certificate is backdated by at most a
+// tenth of its validity, so that renewal at 50-80% of notBefore..notAfter still means 50-80% of
+// the time it is used for, short test certificates included.
 constexpr long kBackdateSeconds = 3600;
 constexpr int kRootValidityDays = 20 * 365 + 5;  // 20 years with leap days
 
@@ -219,7 +221,7 @@ std::string CertificateAuthority::fingerprint() const {
 
 Result<std::string> CertificateAuthority::sign(std::string_view csr_pem, const NodeIdentity& who,
                                                const std::vector<std::string>& ip_sans,
-                                               std::chrono::hours validity) const {
+                                               std::chrono::seconds validity) const {
   SHOAL_TRY(check_id("node id", who.node_id));
   SHOAL_TRY(check_id("cluster id", who.cluster_id));
   if (validity.count() <= 0) {
@@ -247,11 +249,13 @@ Result<std::string> CertificateAuthority::sign(std::string_view csr_pem, const N
 
   // Validity in days plus seconds, capped at 100 years so the arithmetic cannot overflow; the
   // root's own expiry then caps it again.
-  auto hours = std::min<long long>(validity.count(), 24LL * 365 * 100);
-  auto days = static_cast<int>(hours / 24);
-  auto seconds = static_cast<long>((hours % 24) * 3600);
+  constexpr long long kDay = 24 * 3600;
+  auto total = std::min<long long>(validity.count(), kDay * 365 * 100);
+  auto days = static_cast<int>(total / kDay);
+  auto seconds = static_cast<long>(total % kDay);
+  auto backdate = static_cast<long>(std::min<long long>(kBackdateSeconds, total / 10));
   if (X509_set_issuer_name(cert.get(), X509_get_subject_name(cert_.get())) != 1 ||
-      X509_gmtime_adj(X509_getm_notBefore(cert.get()), -kBackdateSeconds) == nullptr ||
+      X509_gmtime_adj(X509_getm_notBefore(cert.get()), -backdate) == nullptr ||
       X509_time_adj_ex(X509_getm_notAfter(cert.get()), days, seconds, nullptr) == nullptr ||
       X509_set_pubkey(cert.get(), node_key) != 1) {
     return ossl::error("create", "node certificate");

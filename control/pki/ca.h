@@ -14,7 +14,13 @@
 
 namespace shoal::pki {
 
+// How long node certificates are valid: Docker's default (`--cert-expiry 2160h`), and its floor.
+// Nodes renew theirs at a random point between 50% and 80% of that (daemon/cert_renewal.h).
 inline constexpr std::chrono::hours kDefaultNodeCertValidity{24 * 90};
+inline constexpr std::chrono::hours kMinNodeCertValidity{1};
+// The floor when shoald runs with SHOAL_ALLOW_SHORT_CERT_EXPIRY=1: tests that watch certificates
+// expire and renew in minutes. Never for a real swarm.
+inline constexpr std::chrono::minutes kTestMinNodeCertValidity{1};
 
 class CertificateAuthority {
  public:
@@ -33,9 +39,11 @@ class CertificateAuthority {
   // Issues a node certificate for the CSR's key. The CSR must carry a valid self-signature;
   // the subject it asks for is ignored and replaced with `who`. SANs: DNS node id, DNS
   // swarm-manager for managers, and `ip_sans` (IPv4 or IPv6 text). Never valid beyond the root.
+  // Valid from a little before now (a tenth of `validity`, at most an hour, for clocks that
+  // disagree) for `validity`.
   Result<std::string> sign(std::string_view csr_pem, const NodeIdentity& who,
                            const std::vector<std::string>& ip_sans,
-                           std::chrono::hours validity = kDefaultNodeCertValidity) const;
+                           std::chrono::seconds validity = kDefaultNodeCertValidity) const;
 
  private:
   CertificateAuthority(ossl::X509Ptr cert, ossl::Pkey key);

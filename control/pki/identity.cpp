@@ -33,7 +33,30 @@ Result<std::string> subject_field(X509_NAME* name, int nid, std::string_view lab
   return value;
 }
 
+// An ASN1_TIME as a point in time: its distance from the epoch, to the second.
+Result<std::chrono::system_clock::time_point> time_point_of(const ASN1_TIME* when,
+                                                            std::string_view label) {
+  ossl::Asn1Time epoch(ASN1_TIME_set(nullptr, 0));
+  int days = 0;
+  int seconds = 0;
+  if (!epoch || ASN1_TIME_diff(&days, &seconds, epoch.get(), when) != 1) {
+    return ossl::error("read", std::string("certificate ") + std::string(label));
+  }
+  return std::chrono::system_clock::time_point{} +
+         std::chrono::seconds(static_cast<int64_t>(days) * 86400 + seconds);
+}
+
 }  // namespace
+
+Result<Validity> validity_of(std::string_view cert_pem) {
+  SHOAL_ASSIGN_OR_RETURN(ossl::X509Ptr cert, ossl::read_cert(cert_pem, "node certificate"));
+  Validity validity;
+  SHOAL_ASSIGN_OR_RETURN(validity.not_before,
+                         time_point_of(X509_get0_notBefore(cert.get()), "notBefore"));
+  SHOAL_ASSIGN_OR_RETURN(validity.not_after,
+                         time_point_of(X509_get0_notAfter(cert.get()), "notAfter"));
+  return validity;
+}
 
 std::string_view to_ou(NodeRole role) {
   return role == NodeRole::kManager ? "swarm-manager" : "swarm-worker";

@@ -3,6 +3,7 @@
 // gRPC hands a peer's certificate over as PEM, so everything here takes and returns PEM.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,17 @@ inline constexpr std::string_view kManagerTlsName = "swarm-manager";
 // Reads CN/OU/O from a certificate. It does NOT check who signed it: call it on a certificate
 // that the TLS handshake (or verify_issued_by) has already verified.
 Result<NodeIdentity> identity_of(std::string_view cert_pem);
+
+// When a certificate may be used: notBefore and notAfter, to the second.
+struct Validity {
+  std::chrono::system_clock::time_point not_before;
+  std::chrono::system_clock::time_point not_after;
+
+  bool operator==(const Validity&) const = default;
+};
+
+// Reads notBefore/notAfter (no signature check, like identity_of).
+Result<Validity> validity_of(std::string_view cert_pem);
 
 // Verifies that `cert_pem` is a node (non-CA) certificate signed by `ca_cert_pem` and valid now.
 Status verify_issued_by(std::string_view cert_pem, std::string_view ca_cert_pem);

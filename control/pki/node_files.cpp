@@ -21,6 +21,8 @@ constexpr std::string_view kCaCert = "swarm-root-ca.crt";
 constexpr std::string_view kCaKey = "swarm-root-ca.key";
 constexpr std::string_view kNodeCert = "swarm-node.crt";
 constexpr std::string_view kNodeKey = "swarm-node.key";
+constexpr std::string_view kNodeIdentity = "swarm-node.pem";
+constexpr std::string_view kCertBegin = "-----BEGIN CERTIFICATE-----";
 constexpr off_t kMaxFileSize = 1 << 20;  // PEMs are a few KiB; refuse to slurp anything huge
 
 std::string cert_dir(const std::string& dir) {
@@ -99,6 +101,25 @@ Status check_node_files(const std::string& dir, const NodeFiles& files) {
   return {};
 }
 
+std::string combined(const NodeFiles& files) {
+  std::string pem = files.node_key_pem;
+  if (!pem.empty() && pem.back() != '\n')
+    pem += '\n';
+  return pem + files.node_cert_pem;
+}
+
+// swarm-node.pem: the key's block(s), then the certificate from its first header on.
+Status split_identity(const std::string& where, const std::string& pem, NodeFiles& files) {
+  auto at = pem.find(kCertBegin);
+  if (at == std::string::npos || at == 0) {
+    return Error{"load", where + "/" + std::string(kNodeIdentity), 0,
+                 "expected a private key followed by a certificate"};
+  }
+  files.node_key_pem = pem.substr(0, at);
+  files.node_cert_pem = pem.substr(at);
+  return {};
+}
+
 }  // namespace
 
 Status save_node_files(const std::string& dir, const NodeFiles& files) {
@@ -106,6 +127,8 @@ Status save_node_files(const std::string& dir, const NodeFiles& files) {
   SHOAL_TRY(make_dir(dir));
   SHOAL_TRY(make_dir(where));
   SHOAL_TRY(write_atomically(where, kCaCert, files.ca_cert_pem, 0644));
+  // The key first, then the certificate: readers split the file at the certificate's header.
+  SHOAL_TRY(write_atomically(where, kNodeIdentity, combined(files), 0600));
   SHOAL_TRY(write_atomically(where, kNodeCert, files.node_cert_pem, 0644));
   SHOAL_TRY(write_atomically(where, kNodeKey, files.node_key_pem, 0600));
   return {};
@@ -115,10 +138,25 @@ Result<NodeFiles> load_node_files(const std::string& dir) {
   std::string where = cert_dir(dir);
   NodeFiles files;
   SHOAL_ASSIGN_OR_RETURN(files.ca_cert_pem, read_file(where, kCaCert));
-  SHOAL_ASSIGN_OR_RETURN(files.node_cert_pem, read_file(where, kNodeCert));
-  SHOAL_ASSIGN_OR_RETURN(files.node_key_pem, read_file(where, kNodeKey));
+  auto identity = read_file(where, kNodeIdentity);
+  if (identity.ok()) {
+    SHOAL_TRY(split_identity(where, *identity, files));
+  } else if (identity.error().errnum == ENOENT) {  // written before renewal existed
+    SHOAL_ASSIGN_OR_RETURN(files.node_cert_pem, read_file(where, kNodeCert));
+    SHOAL_ASSIGN_OR_RETURN(files.node_key_pem, read_file(where, kNodeKey));
+  } else {
+    return std::move(identity).error();
+  }
   SHOAL_TRY(check_node_files(dir, files));
   return files;
+}
+
+std::string identity_file(const std::string& dir) {
+  return cert_dir(dir) + "/" + std::string(kNodeIdentity);
+}
+
+std::string ca_file(const std::string& dir) {
+  return cert_dir(dir) + "/" + std::string(kCaCert);
 }
 
 Status save_ca_key(const std::string& dir, const std::string& ca_key_pem) {

@@ -164,5 +164,21 @@ TEST(CliViews, ShortIdsCapitalsAndManagerStatus) {
   EXPECT_EQ(manager_status(n), "Leader");
 }
 
+// node ls marks a node whose certificate is in the last 10% of its lifetime or past it: its
+// renewals have failed since the 80% point.
+TEST(CliViews, TlsStatusFromTheRecordedValidity) {
+  api::Node n;
+  EXPECT_EQ(tls_status(n, 1000), "");  // never recorded (joined before renewal existed)
+  n.set_cert_not_before(1000);
+  n.set_cert_not_after(2000);
+  EXPECT_EQ(tls_status(n, 1000), "Ready");
+  EXPECT_EQ(tls_status(n, 1899), "Ready");
+  EXPECT_EQ(tls_status(n, 1900), "Expiring");
+  EXPECT_EQ(tls_status(n, 1999), "Expiring");
+  EXPECT_EQ(tls_status(n, 2000), "Expired");
+  EXPECT_EQ(utc_time(0), "");
+  EXPECT_EQ(utc_time(86400), "1970-01-02T00:00:00Z");
+}
+
 }  // namespace
 }  // namespace shoal::cli

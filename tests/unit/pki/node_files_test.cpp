@@ -53,6 +53,7 @@ TEST_F(PkiNodeFiles, SaveLoadRoundTripWithModes) {
   ASSERT_TRUE(loaded.ok()) << loaded.error().message();
   EXPECT_EQ(*loaded, files_);
   EXPECT_EQ(mode_of("swarm-node.key"), 0600u);
+  EXPECT_EQ(mode_of("swarm-node.pem"), 0600u);  // holds the key
   EXPECT_EQ(mode_of("swarm-node.crt"), 0644u);
   EXPECT_EQ(mode_of("swarm-root-ca.crt"), 0644u);
   // Saving again replaces the files and leaves no temporary files behind.
@@ -61,7 +62,39 @@ TEST_F(PkiNodeFiles, SaveLoadRoundTripWithModes) {
   for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir_ + "/certificates")) {
     ++entries;
   }
-  EXPECT_EQ(entries, 3u);
+  EXPECT_EQ(entries, 4u);
+}
+
+// What TLS users watch: one file, the key and then the certificate, so one rename replaces both.
+TEST_F(PkiNodeFiles, IdentityFileHoldsKeyThenCertificate) {
+  ASSERT_TRUE(save_node_files(dir_, files_).ok());
+  EXPECT_EQ(identity_file(dir_), dir_ + "/certificates/swarm-node.pem");
+  EXPECT_EQ(ca_file(dir_), dir_ + "/certificates/swarm-root-ca.crt");
+  std::ifstream in(identity_file(dir_));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, files_.node_key_pem + files_.node_cert_pem);
+}
+
+// A state directory written before renewal existed has no swarm-node.pem: the separate files
+// are read, and the next save adds it.
+TEST_F(PkiNodeFiles, LoadsTheLayoutWithoutTheIdentityFile) {
+  ASSERT_TRUE(save_node_files(dir_, files_).ok());
+  std::filesystem::remove(identity_file(dir_));
+  auto loaded = load_node_files(dir_);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  EXPECT_EQ(*loaded, files_);
+}
+
+// The identity file is authoritative: a torn pair of separate files (a crash between their
+// writes) does not matter while it is whole.
+TEST_F(PkiNodeFiles, TheIdentityFileWinsOverTheSeparateFiles) {
+  ASSERT_TRUE(save_node_files(dir_, files_).ok());
+  auto other = make_key_and_csr();
+  ASSERT_TRUE(other.ok());
+  std::ofstream(dir_ + "/certificates/swarm-node.key") << other->key_pem;
+  auto loaded = load_node_files(dir_);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  EXPECT_EQ(*loaded, files_);
 }
 
 TEST_F(PkiNodeFiles, CaKeyRoundTrip) {
@@ -83,8 +116,14 @@ TEST_F(PkiNodeFiles, MissingFilesAreEnoent) {
 
 TEST_F(PkiNodeFiles, CorruptFilesAreNotEnoent) {
   ASSERT_TRUE(save_node_files(dir_, files_).ok());
-  std::ofstream(dir_ + "/certificates/swarm-node.crt") << "garbage";
+  std::ofstream(dir_ + "/certificates/swarm-node.pem") << "garbage";
   auto corrupt = load_node_files(dir_);
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_EQ(corrupt.error().errnum, 0);
+  EXPECT_NE(corrupt.error().message().find("swarm-node.pem"), std::string::npos);
+  std::filesystem::remove(dir_ + "/certificates/swarm-node.pem");
+  std::ofstream(dir_ + "/certificates/swarm-node.crt") << "garbage";
+  corrupt = load_node_files(dir_);
   ASSERT_FALSE(corrupt.ok());
   EXPECT_EQ(corrupt.error().errnum, 0);
   EXPECT_NE(corrupt.error().message().find("swarm-node.crt"), std::string::npos);

@@ -250,6 +250,33 @@ TEST(PkiSign, NeverOutlivesTheRoot) {
   EXPECT_EQ(ASN1_TIME_compare(X509_get0_notAfter(cert->get()), X509_get0_notAfter(root->get())), 0);
 }
 
+// --cert-expiry: any length from a minute, backdated by a tenth of it at most (an hour at most),
+// so that renewing at 50-80% of notBefore..notAfter means 50-80% of the time it is used for.
+TEST(PkiSign, ValidityIsTheRequestedLengthBackdatedByATenthAtMost) {
+  auto ca = new_ca();
+  auto csr = make_key_and_csr();
+  ASSERT_TRUE(csr.ok());
+  using namespace std::chrono;
+  for (seconds validity : {seconds(60), seconds(3600), seconds(hours(24 * 90))}) {
+    auto before = system_clock::now();
+    auto pem = ca.sign(csr->csr_pem, kWorker, {}, validity);
+    ASSERT_TRUE(pem.ok()) << pem.error().message();
+    auto after = system_clock::now();
+    auto span = validity_of(*pem);
+    ASSERT_TRUE(span.ok()) << span.error().message();
+    auto backdate = std::min<seconds>(hours(1), validity / 10);
+    EXPECT_GE(span->not_after, time_point_cast<seconds>(before) + validity) << validity.count();
+    EXPECT_LE(span->not_after, after + validity + seconds(1)) << validity.count();
+    EXPECT_GE(span->not_before, time_point_cast<seconds>(before) - backdate) << validity.count();
+    EXPECT_LE(span->not_before, after - backdate + seconds(1)) << validity.count();
+  }
+}
+
+TEST(PkiValidity, RejectsWhatIsNoCertificate) {
+  EXPECT_FALSE(validity_of("").ok());
+  EXPECT_FALSE(validity_of("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").ok());
+}
+
 TEST(PkiVerify, AcceptsItsOwnCaAndRejectsAnother) {
   auto ca = new_ca();
   auto other = new_ca();
