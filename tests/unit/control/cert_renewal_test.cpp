@@ -42,7 +42,7 @@ class FakeNode final : public CertificateHolder {
 
   Result<pki::Validity> current_certificate() override {
     if (!cert_)
-      return Error{.op = "load", .object = "certificates", .errnum = ENOENT};
+      return Error{.op = "load", .object = "certificates", .errnum = ENOENT, .detail = ""};
     return *cert_;
   }
   Status renew_certificate() override {
