@@ -127,7 +127,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonOptions options) {
   daemon->state_dir_.emplace(std::move(dir));
   SHOAL_TRY(daemon->resume());
   SHOAL_TRY(daemon->serve_local());
-  daemon->renewal_ = std::make_unique<RenewalThread>(*daemon);
+  daemon->renewal_ = std::make_unique<RenewalThread>(static_cast<CertificateHolder&>(*daemon));
   return daemon;
 }
 
