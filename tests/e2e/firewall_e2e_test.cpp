@@ -108,15 +108,13 @@ TEST_F(SwarmFirewall, AnOutsideHostsForgedVxlanDatagramDoesNotReachATask) {
   const auto src_mac = Mac::from_ipv4(claimed).bytes();
   std::copy(dst_mac.begin(), dst_mac.end(), inner.begin());
   std::copy(src_mac.begin(), src_mac.end(), inner.begin() + 6);
-  std::vector<uint8_t> datagram = {0x08,
-                                   0,
-                                   0,
-                                   0,
-                                   static_cast<uint8_t>(vni >> 16),
-                                   static_cast<uint8_t>(vni >> 8),
-                                   static_cast<uint8_t>(vni),
-                                   0};
-  datagram.insert(datagram.end(), inner.begin(), inner.end());
+  // The VXLAN header (flags 0x08, the VNI in bytes 4-6), then the frame.
+  std::vector<uint8_t> datagram(8 + inner.size(), 0);
+  datagram[0] = 0x08;
+  datagram[4] = static_cast<uint8_t>(vni >> 16);
+  datagram[5] = static_cast<uint8_t>(vni >> 8);
+  datagram[6] = static_cast<uint8_t>(vni);
+  std::copy(inner.begin(), inner.end(), datagram.begin() + 8);
   auto arrives_from = [&](int host) {
     UniqueFd sender = socket_in(c().testbed().host_ns(host), SOCK_DGRAM);
     sockaddr_in vtep = address_of(c().testbed().host_ip(kWorker), 4789);

@@ -140,15 +140,26 @@ class ServicePlaneNetns : public ::testing::Test {
           ASSERT_OK(host(h).overlay->add_peer(peer("ingress", ip(t.ingress_ip), t.host)));
       }
     }
-    // One gossip member per host, bound in the host's namespace.
+    // One gossip member per host, bound in the host's namespace, with the swarm's key and the
+    // manager's view of the nodes and networks (what the assignments carry in shoald).
+    char keys[] = "/tmp/shoal-sp-keys-XXXXXX";
+    ASSERT_NE(::mkdtemp(keys), nullptr);
+    keys_dir_ = keys;
+    agent::SwarmView view;
+    view.subnets = {{"app", app.subnet}, {"ingress", ingress.subnet}};
+    for (int h = 1; h <= kClusterHosts; ++h)
+      view.nodes.emplace(member(h), bed_->host_ip(h));
     for (int h = 1; h <= kClusterHosts; ++h) {
       auto node = Netns::open_named(bed_->host_ns(h));
       ASSERT_TRUE(node.ok());
       auto gossip = dataplane::run_in_netns(*node, [&] {
-        return GossipNode::start(member(h), {bed_->host_ip(h), kGossipPort});
+        return GossipNode::start(member(h), {bed_->host_ip(h), kGossipPort},
+                                 keys_dir_ + "/" + member(h) + ".json");
       });
       ASSERT_TRUE(gossip.ok()) << gossip.error().message();
       host(h).gossip = std::move(*gossip);
+      host(h).gossip->set_keys({std::string(16, 'k')});
+      host(h).gossip->set_view(view);
     }
     // The planes watch the table before any network is joined.
     for (int h = 1; h <= kClusterHosts; ++h) {
@@ -175,6 +186,8 @@ class ServicePlaneNetns : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (!keys_dir_.empty())
+      std::filesystem::remove_all(keys_dir_);
     if (!probe_cgroup_.empty()) {
       EXPECT_EQ(::rmdir(probe_cgroup_.c_str()), 0) << probe_cgroup_;
     }
@@ -206,6 +219,7 @@ class ServicePlaneNetns : public ::testing::Test {
 
   Host& host(int h) { return hosts_.at(h - 1); }
   static std::string member(int h) { return "node-" + std::to_string(h); }
+  std::string keys_dir_;
   std::string node_cgroup(int h) const { return cgroup2_ + "/shoal/" + bed_->node_tag(h); }
   std::string task_ns(const Task& t) const {
     return dataplane::endpoint_netns(bed_->node_tag(t.host), std::string(t.id) + "a");

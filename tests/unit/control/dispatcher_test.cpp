@@ -59,7 +59,7 @@ class DispatcherTest : public ::testing::Test {
       network.attachable = true;
       return tx.create(network);
     }));
-    dispatcher_ = std::make_unique<DispatcherService>(*runtime_, 7946);
+    dispatcher_ = std::make_unique<DispatcherService>(*runtime_, 7946, nullptr);
     grpc::ServerBuilder builder;
     socket_ = "unix:" + dir_ + "/manager.sock";
     builder.AddListeningPort(socket_,
