@@ -154,7 +154,10 @@ TEST_F(SwarmFirewall, TheManagerPortListensOnTheAdvertiseAddressOnly) {
   auto listening =
       testing::run_in_ns(c().testbed().host_ns(kManager), {"ss", "-ltnH", "sport = :2377"});
   ASSERT_TRUE(listening.ok());
-  EXPECT_THAT(listening->output, HasSubstr(c().address(kManager) + ":2377"));
+  // gRPC may bind an IPv4 address through an IPv6 socket, as [::ffff:ADDR].
+  EXPECT_THAT(listening->output,
+              ::testing::AnyOf(HasSubstr(" " + c().address(kManager) + ":2377"),
+                               HasSubstr("[::ffff:" + c().address(kManager) + "]:2377")));
   EXPECT_THAT(listening->output, Not(HasSubstr("*:2377")));
   EXPECT_THAT(listening->output, Not(HasSubstr("0.0.0.0:2377")));
 }

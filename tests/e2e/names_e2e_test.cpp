@@ -45,7 +45,7 @@ class NamesE2E : public SharedSwarmTest<NamesE2E> {
 
   std::vector<std::string> hostnames() {
     std::vector<std::string> names;
-    for (const auto& row : c().json_rows(1, {"node", "ls", "--format", "json"}))
+    for (const auto& row : c().json_rows(1, {"node", "ls"}))
       names.push_back(row.value("Hostname", ""));
     std::sort(names.begin(), names.end());
     return names;
@@ -121,7 +121,7 @@ TEST_F(NamesE2E, AnImpostorsNameIsAmbiguousAndPromotesNobody) {
   auto inspect = c().shoal(1, {"node", "inspect", "h3"});
   EXPECT_THAT(inspect.output, HasSubstr("node h3 is ambiguous (2 matches found)"));
   size_t managers = 0;
-  for (const auto& row : c().json_rows(1, {"node", "ls", "--format", "json"}))
+  for (const auto& row : c().json_rows(1, {"node", "ls"}))
     managers += row.value("ManagerStatus", "").empty() ? 0 : 1;
   EXPECT_EQ(managers, 1u) << c().shoal(1, {"node", "ls"}).output;
 

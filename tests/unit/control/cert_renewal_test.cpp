@@ -242,6 +242,7 @@ class WatchedTls : public ::testing::Test {
   void serve(const pki::NodeFiles& files) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", manager_credentials(files), &port_);
+    accept_keepalives(builder);  // as the manager port: else its GOAWAY ends the early channel
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     ASSERT_TRUE(server_);
