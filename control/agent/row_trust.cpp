@@ -51,7 +51,8 @@ Status check_row(const SwarmView& view, const std::string& self,
     return {};
   auto owner = view.nodes.find(event.owner);
   if (owner == view.nodes.end())
-    return invalid_argument("owner " + printable_for_log(event.owner), "is not a node of this swarm");
+    return invalid_argument("owner " + printable_for_log(event.owner),
+                            "is not a node of this swarm");
   if (event.table == kPeerTable)
     return check_peer(view, owner->second, event);
   if (event.table == kEndpointTable)

@@ -20,7 +20,7 @@
 namespace shoal::agent {
 
 struct SwarmView {
-  std::map<std::string, Ipv4> nodes;           // node id -> underlay address
+  std::map<std::string, Ipv4> nodes;          // node id -> underlay address
   std::map<std::string, Ipv4Prefix> subnets;  // network id -> subnet
   bool operator==(const SwarmView&) const = default;
 };

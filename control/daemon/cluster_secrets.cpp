@@ -88,9 +88,9 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::load(const std::string& 
   }
   JoinTokenPair tokens{json.value("worker_token", ""), json.value("manager_token", "")};
   SHOAL_ASSIGN_OR_RETURN(auto keys, stored_or_first_keys(json));
-  auto secrets =
-      std::make_unique<ClusterSecrets>(std::move(ca), state_dir, json.at("cluster_id").get<std::string>(),
-                                       std::move(tokens), std::move(keys));
+  auto secrets = std::make_unique<ClusterSecrets>(std::move(ca), state_dir,
+                                                  json.at("cluster_id").get<std::string>(),
+                                                  std::move(tokens), std::move(keys));
   secrets->cert_expiry_ = expiry_of(json);
   if (!json.contains("gossip_keys"))
     SHOAL_TRY(secrets->save());

@@ -575,7 +575,8 @@ grpc::Status Daemon::leave(const api::LeaveRequest& request) {
   }
   stop_node();
   std::error_code ec;
-  for (const char* part : {"/certificates", "/manager", "/agent", "/runtime", "/gossip-keys.json"}) {
+  for (const char* part :
+       {"/certificates", "/manager", "/agent", "/runtime", "/gossip-keys.json"}) {
     fs::remove_all(options_.state_dir + part, ec);
   }
   fs::remove(node_file(options_.state_dir), ec);

@@ -10,9 +10,7 @@
 
 namespace shoal::daemon {
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 std::string base64_key(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
@@ -81,8 +79,8 @@ nlohmann::json gossip_keys_to_json(const std::vector<GossipKey>& keys) {
 
 Result<std::vector<GossipKey>> gossip_keys_from_json(const nlohmann::json& json) {
   if (!json.is_array() || json.size() > kGossipKeysKept) {
-    return invalid_argument("gossip keys", "must be a list of at most " +
-                                               std::to_string(kGossipKeysKept) + " keys");
+    return invalid_argument(
+        "gossip keys", "must be a list of at most " + std::to_string(kGossipKeysKept) + " keys");
   }
   std::vector<GossipKey> keys;
   for (const auto& entry : json) {
@@ -90,8 +88,8 @@ Result<std::vector<GossipKey>> gossip_keys_from_json(const nlohmann::json& json)
       return invalid_argument("gossip key", "must be {\"key\": base64, \"created\": seconds}");
     SHOAL_ASSIGN_OR_RETURN(auto key,
                            gossip::Keyring::decode_base64_key(entry["key"].get<std::string>()));
-    keys.push_back({.key = std::string(key.begin(), key.end()),
-                    .created = entry["created"].get<int64_t>()});
+    keys.push_back(
+        {.key = std::string(key.begin(), key.end()), .created = entry["created"].get<int64_t>()});
   }
   sort_oldest_first(keys);
   return keys;

@@ -53,8 +53,7 @@ Result<std::vector<std::string>> read_kept_keys(const std::string& path) {
   for (const auto& entry : json) {
     if (!entry.is_string())
       return invalid_argument(path, "is not a list of gossip keys");
-    SHOAL_ASSIGN_OR_RETURN(auto key,
-                           gossip::Keyring::decode_base64_key(entry.get<std::string>()));
+    SHOAL_ASSIGN_OR_RETURN(auto key, gossip::Keyring::decode_base64_key(entry.get<std::string>()));
     keys.emplace_back(key.begin(), key.end());
   }
   return keys;

@@ -77,9 +77,9 @@ class GossipNode {
       boost::asio::make_work_guard(io_);
   std::unique_ptr<gossip::TableAgent> agent_;
   std::string name_;
-  std::set<std::string> networks_;  // io thread only
-  agent::SwarmView view_;           // io thread only
-  std::multimap<std::string, Watcher> watchers_;  // io thread only: table -> watcher
+  std::set<std::string> networks_;                            // io thread only
+  agent::SwarmView view_;                                     // io thread only
+  std::multimap<std::string, Watcher> watchers_;              // io thread only: table -> watcher
   std::chrono::steady_clock::time_point last_refusal_log_{};  // io thread only
   uint64_t refusals_unlogged_ = 0;                            // io thread only
   std::string keys_file_;

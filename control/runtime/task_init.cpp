@@ -5,9 +5,9 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,7 +67,7 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int sig = 1; sig < NSIG; ++sig)
     ::signal(sig, SIG_DFL);  // ignored dispositions would survive exec
-  ::umask(022);  // a container's usual umask; shoald's own 077 must not reach the task
+  ::umask(022);              // a container's usual umask; shoald's own 077 must not reach the task
   if (::chdir(launch.workdir.c_str()) != 0)
     fail(channel, "chdir", launch.workdir);
   if (::dup2(launch.stdin_fd.get(), 0) < 0 || ::dup2(launch.stdout_fd.get(), 1) < 0 ||

@@ -52,8 +52,9 @@ with T in microseconds of the system clock; a write prints {"event":"ok",...,"t_
 
 // A command's VALUE: text as typed, or "hex:0a0b..." for bytes (binary rows in tests).
 shoal::gossip::Bytes value_bytes(const std::string& value) {
-  bool hex = value.rfind("hex:", 0) == 0 && value.size() % 2 == 0 &&
-             std::all_of(value.begin() + 4, value.end(), [](unsigned char c) { return std::isxdigit(c); });
+  bool hex =
+      value.rfind("hex:", 0) == 0 && value.size() % 2 == 0 &&
+      std::all_of(value.begin() + 4, value.end(), [](unsigned char c) { return std::isxdigit(c); });
   if (!hex)
     return {value.begin(), value.end()};
   shoal::gossip::Bytes out;

@@ -120,7 +120,9 @@ TEST_F(ShoaldFiles, ANodeWhoseTasksUseTenFullSizeConfigsReceivesItsAssignments) 
   std::vector<std::string> options;
   for (int i = 0; i < 10; ++i) {
     const std::string name = "big" + std::to_string(i);
-    std::ofstream(files.at(name)) << std::string(manager::kMaxConfigSize - 1, static_cast<char>('a' + i)) << "\n";
+    std::ofstream(files.at(name)) << std::string(manager::kMaxConfigSize - 1,
+                                                 static_cast<char>('a' + i))
+                                  << "\n";
     auto created = c().shoal(1, {"config", "create", name, files.at(name)});
     ASSERT_EQ(created.exit_code, 0) << created.output;
     options.insert(options.end(), {"--config", name});

@@ -6,17 +6,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <signal.h>
 #include <unistd.h>
+#include <filesystem>
+#include <fstream>
 
 #include <chrono>
+#include <functional>
 #include <set>
 
-#include "tests/e2e/swarm_cluster.h"
 #include "control/pki/ca.h"
 #include "control/pki/node_files.h"
+#include "tests/e2e/swarm_cluster.h"
 #include "tests/e2e/swarm_suite.h"
 #include "tests/support/wait.h"
 
@@ -107,10 +108,13 @@ class ManagersE2E : public SharedSwarmTest<ManagersE2E> {
     ASSERT_TRUE(done.ok() && done->exit_code == 0);
   }
 
-  // One Control or Dispatcher call from `from`'s namespace to `manager`'s API, with `files`.
-  testing::CommandResult call_with(int from, int manager, const pki::NodeFiles& files,
-                                   const std::string& method) {
-    const std::string dir = c().state_dir(from) + "-call";
+  // Runs `argv(ca, cert, key)` in `from`'s namespace with `files` written to a directory of its
+  // own (removed after): a client holding that node's certificate.
+  testing::CommandResult run_with(
+      int from, const pki::NodeFiles& files,
+      const std::function<std::vector<std::string>(const std::string&, const std::string&,
+                                                   const std::string&)>& argv) {
+    const std::string dir = c().state_dir(from) + "-certs";
     std::filesystem::create_directories(dir);
     auto write = [&](const std::string& name, const std::string& text) {
       std::ofstream(dir + "/" + name) << text;
@@ -118,31 +122,38 @@ class ManagersE2E : public SharedSwarmTest<ManagersE2E> {
     };
     auto done = testing::run_in_ns(
         c().testbed().host_ns(from),
-        {SHOAL_TEST_CALL_PATH, c().address(manager) + ":2377", write("ca.pem", files.ca_cert_pem),
-         write("cert.pem", files.node_cert_pem), write("key.pem", files.node_key_pem), method},
+        argv(write("ca.pem", files.ca_cert_pem), write("cert.pem", files.node_cert_pem),
+             write("key.pem", files.node_key_pem)),
         20000);
     std::filesystem::remove_all(dir);
     return done.ok() ? *done : testing::CommandResult{};
   }
 
+  // One Control or Dispatcher call from `from`'s namespace to `manager`'s API, with `files`.
+  testing::CommandResult call_with(int from, int manager, const pki::NodeFiles& files,
+                                   const std::string& method) {
+    return run_with(from, files, [&](auto ca, auto cert, auto key) {
+      return std::vector<std::string>{
+          SHOAL_TEST_CALL_PATH, c().address(manager) + ":2377", ca, cert, key, method};
+    });
+  }
+
   // `etcdctl get KEY` from `from`'s namespace at `manager`'s etcd member, with `files`.
   testing::CommandResult etcd_get_with(int from, int manager, const pki::NodeFiles& files,
                                        const std::string& key) {
-    const std::string dir = c().state_dir(from) + "-etcdctl";
-    std::filesystem::create_directories(dir);
-    auto write = [&](const std::string& name, const std::string& text) {
-      std::ofstream(dir + "/" + name) << text;
-      return dir + "/" + name;
-    };
-    auto done = testing::run_in_ns(
-        c().testbed().host_ns(from),
-        {"env", "ETCDCTL_API=3", "etcdctl", "--endpoints=https://" + c().address(manager) + ":2379",
-         "--insecure-skip-tls-verify", "--cacert=" + write("ca.pem", files.ca_cert_pem),
-         "--cert=" + write("cert.pem", files.node_cert_pem),
-         "--key=" + write("key.pem", files.node_key_pem), "--command-timeout=5s", "get", key},
-        20000);
-    std::filesystem::remove_all(dir);
-    return done.ok() ? *done : testing::CommandResult{};
+    return run_with(from, files, [&](auto ca, auto cert, auto key_file) {
+      return std::vector<std::string>{"env",
+                                      "ETCDCTL_API=3",
+                                      "etcdctl",
+                                      "--endpoints=https://" + c().address(manager) + ":2379",
+                                      "--insecure-skip-tls-verify",
+                                      "--cacert=" + ca,
+                                      "--cert=" + cert,
+                                      "--key=" + key_file,
+                                      "--command-timeout=5s",
+                                      "get",
+                                      key};
+    });
   }
 
   // A request from one worker to the other's published port (a host's own address is not one

@@ -25,8 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using ::testing::HasSubstr;
 using gossip::testing::ChildProcess;
+using ::testing::HasSubstr;
 using testing::wait_until;
 
 constexpr int kOutsider = 4;
@@ -61,11 +61,20 @@ class SecurityE2E : public SharedSwarmTest<SecurityE2E> {
   // A networkdb member on the outsider's host, joining host 1's gossip.
   std::unique_ptr<ChildProcess> rogue(const std::vector<std::string>& keys,
                                       const std::string& network = "") {
-    std::vector<std::string> argv = {"/usr/bin/env", "ip", "netns", "exec",
-                                     c().testbed().host_ns(kOutsider), SHOAL_GOSSIP_PATH,
-                                     "table-agent", "--name", "rogue-node", "--bind",
-                                     c().address(kOutsider) + ":7946", "--join",
-                                     c().address(1) + ":7946", "--fast"};
+    std::vector<std::string> argv = {"/usr/bin/env",
+                                     "ip",
+                                     "netns",
+                                     "exec",
+                                     c().testbed().host_ns(kOutsider),
+                                     SHOAL_GOSSIP_PATH,
+                                     "table-agent",
+                                     "--name",
+                                     "rogue-node",
+                                     "--bind",
+                                     c().address(kOutsider) + ":7946",
+                                     "--join",
+                                     c().address(1) + ":7946",
+                                     "--fast"};
     for (const auto& key : keys) {
       argv.push_back("--encrypt");
       argv.push_back(key);
@@ -91,9 +100,9 @@ class SecurityE2E : public SharedSwarmTest<SecurityE2E> {
   }
 
   std::string overlay_fdb(int host, const std::string& network) {
-    auto shown = testing::run_command(
-        {"bridge", "-n", "shoal-" + c().node_tag(host) + "-net-" + network, "fdb", "show", "dev",
-         "vxlan0"});
+    auto shown =
+        testing::run_command({"bridge", "-n", "shoal-" + c().node_tag(host) + "-net-" + network,
+                              "fdb", "show", "dev", "vxlan0"});
     return shown.ok() ? shown->output : "";
   }
 };
@@ -135,10 +144,10 @@ TEST_F(SecurityE2E, AMemberWithAStolenKeyCannotPointTaskAddressesAtItsOwnHost) {
   const auto attacker_vtep = *Ipv4::parse(c().address(kOutsider));
   auto forge = [&](const std::string& key, const std::string& ip) {
     auto addr = *Ipv4Prefix::parse(ip + "/24");
-    auto row = agent::encode_peer(
-        {.ip = addr, .mac = Mac::from_ipv4(addr.addr()), .vtep = attacker_vtep});
-    return attacker->write_line("create overlay_peer_table " + network + " " + key + " hex:" +
-                                hex(row));
+    auto row =
+        agent::encode_peer({.ip = addr, .mac = Mac::from_ipv4(addr.addr()), .vtep = attacker_vtep});
+    return attacker->write_line("create overlay_peer_table " + network + " " + key +
+                                " hex:" + hex(row));
   };
   ASSERT_TRUE(forge("rogue-endpoint-1", "10.78.0.200"));
   ASSERT_TRUE(forge("rogue-endpoint-2", victim));
@@ -180,10 +189,10 @@ TEST_F(SecurityE2E, AManagerCertificateMintedForANodeNotInTheSwarmIsRefused) {
     return (dir / name).string();
   };
   auto call = [&](const std::string& cert, const std::string& key_pem, const std::string& method) {
-    return testing::run_in_ns(c().testbed().host_ns(kOutsider),
-                              {SHOAL_TEST_CALL_PATH, c().address(1) + ":2377",
-                               write("ca.pem", files->ca_cert_pem), write("cert.pem", cert),
-                               write("key.pem", key_pem), method});
+    return testing::run_in_ns(
+        c().testbed().host_ns(kOutsider),
+        {SHOAL_TEST_CALL_PATH, c().address(1) + ":2377", write("ca.pem", files->ca_cert_pem),
+         write("cert.pem", cert), write("key.pem", key_pem), method});
   };
   // The tool works: the manager's own certificate is served.
   auto served = call(files->node_cert_pem, files->node_key_pem, "ListNodes");
@@ -212,8 +221,8 @@ TEST_F(SecurityE2E, ARotatedOutGossipKeyNoLongerLetsAnyoneIn) {
     EXPECT_TRUE(wait_until(
         [&] {
           auto keys = kept_keys(host);
-          return keys.size() == 3 && std::find(keys.begin(), keys.end(), leaked.front()) ==
-                                         keys.end();
+          return keys.size() == 3 &&
+                 std::find(keys.begin(), keys.end(), leaked.front()) == keys.end();
         },
         15s, 200ms))
         << "h" << host << " did not install the rotated keys";
@@ -236,9 +245,9 @@ TEST_F(SecurityE2E, ARotatedOutGossipKeyNoLongerLetsAnyoneIn) {
         continue;
       EXPECT_TRUE(wait_until(
           [&] {
-            auto neigh = testing::run_command({"ip", "-n",
-                                               "shoal-" + c().node_tag(host) + "-net-" + network,
-                                               "-4", "neigh", "show", "dev", "vxlan0"});
+            auto neigh =
+                testing::run_command({"ip", "-n", "shoal-" + c().node_tag(host) + "-net-" + network,
+                                      "-4", "neigh", "show", "dev", "vxlan0"});
             return neigh.ok() && neigh->output.find(addr + " ") != std::string::npos;
           },
           10s, 100ms))

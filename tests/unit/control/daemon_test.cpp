@@ -4,8 +4,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -596,9 +596,9 @@ TEST_F(NodeAssignmentsTest, NodesLearnTheirRoleAndTheManagersLeaderFirst) {
     const auto sent = node_assignments(tx, "w3", 7946);
     for (const auto& node : sent.nodes())
       nodes[node.id()] = node.addr();
-    EXPECT_EQ(nodes, (std::map<std::string, std::string>{{"n1", "198.51.100.11"},
-                                                         {"n2", "198.51.100.12"},
-                                                         {"w3", "198.51.100.13"}}));
+    EXPECT_EQ(nodes,
+              (std::map<std::string, std::string>{
+                  {"n1", "198.51.100.11"}, {"n2", "198.51.100.12"}, {"w3", "198.51.100.13"}}));
   });
 }
 
