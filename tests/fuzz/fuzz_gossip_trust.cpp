@@ -1,0 +1,41 @@
+// What a node takes from others about gossip: the keys file it reads at start (and the same JSON
+// in cluster.json and etcd), and every row a member sends, checked against the manager's view
+// (control/agent/row_trust.h). Neither may crash or leak on any input; keys that parse must
+// round-trip.
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "control/agent/endpoint_table.h"
+#include "control/agent/peer_record.h"
+#include "control/agent/row_trust.h"
+#include "control/daemon/gossip_keys.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0)
+    return 0;
+  const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  auto json = nlohmann::json::parse(text, nullptr, false);
+  if (!json.is_discarded()) {
+    auto keys = shoal::daemon::gossip_keys_from_json(json);
+    if (keys.ok()) {
+      auto back = shoal::daemon::gossip_keys_from_json(shoal::daemon::gossip_keys_to_json(*keys));
+      if (!back.ok() || *back != *keys)
+        __builtin_trap();
+      (void)shoal::daemon::keyring_order(*keys);
+    }
+  }
+  static const shoal::agent::SwarmView view{
+      .nodes = {{"n1", *shoal::Ipv4::parse("198.51.100.11")}},
+      .subnets = {{"net", *shoal::Ipv4Prefix::parse("10.0.1.0/24")}}};
+  shoal::gossip::networkdb::WatchEvent event{
+      shoal::gossip::networkdb::WatchEventType::kCreate,
+      (data[0] & 1) ? shoal::agent::kPeerTable : shoal::agent::kEndpointTable,
+      "net",
+      "key",
+      shoal::gossip::Bytes(text.begin(), text.end()),
+      (data[0] & 2) ? "n1" : "n2"};
+  (void)shoal::agent::check_row(view, "self", event);
+  return 0;
+}
