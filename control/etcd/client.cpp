@@ -4,6 +4,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <thread>
+
+#include "common/hex.h"
 #include "etcd_api.grpc.pb.h"
 
 namespace shoal::etcd {
@@ -182,15 +186,40 @@ void set_deadline(grpc::ClientContext& context, std::chrono::milliseconds timeou
   context.set_deadline(std::chrono::system_clock::now() + timeout);
 }
 
+// etcd takes a request's permissions when the request arrives and checks them again when it
+// applies; an auth change committed in between (a manager's user added or removed) refuses the
+// request with "revision of auth store is old" before anything applies. Asking again is safe.
+bool auth_changed_under(const grpc::Status& status) {
+  return status.error_message().find("revision of auth store is old") != std::string::npos;
+}
+
+// One unary call, asked again while auth changes under it, until its deadline: a promotion
+// changes auth twice (user, role) and each change takes etcd tens of milliseconds (bcrypt).
+template <typename Call>
+grpc::Status call_through_auth_changes(std::chrono::milliseconds timeout, Call&& call) {
+  const auto deadline = std::chrono::system_clock::now() + timeout;
+  auto pause = std::chrono::milliseconds(10);
+  for (;;) {
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    auto status = call(context);
+    if (!auth_changed_under(status) || std::chrono::system_clock::now() + pause >= deadline) {
+      return status;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(160));
+  }
+}
+
 }  // namespace
 
 Result<std::optional<KeyValue>> Client::get(const std::string& key) {
-  grpc::ClientContext context;
-  set_deadline(context, options_.call_timeout);
   pb::RangeRequest request;
   request.set_key(key);
   pb::RangeResponse response;
-  auto status = stubs_->kv->Range(&context, request, &response);
+  auto status = call_through_auth_changes(options_.call_timeout, [&](grpc::ClientContext& context) {
+    return stubs_->kv->Range(&context, request, &response);
+  });
   if (!status.ok()) {
     return call_error("read " + key, endpoint_, status);
   }
@@ -201,13 +230,13 @@ Result<std::optional<KeyValue>> Client::get(const std::string& key) {
 }
 
 Result<std::vector<KeyValue>> Client::get_prefix(const std::string& prefix) {
-  grpc::ClientContext context;
-  set_deadline(context, options_.call_timeout);
   pb::RangeRequest request;
   request.set_key(prefix);
   request.set_range_end(prefix_end(prefix));
   pb::RangeResponse response;
-  auto status = stubs_->kv->Range(&context, request, &response);
+  auto status = call_through_auth_changes(options_.call_timeout, [&](grpc::ClientContext& context) {
+    return stubs_->kv->Range(&context, request, &response);
+  });
   if (!status.ok()) {
     return call_error("read " + prefix + "*", endpoint_, status);
   }
@@ -225,10 +254,11 @@ Status Client::put(const std::string& key, const std::string& value, int64_t lea
 }
 
 Result<TxnResult> Client::commit(const Txn& txn, std::chrono::milliseconds timeout) {
-  grpc::ClientContext context;
-  set_deadline(context, timeout);
+  const auto request = to_pb(txn);
   pb::TxnResponse response;
-  auto status = stubs_->kv->Txn(&context, to_pb(txn), &response);
+  auto status = call_through_auth_changes(timeout, [&](grpc::ClientContext& context) {
+    return stubs_->kv->Txn(&context, request, &response);
+  });
   if (!status.ok()) {
     return call_error("write", endpoint_, status);
   }
@@ -293,9 +323,11 @@ Result<std::chrono::seconds> Client::keep_alive(int64_t lease, std::chrono::mill
 }
 
 Status Client::add_root_user(const std::string& name) {
-  std::string password(32, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(password.data()), 32) != 1)
+  uint8_t secret[32];
+  if (RAND_bytes(secret, sizeof secret) != 1)
     return Error{.op = "add etcd user", .object = name, .detail = "the CSPRNG failed"};
+  // In hex: etcd's password is a protobuf string, which must be valid UTF-8.
+  const std::string password = to_hex(secret);
   pb::AuthUserAddRequest add;
   add.set_name(name);
   add.set_password(password);  // unknown to anyone: the user logs in by certificate only

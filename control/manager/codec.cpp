@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/hex.h"
+
 namespace shoal::manager {
 
 namespace {
@@ -87,32 +89,11 @@ TimePoint time_from(const json& j) {
 }
 
 // Config data is bytes; JSON text holds only UTF-8, so it is stored as hex.
-std::string hex(const std::string& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
 std::string unhex(const std::string& text) {
-  auto digit = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    throw std::invalid_argument("config data is not hex");
-  };
-  if (text.size() % 2 != 0)
-    throw std::invalid_argument("config data has an odd length");
-  std::string out;
-  out.reserve(text.size() / 2);
-  for (size_t i = 0; i < text.size(); i += 2)
-    out.push_back(static_cast<char>(digit(text[i]) * 16 + digit(text[i + 1])));
-  return out;
+  auto bytes = from_hex(text);
+  if (!bytes)
+    throw std::invalid_argument("config data is not hex of even length");
+  return *bytes;
 }
 
 json config_refs_json(const std::vector<ConfigReference>& refs) {
@@ -156,7 +137,7 @@ Labels labels_from(const json& parent) {
 json to_json(const Config& c) {
   return {{"id", c.id},
           {"name", c.name},
-          {"data", hex(c.data)},
+          {"data", to_hex(c.data)},
           {"labels", c.labels},
           {"created_at", time_json(c.created_at)},
           {"version", c.version}};

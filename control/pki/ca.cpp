@@ -8,6 +8,8 @@
 #include <cctype>
 #include <climits>
 
+#include "common/hex.h"
+
 namespace shoal::pki {
 
 namespace {
@@ -209,14 +211,7 @@ Result<CertificateAuthority> CertificateAuthority::load(std::string_view cert_pe
 }
 
 std::string CertificateAuthority::fingerprint() const {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(digest_.size() * 2);
-  for (uint8_t byte : digest_) {
-    hex += kHex[byte >> 4];
-    hex += kHex[byte & 0x0f];
-  }
-  return hex;
+  return to_hex(digest_);
 }
 
 Result<std::string> CertificateAuthority::sign(std::string_view csr_pem, const NodeIdentity& who,

@@ -28,6 +28,7 @@
 #include <boost/asio/streambuf.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/hex.h"
 #include "gossip/agent/agent.h"
 #include "gossip/agent/table_agent.h"
 
@@ -52,15 +53,10 @@ with T in microseconds of the system clock; a write prints {"event":"ok",...,"t_
 
 // A command's VALUE: text as typed, or "hex:0a0b..." for bytes (binary rows in tests).
 shoal::gossip::Bytes value_bytes(const std::string& value) {
-  bool hex =
-      value.rfind("hex:", 0) == 0 && value.size() % 2 == 0 &&
-      std::all_of(value.begin() + 4, value.end(), [](unsigned char c) { return std::isxdigit(c); });
-  if (!hex)
-    return {value.begin(), value.end()};
-  shoal::gossip::Bytes out;
-  for (size_t i = 4; i + 1 < value.size(); i += 2)
-    out.push_back(static_cast<uint8_t>(std::stoul(value.substr(i, 2), nullptr, 16)));
-  return out;
+  auto bytes = value.rfind("hex:", 0) == 0 ? shoal::from_hex(std::string_view(value).substr(4))
+                                           : std::nullopt;
+  const std::string& raw = bytes ? *bytes : value;
+  return {raw.begin(), raw.end()};
 }
 
 void print(const nlohmann::json& line) {

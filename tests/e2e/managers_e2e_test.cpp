@@ -293,8 +293,14 @@ TEST_F(ManagersE2E, PromoteAndDemoteChangeNodeLs) {
   EXPECT_THAT(promoted.output, HasSubstr("promoted to a manager"));
   EXPECT_TRUE(wait_until([&] { return manager_statuses(leader)["h4"] == "Reachable"; }, 60s, 500ms))
       << c().shoal(leader, {"node", "ls"}).output;
-  // The promoted node serves the API itself now.
-  EXPECT_EQ(c().shoal(4, {"service", "ls"}).exit_code, 0);
+  // The promoted node serves the API itself soon after: "Reachable" is its etcd member
+  // answering, and its manager starts on top of that.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return c().shoal(4, {"service", "ls"}).exit_code == 0;
+      },
+      30s, 500ms))
+      << c().shoal(4, {"service", "ls"}).output;
   // Its manager certificate, kept as an attacker who had the node would keep it; and the root CA
   // key on its disk, as a manager that once led holds it (repro B4).
   auto manager_files = pki::load_node_files(c().state_dir(4));

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/hex.h"
 #include "control/agent/peer_record.h"
 #include "control/daemon/gossip_keys.h"
 #include "control/daemon/gossip_node.h"
@@ -107,13 +108,6 @@ class SecurityE2E : public SharedSwarmTest<SecurityE2E> {
   }
 };
 
-std::string hex(const gossip::Bytes& bytes) {
-  std::ostringstream out;
-  for (auto b : bytes)
-    out << std::hex << std::setw(2) << std::setfill('0') << static_cast<int>(b);
-  return out.str();
-}
-
 TEST_F(SecurityE2E, AnOutsiderWithoutTheGossipKeyIsNotLetIn) {
   // Repro A1: with no key the outsider joined and read every table.
   auto outsider = rogue({});
@@ -147,7 +141,7 @@ TEST_F(SecurityE2E, AMemberWithAStolenKeyCannotPointTaskAddressesAtItsOwnHost) {
     auto row =
         agent::encode_peer({.ip = addr, .mac = Mac::from_ipv4(addr.addr()), .vtep = attacker_vtep});
     return attacker->write_line("create overlay_peer_table " + network + " " + key +
-                                " hex:" + hex(row));
+                                " hex:" + to_hex(row));
   };
   ASSERT_TRUE(forge("rogue-endpoint-1", "10.78.0.200"));
   ASSERT_TRUE(forge("rogue-endpoint-2", victim));

@@ -3,8 +3,10 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -106,6 +108,41 @@ TEST(EtcdClient, AWorkerCertificateIsRefused) {
   ASSERT_FALSE(read.ok());
   auto manager = cluster->client(1);
   EXPECT_TRUE(manager->get("/anything").ok());
+}
+
+// etcd refuses a request whose auth revision changed between its arrival and its apply ("revision
+// of auth store is old"); managers' users are added and removed while the swarm writes.
+TEST(EtcdClient, WritesGoOnWhileManagersUsersChange) {
+  auto cluster = EtcdCluster::start(1);
+  auto admin = cluster->client(1);
+  ASSERT_TRUE(admin->add_root_user("root").ok());
+  ASSERT_TRUE(admin->add_root_user("m1").ok());
+  ASSERT_TRUE(admin->enable_auth().ok());
+  std::atomic<bool> churning{true};
+  std::thread churn([&] {
+    // A promotion and a demotion every 100 ms: far more often than a swarm ever changes.
+    for (int i = 0; i < 15; ++i) {
+      EXPECT_TRUE(admin->add_root_user("manager-" + std::to_string(i)).ok());
+      EXPECT_TRUE(admin->delete_user("manager-" + std::to_string(i)).ok());
+      std::this_thread::sleep_for(100ms);
+    }
+    churning = false;
+  });
+  auto writer = cluster->client(1);
+  int writes = 0;
+  std::vector<std::string> failures;
+  while (churning) {
+    auto put = writer->put("/k", std::to_string(writes++));
+    if (!put.ok())
+      failures.push_back(put.error().message());
+    auto read = writer->get("/k");
+    if (!read.ok())
+      failures.push_back(read.error().message());
+  }
+  churn.join();
+  EXPECT_GT(writes, 30);
+  ASSERT_TRUE(failures.empty()) << failures.size() << " of " << writes
+                                << " writes failed, first: " << failures.at(0);
 }
 
 TEST(EtcdClient, ThreeMembersListedAndAMinorityDownChangesNothing) {
