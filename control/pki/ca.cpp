@@ -214,6 +214,34 @@ std::string CertificateAuthority::fingerprint() const {
   return to_hex(digest_);
 }
 
+Result<std::string> CertificateAuthority::cross_sign(const CertificateAuthority& next) const {
+  X509* root = next.cert_.get();
+  ossl::X509Ptr cert(X509_new());
+  if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1) {
+    return ossl::error("create", "cross-signed CA certificate");
+  }
+  SHOAL_TRY(set_random_serial(cert.get()));
+  if (X509_set_subject_name(cert.get(), X509_get_subject_name(root)) != 1 ||
+      X509_set_issuer_name(cert.get(), X509_get_subject_name(cert_.get())) != 1 ||
+      X509_gmtime_adj(X509_getm_notBefore(cert.get()), -kBackdateSeconds) == nullptr ||
+      X509_set1_notAfter(cert.get(), X509_get0_notAfter(root)) != 1 ||
+      X509_set_pubkey(cert.get(), X509_get0_pubkey(root)) != 1) {
+    return ossl::error("create", "cross-signed CA certificate");
+  }
+  if (ASN1_TIME_compare(X509_get0_notAfter(cert.get()), X509_get0_notAfter(cert_.get())) > 0 &&
+      X509_set1_notAfter(cert.get(), X509_get0_notAfter(cert_.get())) != 1) {
+    return ossl::error("create", "cross-signed CA certificate");
+  }
+  SHOAL_TRY(add_ext(cert.get(), cert_.get(), NID_basic_constraints, "critical,CA:TRUE"));
+  SHOAL_TRY(add_ext(cert.get(), cert_.get(), NID_key_usage, "critical,keyCertSign,cRLSign"));
+  SHOAL_TRY(add_ext(cert.get(), cert_.get(), NID_subject_key_identifier, "hash"));
+  SHOAL_TRY(add_ext(cert.get(), cert_.get(), NID_authority_key_identifier, "keyid:always"));
+  if (X509_sign(cert.get(), key_.get(), EVP_sha256()) <= 0) {
+    return ossl::error("sign", "cross-signed CA certificate");
+  }
+  return ossl::write_cert(cert.get());
+}
+
 Result<std::string> CertificateAuthority::sign(std::string_view csr_pem, const NodeIdentity& who,
                                                const std::vector<std::string>& ip_sans,
                                                std::chrono::seconds validity) const {

@@ -45,6 +45,11 @@ class CertificateAuthority {
                            const std::vector<std::string>& ip_sans,
                            std::chrono::seconds validity = kDefaultNodeCertValidity) const;
 
+  // `next`'s root, signed by this one: the intermediate that lets a node still trusting only
+  // this root verify certificates `next` signs, while a root rotation moves the swarm. Same
+  // subject, key and key identifier as `next`'s certificate; valid no longer than either root.
+  Result<std::string> cross_sign(const CertificateAuthority& next) const;
+
  private:
   CertificateAuthority(ossl::X509Ptr cert, ossl::Pkey key);
   static Result<CertificateAuthority> from(ossl::X509Ptr cert, ossl::Pkey key);

@@ -80,16 +80,28 @@ Result<NodeIdentity> identity_of(std::string_view cert_pem) {
 }
 
 Status verify_issued_by(std::string_view cert_pem, std::string_view ca_cert_pem) {
-  SHOAL_ASSIGN_OR_RETURN(ossl::X509Ptr cert, ossl::read_cert(cert_pem, "node certificate"));
-  SHOAL_ASSIGN_OR_RETURN(ossl::X509Ptr ca, ossl::read_cert(ca_cert_pem, "CA certificate"));
+  SHOAL_ASSIGN_OR_RETURN(auto chain, ossl::read_certs(cert_pem, "node certificate"));
+  SHOAL_ASSIGN_OR_RETURN(auto roots, ossl::read_certs(ca_cert_pem, "CA certificate"));
+  X509* cert = chain.front().get();
   // The root itself would verify against itself; a node must present a leaf.
-  if (X509_check_ca(cert.get()) != 0) {
+  if (X509_check_ca(cert) != 0) {
     return invalid_argument("node certificate", "is a CA certificate");
   }
   ossl::X509Store store(X509_STORE_new());
   ossl::X509StoreCtx ctx(X509_STORE_CTX_new());
-  if (!store || !ctx || X509_STORE_add_cert(store.get(), ca.get()) != 1 ||
-      X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1) {
+  // sk_X509_free is a macro: no function to hand a Deleter. The stack does not own the chain.
+  struct FreeStack {
+    void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
+  };
+  std::unique_ptr<STACK_OF(X509), FreeStack> intermediates(sk_X509_new_null());
+  bool ready = store && ctx && intermediates;
+  for (const auto& root : roots) {
+    ready = ready && X509_STORE_add_cert(store.get(), root.get()) == 1;
+  }
+  for (size_t i = 1; i < chain.size(); ++i) {
+    ready = ready && sk_X509_push(intermediates.get(), chain[i].get()) > 0;
+  }
+  if (!ready || X509_STORE_CTX_init(ctx.get(), store.get(), cert, intermediates.get()) != 1) {
     return ossl::error("set up verification of", "node certificate");
   }
   if (X509_verify_cert(ctx.get()) != 1) {
@@ -98,6 +110,19 @@ Status verify_issued_by(std::string_view cert_pem, std::string_view ca_cert_pem)
     return Error{"verify", "node certificate", 0, X509_verify_cert_error_string(code)};
   }
   return {};
+}
+
+bool signed_directly_by(std::string_view cert_pem, std::string_view root_pem) {
+  auto cert = ossl::read_cert(cert_pem, "node certificate");
+  auto root = ossl::read_cert(root_pem, "CA certificate");
+  if (!cert.ok() || !root.ok()) {
+    return false;
+  }
+  // The names and key identifiers must match, and the signature must be the root key's.
+  const bool issued = X509_check_issued(root->get(), cert->get()) == X509_V_OK &&
+                      X509_verify(cert->get(), X509_get0_pubkey(root->get())) == 1;
+  ERR_clear_error();
+  return issued;
 }
 
 Result<KeyAndCsr> make_key_and_csr() {

@@ -43,8 +43,16 @@ struct Validity {
 // Reads notBefore/notAfter (no signature check, like identity_of).
 Result<Validity> validity_of(std::string_view cert_pem);
 
-// Verifies that `cert_pem` is a node (non-CA) certificate signed by `ca_cert_pem` and valid now.
+// Verifies that `cert_pem` is a node (non-CA) certificate that chains to a root of
+// `ca_cert_pem` and is valid now. `cert_pem` may go on with intermediates (during a root
+// rotation: the new root cross-signed by the old one) and `ca_cert_pem` may hold several roots
+// (the old and the new one while the swarm moves).
 Status verify_issued_by(std::string_view cert_pem, std::string_view ca_cert_pem);
+
+// Whether the first certificate of `cert_pem` was signed by the key of `root_pem` itself (not
+// through an intermediate): during a root rotation a node whose certificate is not is still to
+// move. False for anything unreadable.
+bool signed_directly_by(std::string_view cert_pem, std::string_view root_pem);
 
 struct KeyAndCsr {
   std::string key_pem;  // unencrypted PKCS#8 P-256 key; stays on the node

@@ -78,6 +78,23 @@ Result<X509Ptr> read_cert(std::string_view pem, std::string_view what) {
   return cert;
 }
 
+Result<std::vector<X509Ptr>> read_certs(std::string_view pem, std::string_view what) {
+  SHOAL_ASSIGN_OR_RETURN(Bio bio, read_bio(pem, what));
+  std::vector<X509Ptr> certs;
+  while (X509Ptr cert{PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr)}) {
+    certs.push_back(std::move(cert));
+  }
+  // The loop ends at the end of the input (PEM_R_NO_START_LINE) or at a block that is corrupt.
+  const unsigned long last = ERR_peek_last_error();
+  const bool at_end =
+      ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE;
+  if (certs.empty() || (last != 0 && !at_end)) {
+    return error("parse", std::string(what), "not a PEM certificate bundle");
+  }
+  ERR_clear_error();
+  return certs;
+}
+
 Result<Pkey> read_key(std::string_view pem, std::string_view what) {
   SHOAL_ASSIGN_OR_RETURN(Bio bio, read_bio(pem, what));
   Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));

@@ -57,6 +57,8 @@ Result<Pkey> generate_p256();
 Result<X509Ptr> read_cert(std::string_view pem, std::string_view what);
 Result<Pkey> read_key(std::string_view pem, std::string_view what);
 Result<X509Req> read_csr(std::string_view pem);
+// Every certificate of a PEM bundle, in order; an error when there is none or one is corrupt.
+Result<std::vector<X509Ptr>> read_certs(std::string_view pem, std::string_view what);
 
 // PEM out. Keys are written as unencrypted PKCS#8 ("BEGIN PRIVATE KEY").
 Result<std::string> write_cert(X509* cert);

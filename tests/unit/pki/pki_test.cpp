@@ -290,6 +290,65 @@ TEST(PkiVerify, AcceptsItsOwnCaAndRejectsAnother) {
   EXPECT_FALSE(verify_issued_by(ca.cert_pem(), ca.cert_pem()).ok());
 }
 
+// A root rotation: the new root's certificates carry the new root cross-signed by the old one,
+// so a node that trusts only the old root, only the new one, or both, verifies them all.
+TEST(PkiRotation, ACrossSignedChainVerifiesAgainstEitherRoot) {
+  auto old_root = new_ca();
+  auto new_root = new_ca();
+  auto cross = old_root.cross_sign(new_root);
+  ASSERT_TRUE(cross.ok()) << cross.error().message();
+  const std::string chain = issue(new_root, kWorker) + *cross;
+  EXPECT_TRUE(verify_issued_by(chain, old_root.cert_pem()).ok());
+  EXPECT_TRUE(verify_issued_by(chain, new_root.cert_pem()).ok());
+  EXPECT_TRUE(verify_issued_by(chain, old_root.cert_pem() + new_root.cert_pem()).ok());
+  EXPECT_TRUE(verify_issued_by(issue(old_root, kWorker), old_root.cert_pem() + new_root.cert_pem())
+                  .ok());
+  // Without the intermediate the old root alone cannot; and a third root trusts neither.
+  EXPECT_FALSE(verify_issued_by(issue(new_root, kWorker), old_root.cert_pem()).ok());
+  EXPECT_FALSE(verify_issued_by(chain, new_ca().cert_pem()).ok());
+  // Once the swarm trusts only the new root, the old root's certificates are refused.
+  EXPECT_FALSE(verify_issued_by(issue(old_root, kWorker), new_root.cert_pem()).ok());
+}
+
+TEST(PkiRotation, SignedDirectlyByTellsWhichRootSignedALeaf) {
+  auto old_root = new_ca();
+  auto new_root = new_ca();
+  auto cross = old_root.cross_sign(new_root);
+  ASSERT_TRUE(cross.ok());
+  const std::string moved = issue(new_root, kWorker) + *cross;
+  const std::string stayed = issue(old_root, kWorker);
+  EXPECT_TRUE(signed_directly_by(moved, new_root.cert_pem()));
+  EXPECT_FALSE(signed_directly_by(moved, old_root.cert_pem()));
+  EXPECT_TRUE(signed_directly_by(stayed, old_root.cert_pem()));
+  EXPECT_FALSE(signed_directly_by(stayed, new_root.cert_pem()));
+  EXPECT_FALSE(signed_directly_by("garbage", new_root.cert_pem()));
+}
+
+TEST(PkiRotation, TheCrossSignedCertificateIsTheNewRootsKeyUnderTheOldRoot) {
+  auto old_root = new_ca();
+  auto new_root = new_ca();
+  auto cross_pem = old_root.cross_sign(new_root);
+  ASSERT_TRUE(cross_pem.ok());
+  auto cross = ossl::read_cert(*cross_pem, "cross-signed");
+  auto root = ossl::read_cert(new_root.cert_pem(), "new root");
+  auto issuer = ossl::read_cert(old_root.cert_pem(), "old root");
+  ASSERT_TRUE(cross.ok() && root.ok() && issuer.ok());
+  EXPECT_EQ(X509_check_ca(cross->get()), 1);
+  EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(cross->get()), X509_get0_pubkey(root->get())), 1);
+  EXPECT_EQ(X509_verify(cross->get(), X509_get0_pubkey(issuer->get())), 1);
+  EXPECT_LE(ASN1_TIME_compare(X509_get0_notAfter(cross->get()), X509_get0_notAfter(root->get())),
+            0);
+}
+
+TEST(PkiRotation, ABundleWithACorruptCertificateIsRefused) {
+  auto root = new_ca();
+  auto cert = issue(root, kWorker);
+  EXPECT_FALSE(verify_issued_by(cert, root.cert_pem() + "-----BEGIN CERTIFICATE-----\nAAAA\n"
+                                                       "-----END CERTIFICATE-----\n")
+                   .ok());
+  EXPECT_FALSE(verify_issued_by(cert, "").ok());
+}
+
 TEST(PkiVerify, RejectsAnExpiredCertificate) {
   auto ca = new_ca();
   auto csr = make_key_and_csr();
