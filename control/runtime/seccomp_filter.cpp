@@ -85,6 +85,9 @@ Status add_rule(scmp_filter_ctx ctx, const SeccompRule& rule) {
       continue;
     const int rc =
         seccomp_rule_add_array(ctx, action, *nr, static_cast<unsigned>(args.size()), args.data());
+    if (rc == -EACCES)  // libseccomp's word for a conflict, not a permission
+      return sys_error("add seccomp rule for", name, -rc,
+                       "conflicts with the default action or another rule for the call");
     if (rc != 0)
       return sys_error("add seccomp rule for", name, -rc);
   }

@@ -77,54 +77,18 @@ TEST(SeccompProfileTest, RefusesWithEpermWhatItDoesNotName) {
 }
 
 TEST(SeccompProfileTest, NamesNoCallThatReachesBeyondTheTask) {
-  const char* const dangerous[] = {"mount",
-                                   "umount2",
-                                   "pivot_root",
-                                   "setns",
-                                   "init_module",
-                                   "finit_module",
-                                   "delete_module",
-                                   "kexec_load",
-                                   "kexec_file_load",
-                                   "reboot",
-                                   "swapon",
-                                   "swapoff",
-                                   "bpf",
-                                   "perf_event_open",
-                                   "ptrace",
-                                   "process_vm_readv",
-                                   "process_vm_writev",
-                                   "keyctl",
-                                   "add_key",
-                                   "request_key",
-                                   "userfaultfd",
-                                   "io_uring_setup",
-                                   "io_uring_enter",
-                                   "io_uring_register",
-                                   "open_by_handle_at",
-                                   "acct",
-                                   "quotactl",
-                                   "clock_settime",
-                                   "settimeofday",
-                                   "fsopen",
-                                   "fsmount",
-                                   "move_mount",
-                                   "open_tree",
-                                   "syslog",
-                                   "vhangup",
-                                   "iopl",
-                                   "ioperm",
-                                   "kcmp",
-                                   "pidfd_getfd",
-                                   "sethostname",
-                                   "setdomainname",
-                                   "lookup_dcookie",
-                                   "fanotify_init",
-                                   "mbind",
-                                   "set_mempolicy",
-                                   "get_mempolicy",
-                                   "move_pages",
-                                   "process_madvise"};
+  // clang-format off
+  const char* const dangerous[] = {
+      "mount", "umount2", "pivot_root", "setns", "init_module", "finit_module", "delete_module",
+      "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "bpf", "perf_event_open",
+      "ptrace", "process_vm_readv", "process_vm_writev", "keyctl", "add_key", "request_key",
+      "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register", "open_by_handle_at",
+      "acct", "quotactl", "clock_settime", "settimeofday", "fsopen", "fsmount", "move_mount",
+      "open_tree", "syslog", "vhangup", "iopl", "ioperm", "kcmp", "pidfd_getfd", "sethostname",
+      "setdomainname", "lookup_dcookie", "fanotify_init", "mbind", "set_mempolicy", "get_mempolicy",
+      "move_pages", "process_madvise",
+  };
+  // clang-format on
   for (const SeccompRule& rule : profile().syscalls) {
     for (const char* name : dangerous) {
       EXPECT_FALSE(rule.action == SeccompAction::kAllow && names(rule, name))
@@ -185,6 +149,23 @@ TEST(SeccompProfileTest, SocketForEveryFamilyButVsock) {
   // The kernel reads an int: upper bits must not carry AF_VSOCK past the filter.
   EXPECT_EQ(answer("socket", (uint64_t{1} << 32) | kVsock), SeccompAction::kErrno);
   EXPECT_EQ(answer("socket", ~uint64_t{0xffffffff} | kVsock), SeccompAction::kErrno);
+}
+
+TEST(SeccompFilterTest, ARuleLibseccompRefusesIsNamed) {
+  SeccompProfile bad = profile();
+  bad.syscalls.push_back(
+      {{"getpid"}, SeccompAction::kAllow, 0, {{7, 1, 0, SeccompOp::kEqualTo}}});  // no arg 7
+  auto refused = SeccompFilter::build(bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("getpid"), std::string::npos)
+      << refused.error().message();
+
+  SeccompProfile unknown_arch = profile();
+  unknown_arch.architectures.push_back("SCMP_ARCH_PDP11");
+  auto no_arch = SeccompFilter::build(unknown_arch);
+  ASSERT_FALSE(no_arch.ok());
+  EXPECT_NE(no_arch.error().message().find("SCMP_ARCH_PDP11"), std::string::npos)
+      << no_arch.error().message();
 }
 
 TEST(SeccompProfileTest, NativeArchitectureOnly) {
