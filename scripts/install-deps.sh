@@ -25,6 +25,8 @@ packages=(
   etcd-server etcd-client
   # compiler cache for scripts/build.sh
   ccache
+  # the tasks' seccomp profile is loaded with libseccomp (runc needs libseccomp2 as well)
+  libseccomp-dev
 )
 
 if [[ $(id -u) -ne 0 ]]; then
