@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "common/atomic_file.h"
 #include "control/cli/commands.h"
@@ -132,6 +133,37 @@ Status swarm_update(Context& ctx, const UpdateOptions& o) {
   return Status();
 }
 
+struct CaOptions {
+  bool rotate = false;
+  bool detach = false;
+  bool quiet = false;
+};
+
+// `swarm ca`: Docker's. Without --rotate it prints the root certificate; with it a new root is
+// made, every node moves to it (their certificates renewed at once), then the old root is
+// trusted no more and the join tokens change. It waits for that, showing how many nodes have
+// moved, unless --detach; a node that is down holds the rotation until it is back or removed.
+Status swarm_ca(Context& ctx, const CaOptions& o) {
+  SHOAL_ASSIGN_OR_RETURN(Client * client, ctx.client());
+  api::UpdateSwarmRequest request;
+  request.set_rotate_root_ca(o.rotate);
+  SHOAL_ASSIGN_OR_RETURN(auto settings, client->control(&api::Control::Stub::UpdateSwarm, request));
+  std::string shown;
+  while (o.rotate && !o.detach && settings.root_rotation_in_progress()) {
+    auto progress = "rotating the root CA: " + std::to_string(settings.nodes_moved()) + "/" +
+                    std::to_string(settings.nodes_total()) + " nodes moved";
+    if (!o.quiet && progress != shown)
+      std::cerr << progress << "\n";
+    shown = progress;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    SHOAL_ASSIGN_OR_RETURN(settings, client->control(&api::Control::Stub::UpdateSwarm, {}));
+  }
+  if (o.rotate && !o.detach && !o.quiet)
+    std::cerr << "the root CA is rotated: every node trusts only the new root\n";
+  std::cout << settings.root_ca_pem();
+  return Status();
+}
+
 Status swarm_leave(Context& ctx, bool force) {
   api::LeaveRequest request;
   request.set_force(force);
@@ -249,6 +281,15 @@ void add_swarm_commands(CLI::App& app, Context& ctx) {
   update_cmd->add_flag("--rotate-gossip-key", update->rotate_gossip_key,
                        "Add a new gossip encryption key now (the oldest of three goes)");
   on_parsed(update_cmd, ctx, [&ctx, update] { return swarm_update(ctx, *update); });
+
+  auto ca = std::make_shared<CaOptions>();
+  auto* ca_cmd = swarm->add_subcommand("ca", "Display and rotate the root CA");
+  ca_cmd->add_flag("--rotate", ca->rotate,
+                   "Rotate the swarm CA: a new root, every node moved to it, the old one dropped");
+  ca_cmd->add_flag("-d,--detach", ca->detach,
+                   "Exit immediately instead of waiting for the root rotation to converge");
+  ca_cmd->add_flag("-q,--quiet", ca->quiet, "Suppress progress output");
+  on_parsed(ca_cmd, ctx, [&ctx, ca] { return swarm_ca(ctx, *ca); });
 
   auto force = std::make_shared<bool>(false);
   auto* leave_cmd = swarm->add_subcommand("leave", "Leave the swarm");

@@ -232,6 +232,8 @@ void AgentSession::handle(api::Dispatcher::Stub& stub, const api::Assignments& a
     if (converted.ok())
       networks.push_back(std::move(converted).value());
   }
+  if (config_.on_roots && !assignments.trust_roots_pem().empty())
+    config_.on_roots(assignments.trust_roots_pem(), assignments.signing_root_pem());
   gossip_.set_view(swarm_view(assignments, networks));
   std::optional<NodeIngress> node_ingress;
   if (auto addr = Ipv4Prefix::parse(assignments.node_ingress_addr());

@@ -39,6 +39,9 @@ struct SessionConfig {
   std::string role;  // this node's, as its certificate says
   // The store gives this node another role (promoted or demoted; on the session's thread).
   std::function<void(const std::string& role)> on_role;
+  // The roots to trust and the one that signs, as the assignments name them (on the session's
+  // thread).
+  std::function<void(const std::string& trusted_pem, const std::string& signing_pem)> on_roots;
   // The node firewall, kept in step with the swarm's node list (none: not filtered).
   dataplane::firewall::OverlaySources* firewall = nullptr;
 };

@@ -59,7 +59,8 @@ Status register_node(ManagerRuntime& manager, const std::string& node_id,
 
 grpc::Status CaService::GetRootCertificate(grpc::ServerContext*, const api::Empty*,
                                            api::RootCertificate* response) {
-  response->set_pem(ca_cert_pem_);
+  auto held = source_();
+  response->set_pem(held && held->secrets ? held->secrets->trust_bundle_pem() : roots_());
   return grpc::Status::OK;
 }
 
@@ -172,15 +173,14 @@ grpc::Status CaService::RenewNodeCertificate(grpc::ServerContext* context,
   who.role =
       node->role == manager::NodeRole::kManager ? pki::NodeRole::kManager : pki::NodeRole::kWorker;
   who.cluster_id = held->secrets->cluster_id();
-  auto cert = held->secrets->ca().sign(request->csr_pem(), who, {node->addr.str()},
-                                       held->secrets->cert_expiry());
+  auto cert = held->secrets->sign(request->csr_pem(), who, {node->addr.str()});
   if (!cert.ok())
     return to_grpc(cert.error());
   spdlog::info("node {} renewed its certificate as {}", who.node_id, pki::to_ou(who.role));
-  record_certificate(*held->manager, who.node_id, *cert);
+  record_certificate(*held->manager, who.node_id, cert->chain_pem, cert->issuer);
   response->set_node_id(who.node_id);
   response->set_role(who.role == pki::NodeRole::kManager ? "manager" : "worker");
-  response->set_cert_pem(*cert);
+  response->set_cert_pem(cert->chain_pem);
   response->set_cluster_id(who.cluster_id);
   // Only a promotion makes room for a new manager; a manager's timed renewal changes nothing
   // else (on a single manager, add_manager would move the store into etcd).
@@ -207,19 +207,19 @@ grpc::Status CaService::issue(const ManagerContext& held, const std::string& sou
   auto addr = Ipv4::parse(request.addr());
   pki::NodeIdentity who{
       .node_id = held.manager->ids().next(), .role = role, .cluster_id = secrets.cluster_id()};
-  auto cert = secrets.ca().sign(request.csr_pem(), who, {request.addr()}, secrets.cert_expiry());
+  auto cert = secrets.sign(request.csr_pem(), who, {request.addr()});
   if (!cert.ok())
     return to_grpc(cert.error());
   if (auto registered = register_node(*held.manager, who.node_id, request.hostname(), *addr, role);
       !registered.ok()) {
     return to_grpc(registered.error(), grpc::StatusCode::ABORTED);
   }
-  record_certificate(*held.manager, who.node_id, *cert);
+  record_certificate(*held.manager, who.node_id, cert->chain_pem, cert->issuer);
   spdlog::info("node {} ({}, {}) joined as {}", who.node_id, printable_for_log(request.hostname()),
                request.addr(), pki::to_ou(role));
   response.set_node_id(who.node_id);
   response.set_role(role == pki::NodeRole::kManager ? "manager" : "worker");
-  response.set_cert_pem(*cert);
+  response.set_cert_pem(cert->chain_pem);
   response.set_cluster_id(secrets.cluster_id());
   return grpc::Status::OK;
 }

@@ -26,8 +26,14 @@ inline constexpr const char* kForwardedPeerMetadata = "shoal-forwarded-peer";
 
 class CaService final : public api::Ca::Service {
  public:
+  // `roots`: the roots this node trusts (its state dir's), what GetRootCertificate answers when
+  // this manager does not lead; the leader answers from the cluster secrets.
+  using RootSource = std::function<std::string()>;
+  CaService(ManagerSource source, RootSource roots, JoinLimits limits = {})
+      : source_(std::move(source)), roots_(std::move(roots)), limiter_(limits) {}
   CaService(ManagerSource source, std::string ca_cert_pem, JoinLimits limits = {})
-      : source_(std::move(source)), ca_cert_pem_(std::move(ca_cert_pem)), limiter_(limits) {}
+      : CaService(
+            std::move(source), [pem = std::move(ca_cert_pem)] { return pem; }, limits) {}
 
   grpc::Status GetRootCertificate(grpc::ServerContext*, const api::Empty*,
                                   api::RootCertificate*) override;
@@ -61,7 +67,7 @@ class CaService final : public api::Ca::Service {
                            const std::string& addr, api::IssueNodeCertificateResponse& response);
 
   ManagerSource source_;
-  std::string ca_cert_pem_;
+  RootSource roots_;
   JoinLimiter limiter_;
   LogThrottle refusals_;
 };

@@ -90,7 +90,7 @@ TimePoint CertRenewer::step() {
     spdlog::info("node certificate valid until {}: renewal at {}", utc(validity->not_after),
                  utc(*due()));
   }
-  const auto when = std::max(*due(), retry_at_);
+  const auto when = holder_.must_renew_now() ? retry_at_ : std::max(*due(), retry_at_);
   if (now < when)
     return std::min(when, now + policy_.poll);
   if (auto renewed = holder_.renew_certificate(); renewed.ok()) {
@@ -132,6 +132,14 @@ RenewalThread::~RenewalThread() {
   thread_.join();
 }
 
+void RenewalThread::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
 void RenewalThread::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
@@ -141,7 +149,8 @@ void RenewalThread::run() {
     // Wait on the steady clock (a clock step must not stall renewal), at most one poll.
     auto wait =
         std::clamp(duration_cast<milliseconds>(next - clock_.now()), milliseconds(0), policy_.poll);
-    cv_.wait_for(lock, wait, [this] { return stopping_; });
+    cv_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
+    woken_ = false;
   }
 }
 

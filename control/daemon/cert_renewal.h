@@ -76,6 +76,9 @@ class CertificateHolder {
   virtual Result<pki::Validity> current_certificate() = 0;
   // Gets a new certificate from the managers and puts it in use; an error says why not.
   virtual Status renew_certificate() = 0;
+  // Whether the certificate must be renewed now, wherever its renewal window is: a root
+  // rotation moves every node to the new root at once. Failures still back off.
+  virtual bool must_renew_now() { return false; }
 };
 
 class CertRenewer {
@@ -107,6 +110,8 @@ class RenewalThread {
  public:
   explicit RenewalThread(CertificateHolder& holder, RenewalPolicy policy = {});
   ~RenewalThread();
+  // Looks again now rather than at the next poll (the holder may have to renew at once).
+  void wake();
   RenewalThread(const RenewalThread&) = delete;
   RenewalThread& operator=(const RenewalThread&) = delete;
 
@@ -119,6 +124,7 @@ class RenewalThread {
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool woken_ = false;
   std::thread thread_;
 };
 

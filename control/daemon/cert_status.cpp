@@ -17,7 +17,7 @@ int64_t unix_seconds(std::chrono::system_clock::time_point when) {
 }  // namespace
 
 void record_certificate(ManagerRuntime& manager, const std::string& node_id,
-                        const std::string& cert_pem) {
+                        const std::string& cert_pem, const std::string& issuer) {
   auto validity = pki::validity_of(cert_pem);
   if (!validity.ok()) {
     spdlog::warn("node {}: certificate validity unreadable: {}", node_id,
@@ -30,6 +30,7 @@ void record_certificate(ManagerRuntime& manager, const std::string& node_id,
       return {};  // removed meanwhile
     node->cert_not_before = unix_seconds(validity->not_before);
     node->cert_not_after = unix_seconds(validity->not_after);
+    node->cert_issuer = issuer;
     return tx.update(*node);
   });
   if (!recorded.ok())

@@ -11,9 +11,10 @@
 
 namespace shoal::daemon {
 
-// Reads the validity of `cert_pem`, just signed for `node_id`, into the node's store object.
-// A failure is logged, not returned: the certificate is valid whether recorded or not.
+// Reads the validity of `cert_pem`, just signed for `node_id` by the root whose fingerprint is
+// `issuer`, into the node's store object. A failure is logged, not returned: the certificate is
+// valid whether recorded or not.
 void record_certificate(ManagerRuntime& manager, const std::string& node_id,
-                        const std::string& cert_pem);
+                        const std::string& cert_pem, const std::string& issuer);
 
 }  // namespace shoal::daemon

@@ -44,9 +44,9 @@ std::chrono::seconds expiry_of(const nlohmann::json& json) {
 ClusterSecrets::ClusterSecrets(pki::CertificateAuthority ca, std::string state_dir,
                                std::string cluster_id, JoinTokenPair tokens,
                                std::vector<GossipKey> gossip_keys)
-    : ca_(std::move(ca)),
-      state_dir_(std::move(state_dir)),
+    : state_dir_(std::move(state_dir)),
       cluster_id_(std::move(cluster_id)),
+      ca_(std::make_shared<const pki::CertificateAuthority>(std::move(ca))),
       tokens_(std::move(tokens)),
       gossip_keys_(std::move(gossip_keys)) {}
 
@@ -57,7 +57,7 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::create(const std::string
   SHOAL_ASSIGN_OR_RETURN(auto keys, stored_or_first_keys(nlohmann::json::object()));
   auto secrets = std::make_unique<ClusterSecrets>(std::move(ca), state_dir, cluster_id,
                                                   std::move(tokens), std::move(keys));
-  SHOAL_TRY(pki::save_ca_key(state_dir, secrets->ca_.key_pem()));
+  std::lock_guard lock(secrets->mutex_);
   SHOAL_TRY(secrets->save());
   return secrets;
 }
@@ -70,30 +70,48 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::restore(const std::strin
   SHOAL_ASSIGN_OR_RETURN(auto keys, stored_or_first_keys(nlohmann::json::object()));
   auto secrets = std::make_unique<ClusterSecrets>(std::move(ca), state_dir, cluster_id,
                                                   std::move(tokens), std::move(keys));
-  SHOAL_TRY(pki::save_ca_key(state_dir, secrets->ca_.key_pem()));
+  std::lock_guard lock(secrets->mutex_);
   SHOAL_TRY(secrets->save());
   return secrets;
 }
 
-Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::load(const std::string& state_dir) {
+namespace {
+
+// The root of a cluster file: in the file itself, or for a file written before it held the root,
+// the node's root certificate and Docker's key file.
+Result<pki::CertificateAuthority> root_of(const nlohmann::json& json,
+                                          const std::string& state_dir) {
+  if (json["ca_cert"].is_string() && json["ca_key"].is_string()) {
+    return pki::CertificateAuthority::load(json["ca_cert"].get<std::string>(),
+                                           json["ca_key"].get<std::string>());
+  }
   SHOAL_ASSIGN_OR_RETURN(auto files, pki::load_node_files(state_dir));
   SHOAL_ASSIGN_OR_RETURN(auto key, pki::load_ca_key(state_dir));
-  SHOAL_ASSIGN_OR_RETURN(auto ca, pki::CertificateAuthority::load(files.ca_cert_pem, key));
+  return pki::CertificateAuthority::load(files.ca_cert_pem, key);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::load(const std::string& state_dir) {
   std::ifstream in(cluster_file(state_dir));
   if (!in)
     return sys_error("open", cluster_file(state_dir), errno);
   auto json = nlohmann::json::parse(in, nullptr, false);
-  if (json.is_discarded() || !json.is_object() || !json.contains("cluster_id")) {
+  if (json.is_discarded() || !json.is_object() || !json["cluster_id"].is_string()) {
     return invalid_argument(cluster_file(state_dir), "is not a cluster file");
   }
+  SHOAL_ASSIGN_OR_RETURN(auto ca, root_of(json, state_dir));
   JoinTokenPair tokens{json.value("worker_token", ""), json.value("manager_token", "")};
   SHOAL_ASSIGN_OR_RETURN(auto keys, stored_or_first_keys(json));
   auto secrets = std::make_unique<ClusterSecrets>(std::move(ca), state_dir,
                                                   json.at("cluster_id").get<std::string>(),
                                                   std::move(tokens), std::move(keys));
   secrets->cert_expiry_ = expiry_of(json);
-  if (!json.contains("gossip_keys"))
+  SHOAL_TRY(secrets->restore_rotation(json));
+  if (!json.contains("gossip_keys") || !json.contains("ca_cert")) {
+    std::lock_guard lock(secrets->mutex_);
     SHOAL_TRY(secrets->save());
+  }
   return secrets;
 }
 
@@ -104,39 +122,126 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::adopt(const std::string&
       !json["ca_cert"].is_string() || !json["ca_key"].is_string()) {
     return invalid_argument("cluster secrets", "are not the JSON object a manager writes");
   }
-  SHOAL_ASSIGN_OR_RETURN(auto ca,
-                         pki::CertificateAuthority::load(json["ca_cert"].get<std::string>(),
-                                                         json["ca_key"].get<std::string>()));
+  SHOAL_ASSIGN_OR_RETURN(auto ca, root_of(json, state_dir));
   JoinTokenPair tokens{json.value("worker_token", ""), json.value("manager_token", "")};
   SHOAL_ASSIGN_OR_RETURN(auto keys, stored_or_first_keys(json));
   auto secrets = std::make_unique<ClusterSecrets>(std::move(ca), state_dir,
                                                   json["cluster_id"].get<std::string>(),
                                                   std::move(tokens), std::move(keys));
   secrets->cert_expiry_ = expiry_of(json);
-  SHOAL_TRY(pki::save_ca_key(state_dir, secrets->ca_.key_pem()));
+  SHOAL_TRY(secrets->restore_rotation(json));
+  std::lock_guard lock(secrets->mutex_);
   SHOAL_TRY(secrets->save());
   return secrets;
 }
 
-std::string ClusterSecrets::to_json() const {
+Status ClusterSecrets::restore_rotation(const nlohmann::json& json) {
+  if (!json.contains("next_ca_cert"))
+    return {};
+  if (!json["next_ca_cert"].is_string() || !json["next_ca_key"].is_string() ||
+      !json["cross_signed"].is_string()) {
+    return invalid_argument("cluster secrets", "hold a root rotation without its next root");
+  }
+  SHOAL_ASSIGN_OR_RETURN(auto next,
+                         pki::CertificateAuthority::load(json["next_ca_cert"].get<std::string>(),
+                                                         json["next_ca_key"].get<std::string>()));
+  auto cross = json["cross_signed"].get<std::string>();
   std::lock_guard lock(mutex_);
-  return nlohmann::json{{"cluster_id", cluster_id_},
-                        {"ca_cert", ca_.cert_pem()},
-                        {"ca_key", ca_.key_pem()},
-                        {"worker_token", tokens_.worker},
-                        {"manager_token", tokens_.manager},
-                        {"cert_expiry_s", cert_expiry_.count()},
-                        {"gossip_keys", gossip_keys_to_json(gossip_keys_)}}
-      .dump();
+  rotation_ =
+      RootRotation{.next = std::make_shared<const pki::CertificateAuthority>(std::move(next)),
+                   .cross_signed_pem = std::move(cross)};
+  return {};
 }
 
-Status ClusterSecrets::save() const {
+std::string ClusterSecrets::to_json() const {
+  std::lock_guard lock(mutex_);
+  return to_json_locked().dump();
+}
+
+nlohmann::json ClusterSecrets::to_json_locked() const {
   nlohmann::json json{{"cluster_id", cluster_id_},
+                      {"ca_cert", ca_->cert_pem()},
+                      {"ca_key", ca_->key_pem()},
                       {"worker_token", tokens_.worker},
                       {"manager_token", tokens_.manager},
                       {"cert_expiry_s", cert_expiry_.count()},
                       {"gossip_keys", gossip_keys_to_json(gossip_keys_)}};
-  return write_private(cluster_file(state_dir_), json.dump(2) + "\n");
+  if (rotation_) {
+    json["next_ca_cert"] = rotation_->next->cert_pem();
+    json["next_ca_key"] = rotation_->next->key_pem();
+    json["cross_signed"] = rotation_->cross_signed_pem;
+  }
+  return json;
+}
+
+Status ClusterSecrets::save() const {
+  SHOAL_TRY(write_private(cluster_file(state_dir_), to_json_locked().dump(2) + "\n"));
+  return pki::save_ca_key(state_dir_, ca_->key_pem());
+}
+
+std::shared_ptr<const pki::CertificateAuthority> ClusterSecrets::ca() const {
+  std::lock_guard lock(mutex_);
+  return ca_;
+}
+
+std::optional<RootRotation> ClusterSecrets::rotation() const {
+  std::lock_guard lock(mutex_);
+  return rotation_;
+}
+
+std::string ClusterSecrets::trust_bundle_pem() const {
+  std::lock_guard lock(mutex_);
+  return ca_->cert_pem() + (rotation_ ? rotation_->next->cert_pem() : std::string());
+}
+
+Result<IssuedCertificate> ClusterSecrets::sign(std::string_view csr_pem,
+                                               const pki::NodeIdentity& who,
+                                               const std::vector<std::string>& ip_sans) const {
+  std::shared_ptr<const pki::CertificateAuthority> signer;
+  std::string intermediate;
+  std::chrono::seconds expiry;
+  {
+    std::lock_guard lock(mutex_);
+    signer = rotation_ ? rotation_->next : ca_;
+    intermediate = rotation_ ? rotation_->cross_signed_pem : std::string();
+    expiry = cert_expiry_;
+  }
+  SHOAL_ASSIGN_OR_RETURN(auto leaf, signer->sign(csr_pem, who, ip_sans, expiry));
+  return IssuedCertificate{.chain_pem = leaf + intermediate, .issuer = signer->fingerprint()};
+}
+
+Status ClusterSecrets::start_root_rotation() {
+  SHOAL_ASSIGN_OR_RETURN(auto created, pki::CertificateAuthority::create());
+  auto next = std::make_shared<const pki::CertificateAuthority>(std::move(created));
+  std::lock_guard lock(mutex_);
+  SHOAL_ASSIGN_OR_RETURN(auto cross, ca_->cross_sign(*next));
+  auto previous = rotation_;
+  rotation_ = RootRotation{.next = std::move(next), .cross_signed_pem = std::move(cross)};
+  if (auto saved = save(); !saved.ok()) {
+    rotation_ = std::move(previous);
+    return saved;
+  }
+  return {};
+}
+
+Status ClusterSecrets::finish_root_rotation() {
+  std::lock_guard lock(mutex_);
+  if (!rotation_)
+    return Error{.op = "finish", .object = "root rotation", .detail = "none is under way"};
+  auto previous_ca = ca_;
+  auto previous_rotation = rotation_;
+  auto previous_tokens = tokens_;
+  ca_ = rotation_->next;
+  rotation_.reset();
+  // Docker's rule: new tokens, which name the new root's digest.
+  tokens_ = {pki::make_join_token(*ca_), pki::make_join_token(*ca_)};
+  if (auto saved = save(); !saved.ok()) {
+    ca_ = std::move(previous_ca);
+    rotation_ = std::move(previous_rotation);
+    tokens_ = std::move(previous_tokens);
+    return saved;
+  }
+  return {};
 }
 
 JoinTokenPair ClusterSecrets::tokens() const {
@@ -163,7 +268,7 @@ Status ClusterSecrets::set_cert_expiry(std::chrono::seconds expiry) {
 Status ClusterSecrets::rotate(pki::NodeRole role) {
   std::lock_guard lock(mutex_);
   auto previous = tokens_;
-  (role == pki::NodeRole::kManager ? tokens_.manager : tokens_.worker) = pki::make_join_token(ca_);
+  (role == pki::NodeRole::kManager ? tokens_.manager : tokens_.worker) = pki::make_join_token(*ca_);
   if (auto saved = save(); !saved.ok()) {
     tokens_ = previous;
     return saved;
@@ -190,10 +295,10 @@ Status ClusterSecrets::rotate_gossip_key(int64_t now) {
 
 Result<pki::NodeRole> ClusterSecrets::role_for(std::string_view token) const {
   SHOAL_ASSIGN_OR_RETURN(auto presented, pki::parse_join_token(token));
-  if (!pki::ca_matches(presented, ca_.cert_pem())) {
+  std::lock_guard lock(mutex_);
+  if (!pki::ca_matches(presented, ca_->cert_pem())) {
     return invalid_argument("join token", "is for a different swarm (its CA digest differs)");
   }
-  std::lock_guard lock(mutex_);
   for (auto role : {pki::NodeRole::kWorker, pki::NodeRole::kManager}) {
     const auto& expected = role == pki::NodeRole::kManager ? tokens_.manager : tokens_.worker;
     auto mine = pki::parse_join_token(expected);

@@ -294,6 +294,8 @@ Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) 
               [this, state](const std::vector<std::string>& heard) { save_managers(state, heard); },
           .role = state.role,
           .on_role = [this](const std::string& role) { on_role(role); },
+          .on_roots = [this](const std::string& trusted,
+                             const std::string& signing) { on_roots(trusted, signing); },
           .firewall = firewall_.get()},
       *executor_, *gossip_);
   return {};
@@ -378,16 +380,16 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
     return to_grpc(key.error(), grpc::StatusCode::INTERNAL);
   if (auto set = (*created)->set_cert_expiry(*cert_expiry); !set.ok())
     return to_grpc(set.error(), grpc::StatusCode::INTERNAL);
-  const auto& ca = (*created)->ca();
-  auto cert = ca.sign(key->csr_pem,
-                      {.node_id = state.node_id,
-                       .role = pki::NodeRole::kManager,
-                       .cluster_id = (*created)->cluster_id()},
-                      {state.advertise_addr}, *cert_expiry);
+  auto cert = (*created)->sign(key->csr_pem,
+                               {.node_id = state.node_id,
+                                .role = pki::NodeRole::kManager,
+                                .cluster_id = (*created)->cluster_id()},
+                               {state.advertise_addr});
   if (!cert.ok())
     return to_grpc(cert.error(), grpc::StatusCode::INTERNAL);
-  pki::NodeFiles files{
-      .ca_cert_pem = ca.cert_pem(), .node_cert_pem = *cert, .node_key_pem = key->key_pem};
+  pki::NodeFiles files{.ca_cert_pem = (*created)->trust_bundle_pem(),
+                       .node_cert_pem = cert->chain_pem,
+                       .node_key_pem = key->key_pem};
   if (auto saved = pki::save_node_files(options_.state_dir, files); !saved.ok()) {
     cleanup();
     return to_grpc(saved.error(), grpc::StatusCode::INTERNAL);
@@ -400,7 +402,7 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
     started = register_node(*runtime, state.node_id, hostname(), *Ipv4::parse(state.advertise_addr),
                             pki::NodeRole::kManager);
     if (started.ok())
-      record_certificate(*runtime, state.node_id, *cert);
+      record_certificate(*runtime, state.node_id, cert->chain_pem, cert->issuer);
     if (started.ok())
       started = create_ingress_network(*runtime);
   }
@@ -658,7 +660,7 @@ Status Daemon::become_restored_manager(const NodeState& state, const Backup& bac
       auto restored, ClusterSecrets::restore(options_.state_dir, std::move(ca), secrets.cluster_id,
                                              secrets.tokens));
   SHOAL_ASSIGN_OR_RETURN(auto files,
-                         issue_manager_files(restored->ca(), state, secrets.cluster_id));
+                         issue_manager_files(*restored->ca(), state, secrets.cluster_id));
   SHOAL_TRY(pki::save_node_files(options_.state_dir, files));
   manager::Node self;
   self.id = state.node_id;

@@ -96,6 +96,11 @@ class Daemon : private CertificateHolder {
   // In daemon_renewal.cpp: renewal of this node's certificate on a timer (cert_renewal.h).
   Result<pki::Validity> current_certificate() override;
   Status renew_certificate() override;
+  // Whether the node's certificate is not the signing root's (a root rotation moves it).
+  bool must_renew_now() override;
+  // The assignments name the roots to trust and the one that signs (on the session's thread):
+  // the root file follows them, and a certificate of another root is renewed at once.
+  void on_roots(const std::string& trusted_pem, const std::string& signing_pem);
   // The files as TLS users take them: watched in the state directory, so renewals reach them.
   pki::NodeFiles watched(const pki::NodeFiles& files) const;
   void restart_as(const NodeState& next, const pki::NodeFiles& files,
@@ -135,6 +140,10 @@ class Daemon : private CertificateHolder {
   std::unique_ptr<grpc::Service> local_control_;
   std::unique_ptr<grpc::Server> local_server_;
   std::unique_ptr<RenewalThread> renewal_;  // last member made, first stopped
+  // The certificate files while one changes them: a renewal and new roots (not mutex_, which
+  // a stop holds while it waits for the session thread that brings roots).
+  std::mutex certificates_mutex_;
+  std::string signing_root_pem_;  // guarded by certificates_mutex_
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
   bool done_ = false;

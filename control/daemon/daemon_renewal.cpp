@@ -55,6 +55,7 @@ Status Daemon::renew_certificate() {
   }
   SHOAL_TRY(pki::verify_issued_by(issued.cert_pem(), before.ca_cert_pem));
   std::lock_guard lock(mutex_);
+  std::lock_guard files_lock(certificates_mutex_);
   SHOAL_ASSIGN_OR_RETURN(auto files, pki::load_node_files(options_.state_dir));
   if (!state_ || state_->role != role || files.node_cert_pem != before.node_cert_pem) {
     return {};  // left, or a role change replaced the certificate meanwhile: nothing to do
@@ -65,6 +66,49 @@ Status Daemon::renew_certificate() {
   auto validity = pki::validity_of(files.node_cert_pem);
   spdlog::info("node certificate renewed{}", validity.ok() ? "" : " (its validity unreadable)");
   return {};
+}
+
+bool Daemon::must_renew_now() {
+  std::lock_guard lock(certificates_mutex_);
+  if (signing_root_pem_.empty())
+    return false;
+  auto files = pki::load_node_files(options_.state_dir);
+  return files.ok() && !pki::signed_directly_by(files->node_cert_pem, signing_root_pem_);
+}
+
+void Daemon::on_roots(const std::string& trusted_pem, const std::string& signing_pem) {
+  bool narrowed = false;
+  bool must_move = false;
+  {
+    std::lock_guard lock(certificates_mutex_);
+    signing_root_pem_ = signing_pem;
+    auto files = pki::load_node_files(options_.state_dir);
+    if (!files.ok()) {
+      spdlog::warn("the swarm's roots: {}", files.error().message());
+      return;
+    }
+    must_move = !pki::signed_directly_by(files->node_cert_pem, signing_pem);
+    if (files->ca_cert_pem == trusted_pem)
+      return;
+    // Trusting fewer roots than before: a rotation's end. Otherwise one begins.
+    narrowed = trusted_pem.size() < files->ca_cert_pem.size();
+    files->ca_cert_pem = trusted_pem;
+    if (auto saved = pki::save_node_files(options_.state_dir, *files); !saved.ok()) {
+      spdlog::error("trusting the swarm's new roots: {}", saved.error().message());
+      return;
+    }
+  }
+  spdlog::info("the swarm's roots changed: this node trusts {} now",
+               narrowed ? "only the new root" : "the current and the next root");
+  if (must_move && renewal_)
+    renewal_->wake();  // a certificate of the new root, now rather than at the next poll
+  if (narrowed) {
+    std::lock_guard lock(manager_mutex_);
+    if (manager_) {
+      if (auto trusted = manager_->trust_roots(trusted_pem); !trusted.ok())
+        spdlog::error("etcd member trusting the new root: {}", trusted.error().message());
+    }
+  }
 }
 
 }  // namespace shoal::daemon

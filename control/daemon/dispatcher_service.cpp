@@ -72,11 +72,11 @@ grpc::Status apply_session(manager::Node& node, const api::SessionRequest& reque
 }  // namespace
 
 DispatcherService::DispatcherService(ManagerRuntime& manager, uint16_t gossip_port,
-                                     GossipKeySource gossip_keys, std::string leader_id,
+                                     SecretsSource secrets, std::string leader_id,
                                      uint16_t manager_port)
     : manager_(manager),
       gossip_port_(gossip_port),
-      gossip_keys_(std::move(gossip_keys)),
+      secrets_(std::move(secrets)),
       leader_id_(std::move(leader_id)),
       manager_port_(manager_port) {
   watch_id_ = manager_.store().watch([this](const std::vector<manager::Event>&) {
@@ -151,10 +151,8 @@ api::Assignments DispatcherService::assignments_for(const std::string& node_id) 
       out.add_managers(std::move(addr));
   });
   out.set_heartbeat_period_ms(static_cast<uint64_t>(manager_.options().heartbeat_period.count()));
-  if (gossip_keys_) {
-    for (auto& key : gossip_keys_())
-      out.add_gossip_keys(std::move(key));
-  }
+  if (secrets_)
+    secrets_(out);
   std::lock_guard lock(mutex_);
   for (const auto& [id, request] : log_requests_) {
     auto mine = request.tasks_by_node.find(node_id);

@@ -35,11 +35,12 @@ inline constexpr size_t kMaxLogLines = 100000;
 
 class DispatcherService final : public api::Dispatcher::Service {
  public:
-  // The gossip keys to send, the one to seal with first (rotated by the caller when due).
-  using GossipKeySource = std::function<std::vector<std::string>()>;
+  // Fills in what only the cluster secrets know: the gossip keys, the one to seal with first
+  // (rotated by the caller when due), and the roots to trust and the one that signs.
+  using SecretsSource = std::function<void(api::Assignments&)>;
   // `leader_id` and `manager_port` name the managers in the assignments (every manager serves
   // its API on the same port as the leader).
-  DispatcherService(ManagerRuntime& manager, uint16_t gossip_port, GossipKeySource gossip_keys,
+  DispatcherService(ManagerRuntime& manager, uint16_t gossip_port, SecretsSource secrets,
                     std::string leader_id = {}, uint16_t manager_port = 2377);
   ~DispatcherService() override;
 
@@ -83,7 +84,7 @@ class DispatcherService final : public api::Dispatcher::Service {
 
   ManagerRuntime& manager_;
   uint16_t gossip_port_;
-  GossipKeySource gossip_keys_;
+  SecretsSource secrets_;
   std::string leader_id_;
   uint16_t manager_port_;
   manager::Store::WatchId watch_id_ = 0;

@@ -79,7 +79,11 @@ Status ManagerNode::open_seat() {
 Status ManagerNode::serve() {
   control_ = std::make_unique<ControlRouter>(source(), true);
   dispatcher_ = std::make_unique<DispatcherRouter>(source());
-  ca_ = std::make_unique<CaService>(source(), config_.files.ca_cert_pem);
+  ca_ = std::make_unique<CaService>(
+      source(), [dir = config_.state_dir, fallback = config_.files.ca_cert_pem] {
+        auto files = pki::load_node_files(dir);  // the roots as the node's assignments left them
+        return files.ok() ? files->ca_cert_pem : fallback;
+      });
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config_.listen_addr, manager_credentials(config_.files), &port);
@@ -141,12 +145,12 @@ void ManagerNode::refresh() {
     next->secrets = secrets();
     next->leader_id = config_.node_id;
     next->leader_addr = config_.manager_addr;
-    next->dispatcher_owner =
-        current && current->runtime == runtime
-            ? current->dispatcher_owner
-            : std::make_shared<DispatcherService>(
-                  *runtime, config_.gossip_port, [this] { return gossip_keys(); }, config_.node_id,
-                  port_of(config_.manager_addr, 2377));
+    next->dispatcher_owner = current && current->runtime == runtime
+                                 ? current->dispatcher_owner
+                                 : std::make_shared<DispatcherService>(
+                                       *runtime, config_.gossip_port,
+                                       [this](api::Assignments& out) { fill_secrets(out); },
+                                       config_.node_id, port_of(config_.manager_addr, 2377));
     next->dispatcher = next->dispatcher_owner.get();
   } else if (!view.self && view.leader != config_.node_id) {
     // (A leadership key of ours under an older lease is no leader to send anybody to.)
@@ -246,6 +250,56 @@ Status ManagerNode::share_secrets(const ClusterSecrets& secrets) {
   return seat_->write_key(kSecretsKey, secrets.to_json());
 }
 
+void ManagerNode::fill_secrets(api::Assignments& out) {
+  for (auto& key : gossip_keys())
+    out.add_gossip_keys(std::move(key));
+  std::shared_ptr<ClusterSecrets> held;
+  {
+    std::lock_guard lock(mutex_);
+    held = secrets_;
+  }
+  if (held) {
+    finish_root_rotation_when_done(*held);
+    out.set_trust_roots_pem(held->trust_bundle_pem());
+    auto rotation = held->rotation();
+    out.set_signing_root_pem(rotation ? rotation->next->cert_pem() : held->ca()->cert_pem());
+  }
+}
+
+std::pair<uint32_t, uint32_t> ManagerNode::nodes_moved(const std::string& signer) const {
+  uint32_t moved = 0;
+  uint32_t total = 0;
+  if (auto runtime = seat_->runtime()) {
+    runtime->store().view([&](const manager::ReadTx& tx) {
+      for (const auto& node : tx.nodes()) {
+        ++total;
+        moved += node.cert_issuer == signer ? 1 : 0;
+      }
+    });
+  }
+  return {moved, total};
+}
+
+void ManagerNode::finish_root_rotation_when_done(ClusterSecrets& held) {
+  std::lock_guard lock(secrets_change_mutex_);
+  auto rotation = held.rotation();
+  if (!rotation)
+    return;
+  auto [moved, total] = nodes_moved(rotation->next->fingerprint());
+  if (total == 0 || moved < total)
+    return;
+  if (auto finished = held.finish_root_rotation(); !finished.ok()) {
+    spdlog::warn("ending the root rotation: {}", finished.error().message());
+    return;
+  }
+  spdlog::info(
+      "root rotation done: every node's certificate is the new root's ({}), the old "
+      "root is trusted no more and the join tokens changed",
+      held.ca()->fingerprint());
+  if (auto shared = share_secrets(held); !shared.ok())
+    spdlog::warn("sharing the rotated root: {}", shared.error().message());
+}
+
 std::vector<std::string> ManagerNode::gossip_keys() {
   auto held = secrets();
   if (!held)
@@ -258,7 +312,7 @@ std::vector<std::string> ManagerNode::gossip_keys() {
 }
 
 Status ManagerNode::rotate_gossip_key(bool when_due) {
-  std::lock_guard lock(gossip_key_mutex_);
+  std::lock_guard lock(secrets_change_mutex_);
   std::shared_ptr<ClusterSecrets> held;
   {
     std::lock_guard secrets_lock(mutex_);
@@ -292,8 +346,22 @@ Result<api::SwarmSettings> ManagerNode::update_swarm(const api::UpdateSwarmReque
   }
   if (request.rotate_gossip_key())
     SHOAL_TRY(rotate_gossip_key(false));
+  if (request.rotate_root_ca()) {
+    std::lock_guard lock(secrets_change_mutex_);
+    SHOAL_TRY(held->start_root_rotation());
+    SHOAL_TRY(share_secrets(*held));
+    spdlog::info("root rotation started: every node moves to root {}",
+                 held->rotation()->next->fingerprint());
+  }
   api::SwarmSettings settings;
   settings.set_cert_expiry_s(static_cast<uint64_t>(held->cert_expiry().count()));
+  auto rotation = held->rotation();
+  auto signer = rotation ? rotation->next : held->ca();
+  settings.set_root_ca_pem(signer->cert_pem());
+  settings.set_root_rotation_in_progress(rotation.has_value());
+  auto [moved, total] = nodes_moved(signer->fingerprint());
+  settings.set_nodes_moved(moved);
+  settings.set_nodes_total(total);
   return settings;
 }
 
@@ -313,8 +381,8 @@ Result<BackupSecrets> ManagerNode::backup_secrets() const {
     return Error{.op = "back up", .object = "the swarm", .detail = "this manager holds no CA"};
   }
   return BackupSecrets{
-      .ca_cert_pem = held->ca().cert_pem(),
-      .ca_key_pem = held->ca().key_pem(),
+      .ca_cert_pem = held->ca()->cert_pem(),
+      .ca_key_pem = held->ca()->key_pem(),
       .cluster_id = held->cluster_id(),
       .tokens = held->tokens(),
       .manager_node_id = config_.node_id,

@@ -62,6 +62,8 @@ class ManagerNode {
   // The single manager's runtime right after init (null once it no longer leads).
   std::shared_ptr<ManagerRuntime> runtime() const { return seat_->runtime(); }
   std::shared_ptr<const ClusterSecrets> secrets() const;
+  // The etcd member trusts these roots from now on (a root rotation's end).
+  Status trust_roots(const std::string& ca_pem) { return seat_->trust_roots(ca_pem); }
 
  private:
   explicit ManagerNode(ManagerNodeConfig config) : config_(std::move(config)) {}
@@ -72,9 +74,16 @@ class ManagerNode {
   ControlHooks hooks();
   Result<std::string> add_manager(const std::string& node_id, const std::string& addr);
   Result<api::JoinTokens> rotate_join_token(const std::string& role);
-  // The leader's gossip keys in the order nodes install them, rotated first when due: the
-  // dispatcher asks at least every second, which is the rotation's schedule.
+  // The secrets' part of every node's assignments (DispatcherService::SecretsSource): gossip
+  // keys and roots. The dispatcher asks at least every second for each node, which is also the
+  // schedule of the gossip key rotation and of the root rotation's end.
+  void fill_secrets(api::Assignments& out);
+  // The leader's gossip keys in the order nodes install them, rotated first when due.
   std::vector<std::string> gossip_keys();
+  // Ends a root rotation once every node's certificate is the new root's.
+  void finish_root_rotation_when_done(ClusterSecrets& secrets);
+  // How many nodes the root that signs now has signed, of how many.
+  std::pair<uint32_t, uint32_t> nodes_moved(const std::string& signer) const;
   // A new gossip key now (`when_due`: only if the newest is older than the rotation period).
   Status rotate_gossip_key(bool when_due);
   // Saves the secrets in etcd when the store is replicated (another leader adopts them).
@@ -95,10 +104,10 @@ class ManagerNode {
   mutable std::mutex mutex_;  // context_ and secrets_
   std::shared_ptr<const ManagerContext> context_;
   std::shared_ptr<ClusterSecrets> secrets_;
-  std::mutex refresh_mutex_;     // one refresh at a time
-  bool demote_others_ = false;   // under refresh_mutex_: after a forced new cluster
-  std::mutex membership_mutex_;  // one manager join at a time
-  std::mutex gossip_key_mutex_;  // one gossip key rotation at a time
+  std::mutex refresh_mutex_;         // one refresh at a time
+  bool demote_others_ = false;       // under refresh_mutex_: after a forced new cluster
+  std::mutex membership_mutex_;      // one manager join at a time
+  std::mutex secrets_change_mutex_;  // one change of the secrets at a time (gossip key, root)
 
   std::unique_ptr<grpc::Service> control_;
   std::unique_ptr<grpc::Service> dispatcher_;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <utility>
@@ -319,6 +320,23 @@ Status ManagerSeat::replicate(std::chrono::milliseconds timeout) {
 // From here on etcd serves a certificate only while a user named as its CN (a manager's node
 // id) exists: removing a manager deletes its user, which revokes its certificate at etcd. Every
 // step is idempotent, so each added manager runs it again (a failure is retried then).
+Status ManagerSeat::trust_roots(const std::string& ca_pem) {
+  if (!member_ || !client_)
+    return {};
+  // One member at a time keeps the quorum: each waits its turn in the members' order by name
+  // (every manager sees the same list), a restart taking about a second.
+  constexpr auto kTurn = 5s;
+  std::vector<std::string> names;
+  if (auto members = client_->members(); members.ok()) {
+    for (const auto& member : *members)
+      names.push_back(member.name);
+  }
+  std::sort(names.begin(), names.end());
+  auto mine = std::find(names.begin(), names.end(), config_.node_id);
+  const auto turn = mine == names.end() ? 0 : mine - names.begin();
+  return member_->trust(ca_pem, turn * kTurn);
+}
+
 Status ManagerSeat::enable_member_auth() {
   SHOAL_TRY(client_->add_root_user("root"));  // etcd enables auth only with a root user
   SHOAL_TRY(client_->add_root_user(config_.node_id));

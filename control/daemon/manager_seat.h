@@ -113,6 +113,9 @@ class ManagerSeat {
   Status write_key(const std::string& key, const std::string& value);
   // This manager's etcd member; null while single.
   const etcd::Member* member() const { return member_.get(); }
+  // The member trusts `ca_pem`'s roots from now on: it restarts for that, in its turn among the
+  // members so that the quorum holds. No member: nothing to do.
+  Status trust_roots(const std::string& ca_pem);
 
  private:
   explicit ManagerSeat(SeatConfig config) : config_(std::move(config)) {}

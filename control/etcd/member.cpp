@@ -180,13 +180,18 @@ void Member::supervise(std::promise<Status>& started) {
     if (stopping_) {
       return;
     }
-    spdlog::warn("etcd member {} exited ({}); restarting it in {} s. Its last words: {}",
-                 config_.name,
-                 WIFEXITED(status) ? "status " + std::to_string(WEXITSTATUS(status))
-                                   : "signal " + std::to_string(WTERMSIG(status)),
-                 kRestartDelay.count(), last_log_line(config_.dir + "/etcd.log"));
-    if (cv_.wait_for(lock, kRestartDelay, [this] { return stopping_; })) {
-      return;
+    if (restarting_) {
+      spdlog::info("etcd member {} restarts to trust the swarm's new roots", config_.name);
+      restarting_ = false;
+    } else {
+      spdlog::warn("etcd member {} exited ({}); restarting it in {} s. Its last words: {}",
+                   config_.name,
+                   WIFEXITED(status) ? "status " + std::to_string(WEXITSTATUS(status))
+                                     : "signal " + std::to_string(WTERMSIG(status)),
+                   kRestartDelay.count(), last_log_line(config_.dir + "/etcd.log"));
+      if (cv_.wait_for(lock, kRestartDelay, [this] { return stopping_; })) {
+        return;
+      }
     }
     auto spawned = spawn();
     if (!spawned.ok()) {
@@ -215,6 +220,29 @@ void Member::stop() {
   if (thread_.joinable()) {
     thread_.join();
   }
+  if (restart_thread_.joinable()) {
+    restart_thread_.join();
+  }
+}
+
+Status Member::trust(const std::string& ca_pem, std::chrono::milliseconds delay) {
+  std::unique_lock lock(mutex_);
+  if (stopping_)
+    return {};
+  SHOAL_TRY(write_file_atomically(config_.dir + "/tls/ca.crt", ca_pem, 0600));
+  if (restart_thread_.joinable()) {
+    lock.unlock();  // an earlier restart: over within its delay (stop() would end it sooner)
+    restart_thread_.join();
+    lock.lock();
+  }
+  restart_thread_ = std::thread([this, delay] {
+    std::unique_lock restart_lock(mutex_);
+    if (cv_.wait_for(restart_lock, delay, [this] { return stopping_; }) || pid_ <= 0)
+      return;
+    restarting_ = true;
+    ::kill(pid_, SIGTERM);  // the supervisor starts it again at once, reading the new file
+  });
+  return {};
 }
 
 Status Member::wait_serving(std::chrono::milliseconds timeout) const {

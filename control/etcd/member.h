@@ -66,6 +66,11 @@ class Member {
   Status wait_serving(std::chrono::milliseconds timeout) const;
   // SIGTERM, then SIGKILL after 5 s; no restart after it.
   void stop();
+  // Trusts the roots of `ca_pem` from now on: etcd reads its trusted roots only when it starts,
+  // so the file is replaced and etcd restarted (gracefully, back within about a second) after
+  // `delay`, which keeps the members of a cluster from all restarting at once and losing the
+  // quorum. For a root rotation's end, when the old root must be trusted no more.
+  Status trust(const std::string& ca_pem, std::chrono::milliseconds delay = {});
   pid_t pid() const;
   int starts() const;  // how many times etcd was started (restarts + 1)
 
@@ -83,7 +88,9 @@ class Member {
   pid_t pid_ = -1;
   int starts_ = 0;
   bool stopping_ = false;
+  bool restarting_ = false;  // asked for by trust(): no warning when etcd exits
   std::thread thread_;
+  std::thread restart_thread_;  // trust()'s delayed restart; joined by stop()
 };
 
 }  // namespace shoal::etcd

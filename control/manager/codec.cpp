@@ -166,6 +166,7 @@ json to_json(const Node& n) {
           {"lb_backend", n.lb_backend},
           {"cert_not_before", n.cert_not_before},
           {"cert_not_after", n.cert_not_after},
+          {"cert_issuer", n.cert_issuer},
           {"version", n.version}};
 }
 
@@ -321,6 +322,7 @@ Object node_from(const json& j) {
   n.lb_backend = j.value("lb_backend", "");  // absent in a store written before #9
   n.cert_not_before = j.value("cert_not_before", int64_t{0});  // absent before renewal (#18)
   n.cert_not_after = j.value("cert_not_after", int64_t{0});
+  n.cert_issuer = j.value("cert_issuer", std::string());  // absent before root rotation existed
   n.version = j.at("version").get<uint64_t>();
   return n;
 }

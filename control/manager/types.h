@@ -42,6 +42,9 @@ struct Node {
   // The validity of the certificate the CA signed for it last (unix seconds; 0: unknown).
   int64_t cert_not_before = 0;
   int64_t cert_not_after = 0;
+  // SHA-256 (hex) of the root that signed that certificate: a root rotation is done when every
+  // node's is the new root's.
+  std::string cert_issuer;
   uint64_t version = 0;
 };
 

@@ -349,6 +349,88 @@ TEST_F(ManagersE2E, PromoteAndDemoteChangeNodeLs) {
       << c().shoal(leader, {"node", "ls"}).output;
 }
 
+// Repro B4's recovery: a root CA key leaked (here: copied off the leader). `swarm ca --rotate`
+// moves every node to a new root, after which certificates the old key mints are refused by the
+// API and by etcd, and the join tokens (which name the root) change.
+TEST_F(ManagersE2E, RootRotationMovesEveryNodeAndTheLeakedOldRootIsTrustedNoMore) {
+  const int leader = leader_seen_from(1);
+  ASSERT_NE(leader, 0);
+  auto leader_files = pki::load_node_files(c().state_dir(leader));
+  auto old_key = pki::load_ca_key(c().state_dir(leader));
+  ASSERT_TRUE(leader_files.ok() && old_key.ok());
+  auto old_root = pki::CertificateAuthority::load(leader_files->ca_cert_pem, *old_key);
+  ASSERT_TRUE(old_root.ok()) << old_root.error().message();
+  auto leader_identity = pki::identity_of(leader_files->node_cert_pem);
+  ASSERT_TRUE(leader_identity.ok());
+  // What the holder of the leaked key makes: a manager certificate naming a real manager.
+  auto key = pki::make_key_and_csr();
+  ASSERT_TRUE(key.ok());
+  auto minted_cert = old_root->sign(key->csr_pem, *leader_identity, {});
+  ASSERT_TRUE(minted_cert.ok());
+  const pki::NodeFiles minted{.ca_cert_pem = old_root->cert_pem(),
+                              .node_cert_pem = *minted_cert,
+                              .node_key_pem = key->key_pem};
+  ASSERT_EQ(call_with(5, leader, minted, "GetJoinTokens").exit_code, 0)
+      << "before the rotation the minted certificate must work, or this test proves nothing";
+  const auto old_token = c().shoal(leader, {"swarm", "join-token", "-q", "worker"}).output;
+
+  auto rotated = c().shoal(leader, {"swarm", "ca", "--rotate"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.output;
+  EXPECT_THAT(rotated.output, HasSubstr("nodes moved"));
+  auto shown = c().shoal(leader, {"swarm", "ca"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.output;
+  const std::string new_root = shown.output;
+  ASSERT_THAT(new_root, HasSubstr("BEGIN CERTIFICATE"));
+  ASSERT_NE(new_root, old_root->cert_pem());
+  // Every node trusts only the new root and holds a certificate it signed.
+  for (int host = 1; host <= 5; ++host) {
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto files = pki::load_node_files(c().state_dir(host));
+          return files.ok() && files->ca_cert_pem == new_root &&
+                 pki::signed_directly_by(files->node_cert_pem, new_root);
+        },
+        30s, 200ms))
+        << "h" << host << " has not moved to the new root";
+  }
+  // The minted certificate is refused by every manager's API and by etcd.
+  for (int manager = 1; manager <= kManagers; ++manager) {
+    EXPECT_TRUE(wait_until(
+        [&] { return call_with(5, manager, minted, "GetJoinTokens").exit_code != 0; }, 30s, 500ms))
+        << "h" << manager << " still takes a certificate of the old root";
+  }
+  // etcd reads its roots at start: each member restarts for them, one at a time (5 s apart).
+  for (int manager = 1; manager <= kManagers; ++manager) {
+    std::string output;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto stale = etcd_get_with(5, manager, minted, "/shoal/secrets");
+          output = stale.output;
+          return stale.exit_code != 0 && output.find("ca_key") == std::string::npos;
+        },
+        30s, 1s))
+        << "h" << manager << "'s etcd member still takes the old root: " << output;
+  }
+  // The swarm goes on: the join token changed, nodes are ready, and a change is carried out.
+  testing::CommandResult new_token;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        new_token = c().shoal(leader, {"swarm", "join-token", "-q", "worker"});
+        return new_token.exit_code == 0;
+      },
+      30s, 500ms))
+      << new_token.output;
+  EXPECT_NE(new_token.output, old_token);
+  EXPECT_TRUE(wait_until([&] { return all_ready(); }, 60s))
+      << c().shoal(leader, {"node", "ls"}).output;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return c().shoal(leader, {"service", "scale", "web=2"}).exit_code == 0;
+      },
+      30s, 500ms));
+  EXPECT_TRUE(c().wait_running("web", 2, 60s)) << c().ps_text("web");
+}
+
 TEST_F(ManagersE2E, DemotingTheLastButOneReachableManagerIsRefusedWithoutForce) {
   const int leader = leader_seen_from(1);
   ASSERT_NE(leader, 0);

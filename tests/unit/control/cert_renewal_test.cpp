@@ -53,14 +53,17 @@ class FakeNode final : public CertificateHolder {
     }
     auto lifetime = cert_->not_after - cert_->not_before;
     cert_ = pki::Validity{clock_.now(), clock_.now() + lifetime};
+    must_move = false;  // the new certificate is the new root's
     return {};
   }
+  bool must_renew_now() override { return must_move; }
   void issue(TimePoint not_before, std::chrono::seconds lifetime) {
     cert_ = pki::Validity{not_before, not_before + lifetime};
   }
 
   std::vector<TimePoint> attempts;
   int fail_next = 0;
+  bool must_move = false;  // a root rotation asks for a certificate of the new root
 
  private:
   const FakeClock& clock_;
@@ -160,6 +163,26 @@ TEST(RenewalSchedule, FailuresAreRetriedWithGrowingJitteredDelaysThenSucceed) {
   EXPECT_EQ(renewer.failures(), 0);  // the fifth worked; the next is at 50% of the new one
   ASSERT_TRUE(renewer.due().has_value());
   EXPECT_EQ(*renewer.due(), node.attempts[4] + 1800s);
+}
+
+TEST(RenewalSchedule, ARootRotationRenewsAtOnceWithBackoffThenTheWindowAgain) {
+  FakeClock clock;
+  FakeNode node(clock);
+  const auto issued = clock.now();
+  node.issue(issued, 1000s);
+  CertRenewer renewer(node, clock, [] { return 0.0; });  // window at 50%; jitter 0
+  run_until(renewer, clock, issued + 10s);
+  EXPECT_TRUE(node.attempts.empty());
+  node.must_move = true;
+  node.fail_next = 2;
+  run_until(renewer, clock, issued + 20s);
+  ASSERT_EQ(node.attempts.size(), 3u);
+  EXPECT_LE(node.attempts[0], issued + 10s + RenewalPolicy{}.poll);
+  EXPECT_EQ(node.attempts[1] - node.attempts[0], 500ms);
+  EXPECT_EQ(node.attempts[2] - node.attempts[1], 1000ms);
+  // Moved: the next renewal is at 50% of the new certificate again.
+  ASSERT_TRUE(renewer.due().has_value());
+  EXPECT_EQ(*renewer.due(), node.attempts[2] + 500s);
 }
 
 TEST(RenewalSchedule, NothingToRenewOutsideASwarmThenAJoinedCertificateIsNoticed) {

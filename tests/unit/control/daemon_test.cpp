@@ -106,12 +106,12 @@ class ClusterSecretsTest : public ::testing::Test {
   void save_node_files(const ClusterSecrets& secrets) {
     auto key = pki::make_key_and_csr();
     ASSERT_OK(key);
-    auto cert = secrets.ca().sign(
+    auto cert = secrets.ca()->sign(
         key->csr_pem,
         {.node_id = "node1", .role = pki::NodeRole::kManager, .cluster_id = secrets.cluster_id()},
         {"198.51.100.11"});
     ASSERT_OK(cert);
-    ASSERT_OK(pki::save_node_files(dir_, {.ca_cert_pem = secrets.ca().cert_pem(),
+    ASSERT_OK(pki::save_node_files(dir_, {.ca_cert_pem = secrets.ca()->cert_pem(),
                                           .node_cert_pem = *cert,
                                           .node_key_pem = key->key_pem}));
   }
@@ -132,7 +132,7 @@ TEST_F(ClusterSecretsTest, CreateThenLoadRoundTrips) {
   EXPECT_EQ((*loaded)->cluster_id(), "cluster42");
   EXPECT_EQ((*loaded)->tokens().worker, tokens.worker);
   EXPECT_EQ((*loaded)->tokens().manager, tokens.manager);
-  EXPECT_EQ((*loaded)->ca().cert_pem(), (*created)->ca().cert_pem());
+  EXPECT_EQ((*loaded)->ca()->cert_pem(), (*created)->ca()->cert_pem());
 
   // A rotation is saved: the next load sees the new token.
   ASSERT_OK((*loaded)->rotate(pki::NodeRole::kWorker));
@@ -183,6 +183,78 @@ TEST_F(ClusterSecretsTest, ASecretsFileFromBeforeGossipKeysGetsOneOnLoad) {
   auto again = ClusterSecrets::load(dir_);  // and it was saved: the same key next time
   ASSERT_OK(again);
   EXPECT_EQ((*again)->gossip_keys(), (*loaded)->gossip_keys());
+}
+
+TEST_F(ClusterSecretsTest, ARootRotationSignsWithTheNewRootThenMakesItTheRoot) {
+  auto created = ClusterSecrets::create(dir_, "c");
+  ASSERT_OK(created);
+  save_node_files(**created);
+  auto& secrets = **created;
+  const auto old_root = secrets.ca()->cert_pem();
+  const auto old_tokens = secrets.tokens();
+  auto key = pki::make_key_and_csr();
+  ASSERT_OK(key);
+  const pki::NodeIdentity who{"n1", pki::NodeRole::kWorker, "c"};
+  auto before = secrets.sign(key->csr_pem, who, {});
+  ASSERT_OK(before);
+  EXPECT_EQ(before->issuer, secrets.ca()->fingerprint());
+  EXPECT_EQ(secrets.trust_bundle_pem(), old_root);
+
+  ASSERT_OK(secrets.start_root_rotation());
+  auto rotation = secrets.rotation();
+  ASSERT_TRUE(rotation.has_value());
+  const auto new_root = rotation->next->cert_pem();
+  EXPECT_EQ(secrets.trust_bundle_pem(), old_root + new_root);
+  auto during = secrets.sign(key->csr_pem, who, {});
+  ASSERT_OK(during);
+  EXPECT_EQ(during->issuer, rotation->next->fingerprint());
+  EXPECT_TRUE(pki::signed_directly_by(during->chain_pem, new_root));
+  // A node still trusting only the old root verifies it (the chain carries the cross-signed
+  // new root), as does one trusting only the new root.
+  EXPECT_TRUE(pki::verify_issued_by(during->chain_pem, old_root).ok());
+  EXPECT_TRUE(pki::verify_issued_by(during->chain_pem, new_root).ok());
+  // A restart and another manager keep the rotation.
+  auto loaded = ClusterSecrets::load(dir_);
+  ASSERT_OK(loaded);
+  ASSERT_TRUE((*loaded)->rotation().has_value());
+  EXPECT_EQ((*loaded)->rotation()->next->cert_pem(), new_root);
+  char other[] = "/tmp/shoal-secrets-XXXXXX";
+  ASSERT_NE(::mkdtemp(other), nullptr);
+  auto adopted = ClusterSecrets::adopt(other, secrets.to_json());
+  fs::remove_all(other);
+  ASSERT_OK(adopted);
+  EXPECT_EQ((*adopted)->trust_bundle_pem(), old_root + new_root);
+
+  ASSERT_OK(secrets.finish_root_rotation());
+  EXPECT_FALSE(secrets.rotation().has_value());
+  EXPECT_EQ(secrets.ca()->cert_pem(), new_root);
+  EXPECT_EQ(secrets.trust_bundle_pem(), new_root);
+  EXPECT_NE(secrets.tokens().worker, old_tokens.worker);
+  EXPECT_FALSE(secrets.role_for(old_tokens.worker).ok());
+  EXPECT_EQ(*secrets.role_for(secrets.tokens().manager), pki::NodeRole::kManager);
+  auto after = secrets.sign(key->csr_pem, who, {});
+  ASSERT_OK(after);
+  EXPECT_FALSE(pki::verify_issued_by(after->chain_pem, old_root).ok());
+  EXPECT_FALSE(secrets.finish_root_rotation().ok()) << "no rotation is under way";
+  // Saved: the new root (and its key) is what a restart loads.
+  auto reloaded = ClusterSecrets::load(dir_);
+  ASSERT_OK(reloaded);
+  EXPECT_EQ((*reloaded)->ca()->cert_pem(), new_root);
+  EXPECT_FALSE((*reloaded)->rotation().has_value());
+  auto key_file = pki::load_ca_key(dir_);
+  ASSERT_OK(key_file);
+  EXPECT_EQ(*key_file, secrets.ca()->key_pem());
+}
+
+TEST_F(ClusterSecretsTest, AHalfWrittenRotationIsRefusedNamingIt) {
+  auto created = ClusterSecrets::create(dir_, "c");
+  ASSERT_OK(created);
+  auto json = nlohmann::json::parse((*created)->to_json());
+  json["next_ca_cert"] = (*created)->ca()->cert_pem();  // no key, no cross-signed certificate
+  auto adopted = ClusterSecrets::adopt(dir_ + "-other", json.dump());
+  fs::remove_all(dir_ + "-other");
+  ASSERT_FALSE(adopted.ok());
+  EXPECT_THAT(adopted.error().message(), HasSubstr("rotation"));
 }
 
 TEST_F(ClusterSecretsTest, LoadWithoutFilesFails) {
@@ -267,7 +339,7 @@ TEST_F(CaServiceTest, TokensRegisterWorkersAndManagersAFailedManagerJoinLeavesNo
     return id + "=https://" + addr + ":2380";
   };
   std::shared_ptr<const ManagerContext> source = context;
-  CaService ca([&] { return source; }, secrets->ca().cert_pem());
+  CaService ca([&] { return source; }, secrets->ca()->cert_pem());
   auto nodes = [&] {
     std::vector<manager::Node> all;
     runtime->store().view([&](const manager::ReadTx& tx) { all = tx.nodes(); });
@@ -305,7 +377,7 @@ TEST_F(CaServiceTest, TokensRegisterWorkersAndManagersAFailedManagerJoinLeavesNo
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(worker.role(), "worker");
   EXPECT_TRUE(worker.etcd_initial_cluster().empty());
-  ASSERT_OK(pki::verify_issued_by(worker.cert_pem(), secrets->ca().cert_pem()));
+  ASSERT_OK(pki::verify_issued_by(worker.cert_pem(), secrets->ca()->cert_pem()));
   auto who = pki::identity_of(worker.cert_pem());
   ASSERT_OK(who);
   EXPECT_EQ(who->node_id, worker.node_id());

@@ -82,10 +82,10 @@ class DispatcherTest : public ::testing::Test {
   pki::NodeFiles files(const std::string& node_id, pki::NodeRole role) {
     auto key = pki::make_key_and_csr();
     EXPECT_TRUE(key.ok());
-    auto cert = secrets_->ca().sign(key->csr_pem,
-                                    {.node_id = node_id, .role = role, .cluster_id = "c1"}, {});
+    auto cert = secrets_->ca()->sign(key->csr_pem,
+                                     {.node_id = node_id, .role = role, .cluster_id = "c1"}, {});
     EXPECT_TRUE(cert.ok()) << cert.error().message();
-    return {.ca_cert_pem = secrets_->ca().cert_pem(),
+    return {.ca_cert_pem = secrets_->ca()->cert_pem(),
             .node_cert_pem = cert.ok() ? *cert : "",
             .node_key_pem = key->key_pem};
   }

@@ -232,7 +232,7 @@ class JoinTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
   CaService ca(JoinLimits limits = {}) {
-    return CaService([this] { return context_; }, secrets_->ca().cert_pem(), limits);
+    return CaService([this] { return context_; }, secrets_->ca()->cert_pem(), limits);
   }
   api::IssueNodeCertificateRequest request(const std::string& hostname, const std::string& addr,
                                            const std::string& token = "") {
