@@ -6,7 +6,9 @@ namespace {
 
 constexpr char kDigits[] = "0123456789abcdef";
 
-int digit_value(char c) {
+}  // namespace
+
+int hex_digit_value(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
   if (c >= 'a' && c <= 'f')
@@ -15,8 +17,6 @@ int digit_value(char c) {
     return c - 'A' + 10;
   return -1;
 }
-
-}  // namespace
 
 std::string to_hex(std::span<const uint8_t> bytes) {
   std::string out;
@@ -38,8 +38,8 @@ std::optional<std::string> from_hex(std::string_view text) {
   std::string out;
   out.reserve(text.size() / 2);
   for (size_t i = 0; i < text.size(); i += 2) {
-    int high = digit_value(text[i]);
-    int low = digit_value(text[i + 1]);
+    int high = hex_digit_value(text[i]);
+    int low = hex_digit_value(text[i + 1]);
     if (high < 0 || low < 0)
       return std::nullopt;
     out.push_back(static_cast<char>(high * 16 + low));

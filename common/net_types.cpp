@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstdio>
 
+#include "common/hex.h"
+
 namespace shoal {
 namespace {
 
@@ -14,16 +16,6 @@ bool parse_uint(std::string_view text, unsigned max, unsigned& out) {
   }
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && end == text.data() + text.size() && out <= max;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -117,8 +109,8 @@ Result<Mac> Mac::parse(std::string_view text) {
     return invalid_argument("MAC '" + std::string(text) + "'", "expected xx:xx:xx:xx:xx:xx");
   }
   for (size_t i = 0; i < 6; ++i) {
-    int hi = hex_digit(text[i * 3]);
-    int lo = hex_digit(text[i * 3 + 1]);
+    int hi = hex_digit_value(text[i * 3]);
+    int lo = hex_digit_value(text[i * 3 + 1]);
     bool separator_ok = i == 5 || text[i * 3 + 2] == ':';
     if (hi < 0 || lo < 0 || !separator_ok) {
       return invalid_argument("MAC '" + std::string(text) + "'", "expected xx:xx:xx:xx:xx:xx");

@@ -6,11 +6,14 @@
 // and service names and aliases must be names the control API would accept (else a member could
 // answer for any name a task resolves, external ones included).
 //
-// What it cannot check without the manager's list of every task: that a task with that address
-// runs on the owner. See SECURITY.md.
+// The assignments also name every address of the node's networks, with the node, task and service
+// it belongs to: a row about an address is believed only from the node holding it, and an
+// endpoint only for its own task, service and VIP. So a member with the key can no longer add
+// itself as a backend of a service, nor claim another node's task.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/net_types.h"
@@ -19,9 +22,21 @@
 
 namespace shoal::agent {
 
+// Who holds an address on a network, as the manager assigned it.
+struct AddressHolder {
+  std::string node{};
+  std::string task{};  // empty: the node's own endpoint
+  std::string service_id{};
+  std::string service_name{};
+  std::optional<Ipv4> vip{};
+  bool operator==(const AddressHolder&) const = default;
+};
+
 struct SwarmView {
   std::map<std::string, Ipv4> nodes;          // node id -> underlay address
   std::map<std::string, Ipv4Prefix> subnets;  // network id -> subnet
+  // network id -> address -> holder; every network of `subnets` has an entry.
+  std::map<std::string, std::map<Ipv4, AddressHolder>> addresses;
   bool operator==(const SwarmView&) const = default;
 };
 

@@ -35,6 +35,21 @@ agent::SwarmView swarm_view(const api::Assignments& assignments,
   for (const auto& network : networks) {
     if (network.subnet)
       view.subnets.emplace(network.id, *network.subnet);
+    view.addresses[network.id];  // known, even with no address yet
+  }
+  for (const auto& entry : assignments.addresses()) {
+    auto addr = Ipv4::parse(entry.addr());
+    if (!addr.ok())
+      continue;
+    std::optional<Ipv4> vip;
+    if (auto parsed = Ipv4::parse(entry.vip()); parsed.ok())
+      vip = *parsed;
+    view.addresses[entry.network_id()][*addr] =
+        agent::AddressHolder{.node = entry.node_id(),
+                             .task = entry.task_id(),
+                             .service_id = entry.service_id(),
+                             .service_name = entry.service_name(),
+                             .vip = vip};
   }
   return view;
 }

@@ -9,6 +9,54 @@ namespace shoal::daemon {
 
 using manager::TaskState;
 
+namespace {
+
+void add_address(api::Assignments& out, const std::string& network, Ipv4 addr,
+                 const std::string& node) {
+  auto& entry = *out.add_addresses();
+  entry.set_network_id(network);
+  entry.set_addr(addr.str());
+  entry.set_node_id(node);
+}
+
+// Every address on `networks` and who holds it: the gossiped rows about them are checked
+// against this (control/agent/row_trust.h). Tasks count from their assignment to a node until
+// they end; a node's own endpoint on the ingress network counts while the node exists.
+void add_network_addresses(const manager::ReadTx& tx, const std::set<std::string>& networks,
+                           const std::map<std::string, manager::Service>& services,
+                           api::Assignments& out) {
+  for (const auto& task : tx.tasks()) {
+    if (task.node_id.empty() || manager::is_terminal(task.observed))
+      continue;
+    auto service = services.find(task.service_id);
+    for (const auto& [network, addr] : task.addresses) {
+      if (!networks.contains(network))
+        continue;
+      add_address(out, network, addr.addr(), task.node_id);
+      auto& entry = *out.mutable_addresses(out.addresses_size() - 1);
+      entry.set_task_id(task.id);
+      entry.set_service_id(task.service_id);
+      if (service == services.end())
+        continue;
+      entry.set_service_name(service->second.spec.name);
+      if (auto vip = service->second.endpoint.vips.find(network);
+          vip != service->second.endpoint.vips.end()) {
+        entry.set_vip(vip->second.addr().str());
+      }
+    }
+  }
+  for (const auto& network : tx.networks()) {
+    if (!network.ingress || !networks.contains(network.id))
+      continue;
+    for (const auto& node : tx.nodes()) {
+      if (node.ingress_addr)
+        add_address(out, network.id, node.ingress_addr->addr(), node.id);
+    }
+  }
+}
+
+}  // namespace
+
 api::Assignments node_assignments(const manager::ReadTx& tx, const std::string& node_id,
                                   uint16_t gossip_port) {
   api::Assignments out;
@@ -56,6 +104,7 @@ api::Assignments node_assignments(const manager::ReadTx& tx, const std::string& 
     if (auto network = tx.get_network(id))
       api::to_proto(*network, *out.add_networks());
   }
+  add_network_addresses(tx, networks, services, out);
   for (const auto& node : tx.nodes()) {
     if (node.id != node_id && node.status == manager::NodeStatus::kReady) {
       out.add_gossip_peers(node.addr.str() + ":" + std::to_string(gossip_port));

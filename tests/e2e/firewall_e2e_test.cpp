@@ -31,25 +31,6 @@ std::string web_command() {
   return std::string("exec ") + SHOAL_LB_BENCH_PATH + " http 0.0.0.0 80 \"web $(hostname)\"";
 }
 
-// A socket made inside the named namespace.
-UniqueFd socket_in(const std::string& ns, int type) {
-  auto handle = dataplane::Netns::open_named(ns);
-  if (!handle.ok())
-    return UniqueFd();
-  auto fd = dataplane::run_in_netns(*handle, [&]() -> Result<UniqueFd> {
-    return UniqueFd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
-  });
-  return fd.ok() ? std::move(*fd) : UniqueFd();
-}
-
-sockaddr_in address_of(Ipv4 addr, uint16_t port) {
-  sockaddr_in out{};
-  out.sin_family = AF_INET;
-  out.sin_port = htons(port);
-  out.sin_addr.s_addr = addr.network_order();
-  return out;
-}
-
 class SwarmFirewall : public SharedSwarmTest<SwarmFirewall> {
  public:
   static constexpr SwarmShape kSwarm{.hosts = 3, .members = 2};
@@ -95,32 +76,14 @@ TEST_F(SwarmFirewall, AnOutsideHostsForgedVxlanDatagramDoesNotReachATask) {
   const auto vni = network("app").value("VNI", 0u);
   ASSERT_NE(vni, 0u);
   const std::string ns = c().task_namespace(task);
-  UniqueFd listener = socket_in(ns, SOCK_DGRAM);
-  sockaddr_in local = address_of(*task_ip, kTaskPort);
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&local), sizeof local), 0)
-      << std::strerror(errno);
+  UniqueFd listener = testing::udp_listener(ns, *task_ip, kTaskPort);
+  ASSERT_TRUE(listener.valid());
 
   // Repro A5: a datagram into the task claiming to come from another address of its network.
   const Ipv4 claimed(task_ip->host_order() + 100);
-  std::vector<uint8_t> inner =
-      testing::build_frame({claimed, 40000, *task_ip, kTaskPort, IPPROTO_UDP, true, true});
-  const auto dst_mac = Mac::from_ipv4(*task_ip).bytes();
-  const auto src_mac = Mac::from_ipv4(claimed).bytes();
-  std::copy(dst_mac.begin(), dst_mac.end(), inner.begin());
-  std::copy(src_mac.begin(), src_mac.end(), inner.begin() + 6);
-  // The VXLAN header (flags 0x08, the VNI in bytes 4-6), then the frame.
-  std::vector<uint8_t> datagram(8 + inner.size(), 0);
-  datagram[0] = 0x08;
-  datagram[4] = static_cast<uint8_t>(vni >> 16);
-  datagram[5] = static_cast<uint8_t>(vni >> 8);
-  datagram[6] = static_cast<uint8_t>(vni);
-  std::copy(inner.begin(), inner.end(), datagram.begin() + 8);
+  const auto datagram = testing::forged_vxlan_datagram(vni, claimed, *task_ip, kTaskPort);
   auto arrives_from = [&](int host) {
-    UniqueFd sender = socket_in(c().testbed().host_ns(host), SOCK_DGRAM);
-    sockaddr_in vtep = address_of(c().testbed().host_ip(kWorker), 4789);
-    EXPECT_EQ(::sendto(sender.get(), datagram.data(), datagram.size(), 0,
-                       reinterpret_cast<sockaddr*>(&vtep), sizeof vtep),
-              static_cast<ssize_t>(datagram.size()));
+    testing::send_udp(c().testbed().host_ns(host), c().testbed().host_ip(kWorker), 4789, datagram);
     pollfd p{listener.get(), POLLIN, 0};
     if (::poll(&p, 1, 1000) != 1)
       return false;

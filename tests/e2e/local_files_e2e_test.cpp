@@ -14,6 +14,7 @@
 #include "control/manager/types.h"
 #include "tests/e2e/swarm_cluster.h"
 #include "tests/e2e/swarm_suite.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/testbed.h"
 
 namespace shoal::e2e {
@@ -31,23 +32,7 @@ mode_t mode_of(const std::string& path) {
   return st.st_mode & 07777;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/shoal-statedir-e2e-XXXXXX";
-    if (::mkdtemp(pattern) != nullptr)
-      path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty())
-      fs::remove_all(path_, ignored);
-  }
-  std::string at(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // shoald on `state_dir`, in a network namespace of its own (unshare), as a host would start it.
 testing::CommandResult run_shoald(const std::string& state_dir) {

@@ -134,7 +134,7 @@ class ManagersE2E : public SharedSwarmTest<ManagersE2E> {
                                    const std::string& method) {
     return run_with(from, files, [&](auto ca, auto cert, auto key) {
       return std::vector<std::string>{
-          SHOAL_TEST_CALL_PATH, c().address(manager) + ":2377", ca, cert, key, method};
+          NODE_CLIENT_PATH, c().address(manager) + ":2377", "call", method, ca, cert, key};
     });
   }
 

@@ -7,6 +7,11 @@
 //   shoal-e2e-node-client MANAGER session STATE_DIR HOSTNAME ADDR
 //   shoal-e2e-node-client MANAGER start-run STATE_DIR NETWORK NAME
 //   shoal-e2e-node-client MANAGER publish-logs STATE_DIR SUBSCRIPTION TASK
+//   shoal-e2e-node-client MANAGER call METHOD CA_PEM CERT_PEM KEY_PEM
+//
+// `call` makes one Control or Dispatcher call (METHOD: ListNodes, GetJoinTokens, Backup or
+// StartRun) with the certificate files given, for tests that play a node whose certificate
+// should no longer count; it exits 0 when the call succeeded and 1 when it was refused.
 //
 // HOSTNAME "long:N" means N bytes of 'a' (an argument cannot hold 3 MB); "escapes" means the
 // review's terminal escapes, "\e]0;owned-title\a\e[2J\e[31mh2".
@@ -14,6 +19,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -142,6 +149,50 @@ int publish_logs(const std::string& manager, const std::vector<std::string>& arg
   return 0;
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+grpc::Status call_method(const std::string& manager, const std::string& method,
+                         const pki::NodeFiles& files) {
+  auto channel = daemon::node_channel(manager, files, 64 << 20);
+  auto control = api::Control::NewStub(channel);
+  api::Empty empty;
+  if (method == "ListNodes") {
+    api::ListNodesResponse nodes;
+    return control->ListNodes(call().get(), empty, &nodes);
+  }
+  if (method == "GetJoinTokens") {
+    api::JoinTokens tokens;
+    return control->GetJoinTokens(call().get(), empty, &tokens);
+  }
+  if (method == "Backup") {
+    api::BackupData backup;
+    return control->Backup(call().get(), empty, &backup);
+  }
+  api::StartRunRequest run;
+  run.add_command("true");
+  api::StartRunResponse started;
+  return api::Dispatcher::NewStub(channel)->StartRun(call().get(), run, &started);
+}
+
+int call_with_files(const std::string& manager, const std::vector<std::string>& args) {
+  const std::string methods = "ListNodes GetJoinTokens Backup StartRun ";
+  if (methods.find(args[0] + " ") == std::string::npos) {
+    std::fprintf(stderr, "METHOD is one of: %s\n", methods.c_str());
+    return 2;
+  }
+  pki::NodeFiles files{.ca_cert_pem = read_file(args[1]),
+                       .node_cert_pem = read_file(args[2]),
+                       .node_key_pem = read_file(args[3])};
+  auto status = call_method(manager, args[0], files);
+  print(status);
+  return status.ok() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -161,6 +212,8 @@ int main(int argc, char** argv) {
     return start_run(manager, rest);
   if (what == "publish-logs" && rest.size() == 3)
     return publish_logs(manager, rest);
+  if (what == "call" && rest.size() == 4)
+    return call_with_files(manager, rest);
   std::fprintf(stderr, "bad arguments for %s\n", what.c_str());
   return 2;
 }

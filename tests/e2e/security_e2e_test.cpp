@@ -185,8 +185,8 @@ TEST_F(SecurityE2E, AManagerCertificateMintedForANodeNotInTheSwarmIsRefused) {
   auto call = [&](const std::string& cert, const std::string& key_pem, const std::string& method) {
     return testing::run_in_ns(
         c().testbed().host_ns(kOutsider),
-        {SHOAL_TEST_CALL_PATH, c().address(1) + ":2377", write("ca.pem", files->ca_cert_pem),
-         write("cert.pem", cert), write("key.pem", key_pem), method});
+        {NODE_CLIENT_PATH, c().address(1) + ":2377", "call", method,
+         write("ca.pem", files->ca_cert_pem), write("cert.pem", cert), write("key.pem", key_pem)});
   };
   // The tool works: the manager's own certificate is served.
   auto served = call(files->node_cert_pem, files->node_key_pem, "ListNodes");

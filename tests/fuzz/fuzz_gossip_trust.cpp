@@ -28,7 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   static const shoal::agent::SwarmView view{
       .nodes = {{"n1", *shoal::Ipv4::parse("198.51.100.11")}},
-      .subnets = {{"net", *shoal::Ipv4Prefix::parse("10.0.1.0/24")}}};
+      .subnets = {{"net", *shoal::Ipv4Prefix::parse("10.0.1.0/24")}},
+      .addresses = {{"net",
+                     {{*shoal::Ipv4::parse("10.0.1.5"),
+                       {.node = "n1", .task = "key", .service_id = "s", .service_name = "web"}}}}}};
   shoal::gossip::networkdb::WatchEvent event{
       shoal::gossip::networkdb::WatchEventType::kCreate,
       (data[0] & 1) ? shoal::agent::kPeerTable : shoal::agent::kEndpointTable,

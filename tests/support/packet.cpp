@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace shoal::testing {
@@ -94,6 +95,21 @@ std::optional<Frame> read_frame(const std::vector<uint8_t>& f) {
   }
   frame.checksums_ok = fold(sum16(f.data() + kL3, sizeof(iphdr))) == 0 && l4_checksum(f) == 0;
   return frame;
+}
+
+std::vector<uint8_t> forged_vxlan_datagram(uint32_t vni, Ipv4 claimed, Ipv4 task, uint16_t port) {
+  std::vector<uint8_t> inner = build_frame({claimed, 40000, task, port, IPPROTO_UDP, true, true});
+  const auto dst_mac = Mac::from_ipv4(task).bytes();
+  const auto src_mac = Mac::from_ipv4(claimed).bytes();
+  std::copy(dst_mac.begin(), dst_mac.end(), inner.begin());
+  std::copy(src_mac.begin(), src_mac.end(), inner.begin() + 6);
+  std::vector<uint8_t> datagram(8 + inner.size(), 0);
+  datagram[0] = 0x08;
+  datagram[4] = static_cast<uint8_t>(vni >> 16);
+  datagram[5] = static_cast<uint8_t>(vni >> 8);
+  datagram[6] = static_cast<uint8_t>(vni);
+  std::copy(inner.begin(), inner.end(), datagram.begin() + 8);
+  return datagram;
 }
 
 }  // namespace shoal::testing

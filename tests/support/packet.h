@@ -23,4 +23,8 @@ struct Frame {
 std::vector<uint8_t> build_frame(const Frame& frame);
 std::optional<Frame> read_frame(const std::vector<uint8_t>& bytes);
 
+// What repro A5 of the security review sent: a VXLAN datagram (flags 0x08, `vni`) carrying a UDP
+// frame from `claimed` to `task`:`port`, with the MACs Shoal derives from the two addresses.
+std::vector<uint8_t> forged_vxlan_datagram(uint32_t vni, Ipv4 claimed, Ipv4 task, uint16_t port);
+
 }  // namespace shoal::testing

@@ -8,11 +8,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <cstring>
+
 #include "dataplane/netns.h"
 #include "tests/support/testbed.h"
 
 namespace shoal::testing {
-namespace {
 
 sockaddr_in address_of(Ipv4 ip, uint16_t port) {
   sockaddr_in addr{};
@@ -22,8 +25,7 @@ sockaddr_in address_of(Ipv4 ip, uint16_t port) {
   return addr;
 }
 
-// A socket created inside ns stays there, whichever thread uses it afterwards.
-Result<UniqueFd> socket_in(const std::string& ns, int type = SOCK_STREAM) {
+Result<UniqueFd> socket_in(const std::string& ns, int type) {
   SHOAL_ASSIGN_OR_RETURN(dataplane::Netns handle, dataplane::Netns::open_named(ns));
   return dataplane::run_in_netns(handle, [&]() -> Result<UniqueFd> {
     UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
@@ -32,6 +34,36 @@ Result<UniqueFd> socket_in(const std::string& ns, int type = SOCK_STREAM) {
     return fd;
   });
 }
+
+UniqueFd udp_listener(const std::string& ns, Ipv4 addr, uint16_t port) {
+  auto fd = socket_in(ns, SOCK_DGRAM);
+  if (!fd.ok()) {
+    ADD_FAILURE() << fd.error().message();
+    return UniqueFd();
+  }
+  sockaddr_in local = address_of(addr, port);
+  if (::bind(fd->get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+    ADD_FAILURE() << "bind " << addr.str() << ":" << port << " in " << ns << ": "
+                  << std::strerror(errno);
+    return UniqueFd();
+  }
+  return std::move(*fd);
+}
+
+void send_udp(const std::string& ns, Ipv4 to, uint16_t port, const std::vector<uint8_t>& bytes) {
+  auto fd = socket_in(ns, SOCK_DGRAM);
+  if (!fd.ok()) {
+    ADD_FAILURE() << fd.error().message();
+    return;
+  }
+  sockaddr_in dst = address_of(to, port);
+  EXPECT_EQ(::sendto(fd->get(), bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&dst),
+                     sizeof dst),
+            static_cast<ssize_t>(bytes.size()))
+      << "send to " << to.str() << ":" << port << " from " << ns << ": " << std::strerror(errno);
+}
+
+namespace {
 
 bool wait_for(int fd, short events, int timeout_ms) {
   pollfd p{fd, events, 0};

@@ -6,6 +6,10 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "common/net_types.h"
 #include "common/result.h"
@@ -60,6 +64,14 @@ class NamedServer {
   std::atomic<uint32_t> last_peer_{0};
   std::thread thread_;
 };
+
+// An IPv4 socket made inside namespace ns (it stays there whichever thread uses it).
+Result<UniqueFd> socket_in(const std::string& ns, int type = SOCK_STREAM);
+sockaddr_in address_of(Ipv4 ip, uint16_t port);
+// A UDP socket bound to addr:port inside ns; invalid, with the test failed saying why, if not.
+UniqueFd udp_listener(const std::string& ns, Ipv4 addr, uint16_t port);
+// One datagram from inside ns to to:port; a failure fails the test.
+void send_udp(const std::string& ns, Ipv4 to, uint16_t port, const std::vector<uint8_t>& bytes);
 
 // Connects from namespace ns to ip:port, sends message, returns what came back.
 Result<std::string> tcp_exchange(const std::string& ns, Ipv4 ip, uint16_t port,

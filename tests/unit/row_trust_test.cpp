@@ -21,6 +21,13 @@ class RowTrust : public ::testing::Test {
   RowTrust() {
     view_.nodes = {{"h1", *Ipv4::parse("198.51.100.11")}, {"h3", *Ipv4::parse("198.51.100.13")}};
     view_.subnets = {{kApp, *Ipv4Prefix::parse("10.0.1.0/24")}};
+    // What the manager assigned: h3 runs task1 of web at .5; h1's own endpoint is .3.
+    view_.addresses[kApp][*Ipv4::parse("10.0.1.5")] = {.node = "h3",
+                                                       .task = "task1",
+                                                       .service_id = "svc1",
+                                                       .service_name = "web",
+                                                       .vip = *Ipv4::parse("10.0.1.2")};
+    view_.addresses[kApp][*Ipv4::parse("10.0.1.3")] = {.node = "h1"};
   }
 
   static WatchEvent peer_row(const std::string& owner, const std::string& ip,
@@ -84,6 +91,37 @@ TEST_F(RowTrust, NamesTheControlApiWouldRefuseAreRefused) {
   EXPECT_FALSE(check(endpoint_row("h3", "web", "10.0.1.5", {"www.example.com"})).ok());
   EXPECT_FALSE(check(endpoint_row("h3", "web\x1b]0;owned\a", "10.0.1.5")).ok());
   EXPECT_FALSE(check(endpoint_row("h3", "web", "10.2.0.5")).ok());  // outside the subnet
+}
+
+TEST_F(RowTrust, AMemberCannotAddItselfAsABackendOrClaimAnotherNodesTask) {
+  // An address the manager gave to nobody: the member's own "task" of web.
+  auto invented = check(endpoint_row("h3", "web", "10.0.1.9"));
+  ASSERT_FALSE(invented.ok());
+  EXPECT_NE(invented.error().message().find("assigned to nothing"), std::string::npos);
+  EXPECT_FALSE(check(peer_row("h3", "10.0.1.9", "198.51.100.13")).ok());
+  // h3's task, claimed by h1 (its VTEP its own): the traffic would go to h1.
+  auto stolen = check(peer_row("h1", "10.0.1.5", "198.51.100.11"));
+  ASSERT_FALSE(stolen.ok());
+  EXPECT_NE(stolen.error().message().find("belongs to node h3"), std::string::npos);
+  EXPECT_FALSE(check(endpoint_row("h1", "web", "10.0.1.5")).ok());
+  // h1's own endpoint is a peer, never a service's backend.
+  EXPECT_TRUE(check(peer_row("h1", "10.0.1.3", "198.51.100.11")).ok());
+  EXPECT_FALSE(check(endpoint_row("h1", "web", "10.0.1.3")).ok());
+}
+
+TEST_F(RowTrust, AnEndpointOfAnotherServiceTaskOrVipIsRefused) {
+  EXPECT_FALSE(check(endpoint_row("h3", "api", "10.0.1.5")).ok());  // web's task, named api
+  auto row = endpoint_row("h3", "web", "10.0.1.5");
+  auto record = decode_endpoint(row.value, kApp, row.key, false);
+  ASSERT_TRUE(record.ok());
+  record->vip = *Ipv4::parse("10.0.1.77");  // answering for another VIP
+  row.value = encode_endpoint(*record);
+  EXPECT_FALSE(check(row).ok());
+  record->vip = *Ipv4::parse("10.0.1.2");
+  row.value = encode_endpoint(*record);
+  EXPECT_TRUE(check(row).ok());
+  row.key = "task9";  // another task at web's task address (the key names the task)
+  EXPECT_FALSE(check(row).ok());
 }
 
 TEST_F(RowTrust, ThisNodesOwnRowsAlwaysPass) {

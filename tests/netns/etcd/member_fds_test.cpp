@@ -19,6 +19,7 @@
 #include "common/close_fds.h"
 #include "common/unique_fd.h"
 #include "control/etcd/member.h"
+#include "tests/support/temp_dir.h"
 
 namespace shoal::etcd {
 namespace {
@@ -26,23 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/shoal-member-fds-XXXXXX";
-    if (::mkdtemp(pattern) != nullptr)
-      path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty())
-      fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::set<int> open_fds(pid_t pid) {
   std::set<int> fds;

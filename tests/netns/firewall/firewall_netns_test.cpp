@@ -38,42 +38,8 @@ const auto* const kMounts = ::testing::AddGlobalTestEnvironment(new testing::Pri
 
 constexpr int kQuietMs = 700;  // how long "nothing arrives" is waited for
 
-// A socket made inside the named namespace (it stays there whatever thread uses it).
-UniqueFd socket_in(const std::string& ns, int type) {
-  auto handle = Netns::open_named(ns);
-  EXPECT_TRUE(handle.ok());
-  if (!handle.ok())
-    return UniqueFd();
-  auto fd = run_in_netns(*handle, [&]() -> Result<UniqueFd> {
-    return UniqueFd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
-  });
-  return fd.ok() ? std::move(*fd) : UniqueFd();
-}
-
-sockaddr_in address_of(Ipv4 addr, uint16_t port) {
-  sockaddr_in out{};
-  out.sin_family = AF_INET;
-  out.sin_port = htons(port);
-  out.sin_addr.s_addr = addr.network_order();
-  return out;
-}
-
-UniqueFd udp_listener(const std::string& ns, Ipv4 addr, uint16_t port) {
-  UniqueFd fd = socket_in(ns, SOCK_DGRAM);
-  sockaddr_in local = address_of(addr, port);
-  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local), 0)
-      << std::strerror(errno);
-  return fd;
-}
-
-void send_udp(const std::string& ns, Ipv4 to, uint16_t port, const std::vector<uint8_t>& bytes) {
-  UniqueFd fd = socket_in(ns, SOCK_DGRAM);
-  sockaddr_in dst = address_of(to, port);
-  EXPECT_EQ(::sendto(fd.get(), bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&dst),
-                     sizeof dst),
-            static_cast<ssize_t>(bytes.size()))
-      << std::strerror(errno);
-}
+using testing::send_udp;
+using testing::udp_listener;
 
 // The payload of the next datagram on fd and who sent it, or nothing within timeout_ms.
 struct Received {
@@ -158,29 +124,10 @@ class OverlaySources : public ::testing::Test {
     listener_ = udp_listener(endpoint_netns(bed_->node_tag(1), "t1"), kT1, kTaskPort);
   }
 
-  // What repro A5 sent: a VXLAN datagram whose inner frame claims to come from task t2.
-  std::vector<uint8_t> forged_datagram() const {
-    std::vector<uint8_t> inner =
-        testing::build_frame({kT2, 40000, kT1, kTaskPort, IPPROTO_UDP, true, true});
-    auto t1_mac = Mac::from_ipv4(kT1).bytes();
-    auto t2_mac = Mac::from_ipv4(kT2).bytes();
-    std::copy(t1_mac.begin(), t1_mac.end(), inner.begin());
-    std::copy(t2_mac.begin(), t2_mac.end(), inner.begin() + 6);
-    std::vector<uint8_t> out = {0x08,
-                                0,
-                                0,
-                                0,
-                                static_cast<uint8_t>(kVni >> 16),
-                                static_cast<uint8_t>(kVni >> 8),
-                                static_cast<uint8_t>(kVni),
-                                0};
-    out.insert(out.end(), inner.begin(), inner.end());
-    return out;
-  }
-
   // Sends the forged datagram from host `from` to host 1's VXLAN port; whether t1 got it.
   bool reaches_task(int from) {
-    send_udp(bed_->host_ns(from), bed_->host_ip(1), kVxlanPort, forged_datagram());
+    send_udp(bed_->host_ns(from), bed_->host_ip(1), kVxlanPort,
+             testing::forged_vxlan_datagram(kVni, kT2, kT1, kTaskPort));
     auto got = receive(listener_.get(), kQuietMs);
     if (got) {
       EXPECT_EQ(got->from, kT2) << "the inner source is what the datagram claimed";

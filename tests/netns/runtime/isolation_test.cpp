@@ -278,7 +278,7 @@ TEST_F(TaskIsolationTest, StopOfATaskWithoutASigtermHandlerIsQuick) {
 
 TEST_F(TaskIsolationTest, HiddenPathsOfTheNodeAreEmptyForTasks) {
   // The node's state dir as the executor passes it: with a key and a mount below it.
-  TempDir node_state("/var/tmp");
+  TempDir node_state("shoal-rt", "/var/tmp");
   ASSERT_TRUE(std::filesystem::create_directories(node_state.path() + "/manager"));
   std::ofstream(node_state.path() + "/ca.key") << "SECRET-" << node_ << "\n";
   const std::string manager = node_state.path() + "/manager";
@@ -353,7 +353,7 @@ TEST_F(TaskIsolationTest, AChrootEscapeFindsNoOtherRoot) {
   // A config at "/" makes the task's root a copy of the node's. The task keeps CAP_SYS_CHROOT:
   // the classic escape (chroot into a subdirectory, climb out with the cwd left outside it)
   // must lead nowhere but that same copy, with the node's state dir still hidden.
-  TempDir node_state("/var/tmp");
+  TempDir node_state("shoal-rt", "/var/tmp");
   const std::string secret = "SECRET-" + node_;
   std::ofstream(node_state.path() + "/ca.key") << secret << "\n";
   runtime_.reset();

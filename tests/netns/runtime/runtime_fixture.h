@@ -18,6 +18,7 @@
 #include "dataplane/netns.h"
 #include "ebpf/mounts.h"
 #include "tests/support/assertions.h"
+#include "tests/support/temp_dir.h"
 
 namespace shoal::runtime::test {
 
@@ -93,25 +94,7 @@ class NetnsGuard {
   std::string name_;
 };
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& base = "/tmp") {
-    std::string pattern = base + "/shoal-rt-" + std::to_string(::getpid()) + "-XXXXXX";
-    if (::mkdtemp(pattern.data()) != nullptr) {
-      path_ = pattern;
-    }
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // Kills everything under a node's cgroup and removes it, whatever a test left there.
 class CgroupGuard {
@@ -242,9 +225,9 @@ class RuntimeTest : public ::testing::Test {
   }
 
   // Declared first, destroyed last: they clean up whatever a failed test left.
-  TempDir state_;
+  TempDir state_{"shoal-rt"};
   // The tasks' workdir: readable by them (the state dir is hidden, /tmp is their own).
-  TempDir workdir_{"/var/tmp"};
+  TempDir workdir_{"shoal-rt", "/var/tmp"};
   std::string node_ = unique_name("node");
   std::string cgroup_root_ = cgroup2_root();
   CgroupGuard cgroups_{cgroup_root_ + "/shoal/" + node_};

@@ -147,8 +147,24 @@ class ServicePlaneNetns : public ::testing::Test {
     keys_dir_ = keys;
     agent::SwarmView view;
     view.subnets = {{"app", app.subnet}, {"ingress", ingress.subnet}};
-    for (int h = 1; h <= kClusterHosts; ++h)
+    for (int h = 1; h <= kClusterHosts; ++h) {
       view.nodes.emplace(member(h), bed_->host_ip(h));
+      view.addresses["ingress"][node_ingress_ip(h)] = {.node = member(h)};
+    }
+    for (const Task& t : kTasks) {
+      const bool web = std::string(t.service) == "web";
+      agent::AddressHolder holder{.node = member(t.host),
+                                  .task = t.id,
+                                  .service_id = std::string("svc-") + t.service,
+                                  .service_name = t.service};
+      if (web)
+        holder.vip = ip(kWebVip);
+      view.addresses["app"][ip(t.app_ip)] = holder;
+      if (t.ingress_ip != nullptr) {
+        holder.vip = ip(kWebIngressVip);
+        view.addresses["ingress"][ip(t.ingress_ip)] = holder;
+      }
+    }
     for (int h = 1; h <= kClusterHosts; ++h) {
       auto node = Netns::open_named(bed_->host_ns(h));
       ASSERT_TRUE(node.ok());
