@@ -402,5 +402,38 @@ TEST_F(ServicePlaneNetns, AStartingTaskResolvesNamesBeforeItTakesTraffic) {
   converge();
 }
 
+// Security review, repro A4's sequel: a member with the gossip key (host 3) publishes rows that
+// make it a backend of web, with its own cli task's address and with an address the manager
+// gave to nobody. The other hosts believe neither: the manager's view (Assignments.addresses)
+// says who holds each address, for which task and service.
+TEST_F(ServicePlaneNetns, AMemberCannotMakeItselfABackendOfAnotherService) {
+  converge();
+  // For two seconds after each claim, hosts 1 and 2 (their web tasks' DNS) see web's own two
+  // tasks only; gossip brings a row within a second here. Host 3 believes itself: the attacker.
+  const std::vector<std::string> web_tasks{"10.0.1.11", "10.0.1.12"};
+  auto others_see_only_web = [&] {
+    const auto until = std::chrono::steady_clock::now() + 2s;
+    while (std::chrono::steady_clock::now() < until) {
+      for (int t : {0, 1}) {
+        ASSERT_EQ(resolve(task_ns(kTasks[t]), "tasks.web"), web_tasks)
+            << "host " << kTasks[t].host << " believes host 3's claim";
+      }
+      std::this_thread::sleep_for(300ms);
+    }
+  };
+  TaskService rogue = service_of(kTasks[0]);  // web's shape: its VIP, service id and name
+  rogue.task_id = "c3";                       // host 3's cli task, claimed for web ...
+  rogue.task_name = "web.9.c3";
+  rogue.netns = task_ns(kTasks[2]);
+  rogue.ports.clear();
+  rogue.endpoints = {{"app", ip("10.0.1.13"), ip(kWebVip), {}}};  // ... at its own address
+  ASSERT_OK(host(3).plane->task_running(rogue));
+  others_see_only_web();
+  rogue.endpoints = {{"app", ip("10.0.1.99"), ip(kWebVip), {}}};  // at one given to nobody
+  ASSERT_OK(host(3).plane->task_running(rogue));
+  others_see_only_web();
+  ASSERT_OK(host(3).plane->task_running(service_of(kTasks[2])));
+}
+
 }  // namespace
 }  // namespace shoal::daemon
