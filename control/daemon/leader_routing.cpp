@@ -46,10 +46,20 @@ bool LeaderChannels::reachable(const std::string& addr) {
   return true;
 }
 
+grpc::Status no_leader(grpc::ServerContext& context) {
+  context.AddTrailingMetadata(kRefusalMetadata, "no-leader");
+  return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+}
+
+bool refused_by_a_manager(const grpc::ClientContext& context) {
+  return context.GetServerTrailingMetadata().count(kRefusalMetadata) > 0;
+}
+
 grpc::Status not_leading(grpc::ServerContext& context, const ManagerContext* held) {
   if (held == nullptr || held->leader_addr.empty()) {
-    return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+    return no_leader(context);
   }
+  context.AddTrailingMetadata(kRefusalMetadata, "not-leader");
   context.AddTrailingMetadata(kLeaderMetadata, held->leader_addr);
   return {grpc::StatusCode::UNAVAILABLE, "this manager does not lead; the leader is " +
                                              held->leader_id + " at " + held->leader_addr};
@@ -68,7 +78,7 @@ std::shared_ptr<const ManagerContext> ControlRouter::forward_target(grpc::Server
     }
   }
   if (held->leader_addr.empty() || context.client_metadata().count(kForwardedMetadata) > 0) {
-    refusal = {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+    refusal = no_leader(context);
     return nullptr;
   }
   return held;
@@ -81,7 +91,7 @@ std::shared_ptr<const ManagerContext> ControlRouter::await_new_leader(grpc::Serv
   while (std::chrono::system_clock::now() < until) {
     // Gone with the majority, or alone: this manager's member knows which.
     if (failed.hooks.store_has_quorum && !failed.hooks.store_has_quorum()) {
-      refusal = {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+      refusal = no_leader(context);
       return nullptr;
     }
     auto now = source_();
@@ -112,13 +122,13 @@ grpc::Status ControlRouter::route(grpc::ServerContext* context, const Request* r
         std::min(context->deadline(), std::chrono::system_clock::now() + kForwardDeadline));
     client.AddMetadata(kForwardedMetadata, forwarded_for(*context));
     grpc::Status status{grpc::StatusCode::UNAVAILABLE, "not connected"};
+    bool refused = false;
     if (held->channels->reachable(held->leader_addr)) {
       auto stub = api::Control::NewStub(held->channels->get(held->leader_addr));
       status = (stub.get()->*remote)(&client, *request, response);
+      refused = refused_by_a_manager(client);
     }
-    bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-                       status.error_message().find("does not lead") == std::string::npos &&
-                       status.error_message() != kNoLeader;
+    const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE && !refused;
     if (!unreachable) {
       return status;
     }

@@ -26,6 +26,10 @@
 namespace shoal::daemon {
 
 inline constexpr const char* kLeaderMetadata = "shoal-leader";
+// Set on a manager's refusal to serve because it does not lead ("not-leader") or knows no
+// leader ("no-leader"), so that a caller tells such an answer from a manager it could not reach
+// by this key, never by the message's words.
+inline constexpr const char* kRefusalMetadata = "shoal-refusal";
 inline constexpr const char* kForwardedMetadata = "shoal-forwarded";
 inline constexpr const char* kNoLeader =
     "The swarm does not have a leader (no quorum): too few managers are online. Make sure more "
@@ -45,8 +49,14 @@ class LeaderChannels {
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
 };
 
-// Why a call cannot be served here: UNAVAILABLE, naming the leader when one is known.
+// Why a call cannot be served here: UNAVAILABLE, naming the leader when one is known, with
+// kRefusalMetadata set.
 grpc::Status not_leading(grpc::ServerContext& context, const ManagerContext* held);
+// UNAVAILABLE with kNoLeader, and kRefusalMetadata set.
+grpc::Status no_leader(grpc::ServerContext& context);
+// Whether an UNAVAILABLE answer came from a manager refusing (it does not lead, or knows no
+// leader) rather than from a manager that could not be reached.
+bool refused_by_a_manager(const grpc::ClientContext& context);
 
 class ControlRouter final : public api::Control::Service {
  public:
