@@ -77,14 +77,23 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::restore(const std::strin
 
 namespace {
 
+// The string at `key`, or nothing when there is none (a const json's operator[] must not be
+// asked for a key it lacks).
+std::optional<std::string> string_at(const nlohmann::json& json, const char* key) {
+  auto it = json.find(key);
+  if (it == json.end() || !it->is_string())
+    return std::nullopt;
+  return it->get<std::string>();
+}
+
 // The root of a cluster file: in the file itself, or for a file written before it held the root,
 // the node's root certificate and Docker's key file.
 Result<pki::CertificateAuthority> root_of(const nlohmann::json& json,
                                           const std::string& state_dir) {
-  if (json["ca_cert"].is_string() && json["ca_key"].is_string()) {
-    return pki::CertificateAuthority::load(json["ca_cert"].get<std::string>(),
-                                           json["ca_key"].get<std::string>());
-  }
+  auto cert = string_at(json, "ca_cert");
+  auto key_pem = string_at(json, "ca_key");
+  if (cert && key_pem)
+    return pki::CertificateAuthority::load(*cert, *key_pem);
   SHOAL_ASSIGN_OR_RETURN(auto files, pki::load_node_files(state_dir));
   SHOAL_ASSIGN_OR_RETURN(auto key, pki::load_ca_key(state_dir));
   return pki::CertificateAuthority::load(files.ca_cert_pem, key);
@@ -138,18 +147,16 @@ Result<std::unique_ptr<ClusterSecrets>> ClusterSecrets::adopt(const std::string&
 Status ClusterSecrets::restore_rotation(const nlohmann::json& json) {
   if (!json.contains("next_ca_cert"))
     return {};
-  if (!json["next_ca_cert"].is_string() || !json["next_ca_key"].is_string() ||
-      !json["cross_signed"].is_string()) {
+  auto next_cert = string_at(json, "next_ca_cert");
+  auto next_key = string_at(json, "next_ca_key");
+  auto cross = string_at(json, "cross_signed");
+  if (!next_cert || !next_key || !cross)
     return invalid_argument("cluster secrets", "hold a root rotation without its next root");
-  }
-  SHOAL_ASSIGN_OR_RETURN(auto next,
-                         pki::CertificateAuthority::load(json["next_ca_cert"].get<std::string>(),
-                                                         json["next_ca_key"].get<std::string>()));
-  auto cross = json["cross_signed"].get<std::string>();
+  SHOAL_ASSIGN_OR_RETURN(auto next, pki::CertificateAuthority::load(*next_cert, *next_key));
   std::lock_guard lock(mutex_);
   rotation_ =
       RootRotation{.next = std::make_shared<const pki::CertificateAuthority>(std::move(next)),
-                   .cross_signed_pem = std::move(cross)};
+                   .cross_signed_pem = std::move(*cross)};
   return {};
 }
 

@@ -5,6 +5,9 @@
 // the new certificate for its next connection; connections made before keep going.
 #include <spdlog/spdlog.h>
 
+#include <set>
+#include <string_view>
+
 #include "control/daemon/daemon.h"
 
 namespace shoal::daemon {
@@ -12,7 +15,32 @@ namespace shoal::daemon {
 using namespace std::chrono_literals;
 
 namespace {
+
 constexpr auto kRenewDeadline = 30s;
+
+// The certificates of a PEM bundle, each as its text: Shoal writes them, so one root is always
+// the same text.
+std::set<std::string> pem_blocks(const std::string& bundle) {
+  constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----";
+  std::set<std::string> blocks;
+  for (size_t at = bundle.find(kBegin); at != std::string::npos;) {
+    const size_t next = bundle.find(kBegin, at + kBegin.size());
+    blocks.insert(bundle.substr(at, next == std::string::npos ? std::string::npos : next - at));
+    at = next;
+  }
+  return blocks;
+}
+
+// Whether a root trusted in `before` is not in `after` (a rotation's end).
+bool drops_a_root(const std::string& before, const std::string& after) {
+  const auto kept = pem_blocks(after);
+  for (const auto& root : pem_blocks(before)) {
+    if (!kept.contains(root))
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 pki::NodeFiles Daemon::watched(const pki::NodeFiles& files) const {
@@ -77,7 +105,7 @@ bool Daemon::must_renew_now() {
 }
 
 void Daemon::on_roots(const std::string& trusted_pem, const std::string& signing_pem) {
-  bool narrowed = false;
+  bool dropped = false;
   bool must_move = false;
   {
     std::lock_guard lock(certificates_mutex_);
@@ -90,19 +118,18 @@ void Daemon::on_roots(const std::string& trusted_pem, const std::string& signing
     must_move = !pki::signed_directly_by(files->node_cert_pem, signing_pem);
     if (files->ca_cert_pem == trusted_pem)
       return;
-    // Trusting fewer roots than before: a rotation's end. Otherwise one begins.
-    narrowed = trusted_pem.size() < files->ca_cert_pem.size();
+    dropped = drops_a_root(files->ca_cert_pem, trusted_pem);
     files->ca_cert_pem = trusted_pem;
     if (auto saved = pki::save_node_files(options_.state_dir, *files); !saved.ok()) {
       spdlog::error("trusting the swarm's new roots: {}", saved.error().message());
       return;
     }
   }
-  spdlog::info("the swarm's roots changed: this node trusts {} now",
-               narrowed ? "only the new root" : "the current and the next root");
+  spdlog::info("the swarm's roots changed: this node trusts {} root(s) now{}",
+               pem_blocks(trusted_pem).size(), dropped ? ", and no longer an old one" : "");
   if (must_move && renewal_)
     renewal_->wake();  // a certificate of the new root, now rather than at the next poll
-  if (narrowed) {
+  if (dropped) {       // gRPC follows the root file; etcd must restart to forget a root
     std::lock_guard lock(manager_mutex_);
     if (manager_) {
       if (auto trusted = manager_->trust_roots(trusted_pem); !trusted.ok())
