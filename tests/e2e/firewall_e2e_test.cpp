@@ -15,9 +15,12 @@
 #include "tests/e2e/swarm_suite.h"
 #include "tests/support/packet.h"
 #include "tests/support/traffic.h"
+#include "tests/support/wait.h"
 
 namespace shoal::e2e {
 namespace {
+
+using namespace std::chrono_literals;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -108,9 +111,14 @@ TEST_F(SwarmFirewall, ATaskWithAPublishedPortReachesNoneOfTheNodesPorts) {
     }
   }
   // The mesh still answers outside clients, from this node and through the other one (the
-  // overlay between members passes the filter both ways).
-  EXPECT_THAT(c().http_get(kOutside, kManager, 8080), HasSubstr("web "));
-  EXPECT_THAT(c().http_get(kOutside, kWorker, 8080), HasSubstr("web "));
+  // overlay between members passes the filter both ways). The other node learns the task by
+  // gossip, which may still be on its way when the task is RUNNING.
+  for (int node : {kManager, kWorker}) {
+    EXPECT_TRUE(testing::wait_until(
+        [&] { return c().http_get(kOutside, node, 8080).find("web ") != std::string::npos; }, 15s,
+        250ms))
+        << "h" << node << "'s published port does not answer";
+  }
 }
 
 TEST_F(SwarmFirewall, TheManagerPortListensOnTheAdvertiseAddressOnly) {
