@@ -2,13 +2,12 @@
 // Ca service's RenewNodeCertificate over the agent's channel to the leader (the role comes
 // from the store there), and the new key and certificate written atomically into the state
 // directory. Nothing restarts: every TLS user of the node watches those files (tls.h) and takes
-// the new certificate for its next connection; then the node opens its session and its channels
-// to the leader anew, since the replaced certificate counts only for a grace (cert_status.h).
+// the new certificate for its next connection; connections made before keep going.
 #include <spdlog/spdlog.h>
 
 #include <set>
-#include <string_view>
 #include <thread>
+#include <string_view>
 
 #include "control/daemon/daemon.h"
 #include "control/daemon/tls.h"
