@@ -1,7 +1,5 @@
 #include "control/daemon/agent_session.h"
 
-#include <utility>
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -90,31 +88,15 @@ void AgentSession::run() {
       if (stopping_)
         return;
     }
-    bool fresh = false;
-    {
-      std::lock_guard lock(mutex_);
-      fresh = std::exchange(new_connection_, false);
-    }
-    if (auto manager = current_manager(); !stub || manager != dialled || fresh) {
+    if (auto manager = current_manager(); !stub || manager != dialled) {
       dialled = manager;
       stub = api::Dispatcher::NewStub(node_channel(dialled, config_.files, kMaxAssignmentBytes));
     }
-    bool again_now = run_session(*stub);  // redirected to the leader
+    bool redirected = run_session(*stub);
     connected_ = false;
-    {
-      std::lock_guard lock(mutex_);
-      again_now = again_now || new_connection_;
-    }
-    if (!again_now)
+    if (!redirected)
       sleep_for(kRetry);
   }
-}
-
-void AgentSession::reconnect() {
-  std::lock_guard lock(mutex_);
-  new_connection_ = true;
-  if (stream_context_ != nullptr)
-    stream_context_->TryCancel();
 }
 
 std::string AgentSession::current_manager() const {

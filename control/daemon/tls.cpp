@@ -74,10 +74,6 @@ std::shared_ptr<grpc::Channel> tls_channel(const std::string& addr,
   // gRPC 1.51's retry filter can abort the process when a call meets a connection that drops
   // (grpc/grpc#34683), and managers come and go; every caller retries by itself.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  // Connections of this channel only: a channel made after a renewal handshakes anew with the
-  // new certificate instead of sharing an older channel's connection (which presents the
-  // replaced one, revoked after a grace: cert_status.h).
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   return grpc::CreateCustomChannel(addr, std::move(credentials), args);
 }
 

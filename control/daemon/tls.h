@@ -8,7 +8,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <chrono>
 #include <memory>
 #include <string>
 
@@ -29,12 +28,7 @@ inline constexpr size_t kMaxAssignmentBytes =
     kMaxAssignmentConfigs * manager::kMaxConfigSize + (size_t{3} << 20);
 static_assert(kMaxAssignmentBytes == size_t{128} << 20);
 
-// How soon every TLS user of a state directory holds a renewed certificate (the watcher's
-// refresh, and a margin): after it, new connections present the new one.
-inline constexpr std::chrono::milliseconds kCertificateFollowDelay{1500};
-
-// `max_receive`: bytes of the largest answer taken (0: gRPC's default of 4 MiB). Each channel
-// has connections of its own: a new one after a renewal presents the new certificate.
+// `max_receive`: bytes of the largest answer taken (0: gRPC's default of 4 MiB).
 std::shared_ptr<grpc::Channel> node_channel(const std::string& addr, const pki::NodeFiles& files,
                                             size_t max_receive = 0);
 // For the first contact of a joining node only: the server's certificate is not checked here,

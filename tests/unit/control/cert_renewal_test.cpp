@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "control/daemon/cert_renewal.h"
-#include "control/daemon/cert_status.h"
 #include "control/daemon/tls.h"
 #include "control/pki/ca.h"
 #include "control/pki/identity.h"
@@ -184,27 +183,6 @@ TEST(RenewalSchedule, ARootRotationRenewsAtOnceWithBackoffThenTheWindowAgain) {
   // Moved: the next renewal is at 50% of the new certificate again.
   ASSERT_TRUE(renewer.due().has_value());
   EXPECT_EQ(*renewer.due(), node.attempts[2] + 500s);
-}
-
-// Revocation of replaced certificates (#18): a node's certificate counts while it is the one the
-// CA signed last, the one before it only for a grace, and any other never.
-TEST(ReplacedCertificates, OnlyTheLatestCountsAndTheOneBeforeForAGrace) {
-  manager::Node node;
-  node.cert_not_before = 0;
-  node.cert_not_after = 90 * 24 * 3600;  // 90 days: a grace of a minute
-  node.cert_serial = "bb";
-  node.previous_cert_serial = "aa";
-  node.cert_replaced_at = 1000;
-  EXPECT_TRUE(certificate_counts(node, "bb", 5000));
-  EXPECT_TRUE(certificate_counts(node, "aa", 1000 + 59));
-  EXPECT_FALSE(certificate_counts(node, "aa", 1000 + 60));
-  EXPECT_FALSE(certificate_counts(node, "99", 1000));  // older, or minted with a stolen CA key
-  // One-minute certificates (tests): a tenth of the lifetime.
-  node.cert_not_after = 60;
-  EXPECT_TRUE(certificate_counts(node, "aa", 1005));
-  EXPECT_FALSE(certificate_counts(node, "aa", 1006));
-  // Recorded before revocation existed: any certificate of the node counts.
-  EXPECT_TRUE(certificate_counts(manager::Node{}, "99", 1000));
 }
 
 TEST(RenewalSchedule, NothingToRenewOutsideASwarmThenAJoinedCertificateIsNoticed) {
