@@ -301,8 +301,8 @@ TEST(PkiRotation, ACrossSignedChainVerifiesAgainstEitherRoot) {
   EXPECT_TRUE(verify_issued_by(chain, old_root.cert_pem()).ok());
   EXPECT_TRUE(verify_issued_by(chain, new_root.cert_pem()).ok());
   EXPECT_TRUE(verify_issued_by(chain, old_root.cert_pem() + new_root.cert_pem()).ok());
-  EXPECT_TRUE(verify_issued_by(issue(old_root, kWorker), old_root.cert_pem() + new_root.cert_pem())
-                  .ok());
+  EXPECT_TRUE(
+      verify_issued_by(issue(old_root, kWorker), old_root.cert_pem() + new_root.cert_pem()).ok());
   // Without the intermediate the old root alone cannot; and a third root trusts neither.
   EXPECT_FALSE(verify_issued_by(issue(new_root, kWorker), old_root.cert_pem()).ok());
   EXPECT_FALSE(verify_issued_by(chain, new_ca().cert_pem()).ok());
@@ -344,7 +344,7 @@ TEST(PkiRotation, ABundleWithACorruptCertificateIsRefused) {
   auto root = new_ca();
   auto cert = issue(root, kWorker);
   EXPECT_FALSE(verify_issued_by(cert, root.cert_pem() + "-----BEGIN CERTIFICATE-----\nAAAA\n"
-                                                       "-----END CERTIFICATE-----\n")
+                                                        "-----END CERTIFICATE-----\n")
                    .ok());
   EXPECT_FALSE(verify_issued_by(cert, "").ok());
 }
