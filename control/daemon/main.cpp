@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "common/crash_report.h"
 #include "control/daemon/daemon.h"
 #include "ipvs/backend_choice.h"
 
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   // Whatever shoald creates is its own: files that need wider modes set them explicitly
   // (write_file_atomically). No window in which the CLI socket or a directory is wider.
   ::umask(077);
+  shoal::report_crashes("shoald");
   shoal::daemon::DaemonOptions options;
   std::string log_level = "info";
   CLI::App app{"shoald: the Shoal node agent"};
