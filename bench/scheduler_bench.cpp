@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "control/manager/allocator.h"
-#include "control/manager/memory_store.h"
-#include "control/manager/orchestrator.h"
-#include "control/manager/scheduler.h"
+#include "control/manager/rules/allocator.h"
+#include "control/manager/store/memory_store.h"
+#include "control/manager/rules/orchestrator.h"
+#include "control/manager/rules/scheduler.h"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include <tuple>
 
 #include "ebpf/lb_map_io.h"
-#include "ipvs/load_balancer.h"
+#include "dataplane/lb/load_balancer.h"
 
 namespace shoal::ebpf {
 

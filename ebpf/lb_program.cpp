@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "ebpf/mounts.h"
+#include "common/mounts.h"
 #include "shoal_lb.skel.h"
 
 namespace shoal::ebpf {

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "ipvs/load_balancer.h"
+#include "dataplane/lb/load_balancer.h"
 
 namespace shoal::ebpf {
 

@@ -11,7 +11,8 @@
 #include <fstream>
 
 #include "dataplane/netlink_socket.h"
-#include "ipvs/load_balancer.h"
+#include "dataplane/lb/load_balancer.h"
+#include "ipvs/ipvs_probe.h"
 
 namespace shoal::ipvs {
 

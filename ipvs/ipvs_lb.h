@@ -31,7 +31,7 @@
 #include <tuple>
 
 #include "ipvs/ipvs_kernel.h"
-#include "ipvs/load_balancer.h"
+#include "dataplane/lb/load_balancer.h"
 
 namespace shoal::ipvs {
 

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "common/result.h"
-#include "control/manager/types.h"
+#include "control/manager/rules/types.h"
 #include "swarm.pb.h"
 
 namespace shoal::api {

@@ -12,7 +12,7 @@
 #include "common/printable.h"
 #include "control/cli/commands.h"
 #include "control/cli/config_ref.h"
-#include "control/cli/duration.h"
+#include "common/duration.h"
 #include "control/cli/inspect.h"
 #include "control/cli/network_opt.h"
 #include "control/cli/progress.h"

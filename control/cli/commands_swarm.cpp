@@ -8,7 +8,7 @@
 
 #include "common/atomic_file.h"
 #include "control/cli/commands.h"
-#include "control/cli/duration.h"
+#include "common/duration.h"
 
 namespace shoal::cli {
 namespace {
@@ -23,7 +23,7 @@ struct InitOptions {
 };
 
 // --cert-expiry as Docker takes it ("2160h0m0s", "90m"): whole seconds for the request. The
-// daemon checks the floor (1 hour; see control/daemon/cert_renewal.h).
+// daemon checks the floor (1 hour; see control/shoald/cert_renewal.h).
 Result<uint64_t> cert_expiry_seconds(const std::string& text) {
   auto expiry = parse_duration(text);
   if (!expiry.ok())

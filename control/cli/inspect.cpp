@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/printable.h"
-#include "control/cli/duration.h"
+#include "common/duration.h"
 #include "control/cli/views.h"
 
 namespace shoal::cli {

@@ -3,7 +3,7 @@
 #include <charconv>
 
 #include "control/cli/client.h"
-#include "control/cli/duration.h"
+#include "common/duration.h"
 
 namespace shoal::cli {
 

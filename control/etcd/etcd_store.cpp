@@ -3,7 +3,7 @@
 #include <charconv>
 #include <random>
 
-#include "control/manager/codec.h"
+#include "control/manager/store/codec.h"
 
 namespace shoal::etcd {
 

@@ -20,7 +20,7 @@
 #include <string>
 
 #include "control/etcd/client.h"
-#include "control/manager/memory_store.h"
+#include "control/manager/store/memory_store.h"
 
 namespace shoal::etcd {
 

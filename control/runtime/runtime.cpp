@@ -16,7 +16,7 @@
 #include "control/runtime/process.h"
 #include "control/runtime/task_files.h"
 #include "dataplane/netns.h"
-#include "ebpf/mounts.h"
+#include "common/mounts.h"
 
 namespace shoal::runtime {
 namespace {
@@ -295,14 +295,14 @@ Result<Runtime> Runtime::open(RuntimeConfig config) {
   }
   SHOAL_ASSIGN_OR_RETURN(config.shim_path, find_shim(config.shim_path));
   if (config.cgroup_root.empty()) {
-    SHOAL_ASSIGN_OR_RETURN(config.cgroup_root, ebpf::ensure_cgroup2());
+    SHOAL_ASSIGN_OR_RETURN(config.cgroup_root, ensure_cgroup2());
   }
   auto state = std::make_unique<State>();
   state->tasks_dir = config.state_dir + "/tasks";
   state->node_cgroup = config.cgroup_root + "/shoal/" + config.node;
   state->config = std::move(config);
-  SHOAL_TRY(ebpf::make_dirs(state->tasks_dir));
-  SHOAL_TRY(ebpf::make_dirs(state->node_cgroup));
+  SHOAL_TRY(make_dirs(state->tasks_dir));
+  SHOAL_TRY(make_dirs(state->node_cgroup));
   state->adopt_all();
   return Runtime(std::move(state));
 }

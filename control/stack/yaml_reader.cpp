@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "control/cli/duration.h"
+#include "common/duration.h"
 #include "control/stack/compose.h"
 
 namespace shoal::stack {
@@ -87,7 +87,7 @@ std::optional<bool> YamlReader::boolean(const YAML::Node& node, const std::strin
 
 std::optional<uint64_t> YamlReader::duration_ms(const YAML::Node& node, const std::string& path) {
   if (node.IsScalar()) {
-    auto parsed = cli::parse_duration(node.Scalar());
+    auto parsed = parse_duration(node.Scalar());
     if (parsed.ok() && parsed->count() >= 0)
       return static_cast<uint64_t>(parsed->count());
   }

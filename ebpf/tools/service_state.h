@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "ipvs/load_balancer.h"
+#include "dataplane/lb/load_balancer.h"
 
 namespace shoal::ebpf {
 

@@ -8,7 +8,7 @@
 
 #include "common/net_types.h"
 #include "common/result.h"
-#include "ipvs/load_balancer.h"
+#include "dataplane/lb/load_balancer.h"
 
 namespace shoal::conformance {
 

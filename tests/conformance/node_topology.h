@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
-#include "ipvs/load_balancer.h"
+#include "dataplane/lb/load_balancer.h"
 #include "tests/conformance/backend_under_test.h"
 #include "tests/support/traffic.h"
 

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <string>
 
-#include "control/manager/types.h"
+#include "control/manager/rules/types.h"
 #include "tests/e2e/swarm_cluster.h"
 #include "tests/e2e/swarm_suite.h"
 #include "tests/support/temp_dir.h"

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "control/daemon/tls.h"
+#include "control/api/tls.h"
 #include "control/pki/identity.h"
 #include "control/pki/node_files.h"
 #include "swarm.grpc.pb.h"

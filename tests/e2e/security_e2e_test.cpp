@@ -12,9 +12,9 @@
 #include <sstream>
 
 #include "common/hex.h"
-#include "control/agent/peer_record.h"
-#include "control/daemon/gossip_keys.h"
-#include "control/daemon/gossip_node.h"
+#include "control/agent/rows/peer_record.h"
+#include "gossip/keys/gossip_keys.h"
+#include "control/agent/gossip/gossip_node.h"
 #include "control/pki/ca.h"
 #include "control/pki/node_files.h"
 #include "tests/e2e/swarm_suite.h"

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "control/daemon/backup.h"
+#include "control/manager/backup/backup.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);

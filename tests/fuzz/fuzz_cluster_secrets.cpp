@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "control/daemon/cluster_secrets.h"
+#include "control/manager/ca/cluster_secrets.h"
 #include "control/pki/identity.h"
 
 namespace {

@@ -3,8 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "control/agent/endpoint_table.h"
-#include "control/agent/peer_record.h"
+#include "control/agent/rows/endpoint_table.h"
+#include "control/agent/rows/peer_record.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const shoal::gossip::Bytes value(data, data + size);

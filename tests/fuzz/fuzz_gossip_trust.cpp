@@ -1,16 +1,16 @@
 // What a node takes from others about gossip: the keys file it reads at start (and the same JSON
 // in cluster.json and etcd), and every row a member sends, checked against the manager's view
-// (control/agent/row_trust.h). Neither may crash or leak on any input; keys that parse must
+// (control/agent/rows/row_trust.h). Neither may crash or leak on any input; keys that parse must
 // round-trip.
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "control/agent/endpoint_table.h"
-#include "control/agent/peer_record.h"
-#include "control/agent/row_trust.h"
-#include "control/daemon/gossip_keys.h"
+#include "control/agent/rows/endpoint_table.h"
+#include "control/agent/rows/peer_record.h"
+#include "control/agent/rows/row_trust.h"
+#include "gossip/keys/gossip_keys.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0)

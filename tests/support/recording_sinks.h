@@ -5,8 +5,8 @@
 #include <map>
 #include <string>
 
-#include "control/agent/service_feed.h"
-#include "ipvs/load_balancer.h"
+#include "control/agent/rows/service_feed.h"
+#include "dataplane/lb/load_balancer.h"
 
 namespace shoal::testing {
 

@@ -256,14 +256,5 @@ TEST(EbpfLb, APortIsPublishedByOneService) {
             std::string::npos);
 }
 
-TEST(Ipvs, AbsenceIsReportedInOneClearLine) {
-  Status status = lb::ipvs_available();
-  if (status.ok()) {
-    GTEST_SKIP() << "this kernel has IPVS";
-  }
-  EXPECT_NE(status.error().message().find("IPVS is not available"), std::string::npos);
-  EXPECT_EQ(status.error().message().find('\n'), std::string::npos);
-}
-
 }  // namespace
 }  // namespace shoal::ebpf

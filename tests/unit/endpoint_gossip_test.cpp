@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
-#include "control/agent/endpoint_table.h"
+#include "control/agent/rows/endpoint_table.h"
 #include "gossip/testing/networkdb_cluster.h"
 #include "tests/support/assertions.h"
 #include "tests/support/recording_sinks.h"

@@ -1,6 +1,6 @@
 // The endpoint table rows: protobuf codec (Docker's field numbers), bounds, and the adapter from
 // the table's watch events to the ServiceFeed.
-#include "control/agent/endpoint_table.h"
+#include "control/agent/rows/endpoint_table.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Overlay peer table rows: Docker's PeerRecord bytes, and what a receiver refuses.
 #include <gtest/gtest.h>
 
-#include "control/agent/peer_record.h"
+#include "control/agent/rows/peer_record.h"
 #include "endpoint_record.pb.h"
 
 namespace shoal::agent {

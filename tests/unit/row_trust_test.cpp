@@ -1,12 +1,12 @@
 // Gossiped rows checked against the manager's view, written as the review's attacks (repro A):
 // a member pointing a task's address at its own VTEP, answering for an external name, or
 // claiming addresses outside the network; and what an honest member sends passes.
-#include "control/agent/row_trust.h"
+#include "control/agent/rows/row_trust.h"
 
 #include <gtest/gtest.h>
 
-#include "control/agent/endpoint_table.h"
-#include "control/agent/peer_record.h"
+#include "control/agent/rows/endpoint_table.h"
+#include "control/agent/rows/peer_record.h"
 
 namespace shoal::agent {
 namespace {

@@ -1,6 +1,6 @@
 // The agent's feed from service endpoint rows to the load balancer and the DNS, against
 // recording fakes.
-#include "control/agent/service_feed.h"
+#include "control/agent/rows/service_feed.h"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "control/etcd/etcd_store.h"
-#include "control/manager/memory_store.h"
+#include "control/manager/store/memory_store.h"
 #include "tests/netns/etcd/etcd_cluster.h"
 
 namespace shoal::testing {

@@ -1,7 +1,7 @@
 // Manager seats on real etcd members: the single manager's store moving into etcd, managers
 // joining, a planned handover that keeps every object, a restarted manager rejoining as a
 // follower, and removals refused when they would cost the quorum.
-#include "control/daemon/manager_seat.h"
+#include "control/manager/leadership/manager_seat.h"
 
 #include <gtest/gtest.h>
 

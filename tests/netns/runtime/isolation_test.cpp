@@ -74,7 +74,7 @@ TEST_F(TaskIsolationTest, TaskCannotReadTheNodesKeysOrUseItsSocket) {
 
 TEST_F(TaskIsolationTest, TaskSeesNoNetnsPinsBpffsOrCgroups) {
   // A directory in the bpffs stands for the node's pinned maps and programs.
-  auto bpffs = ebpf::ensure_bpffs();
+  auto bpffs = ensure_bpffs();
   ASSERT_OK(bpffs);
   const std::string pin = *bpffs + "/" + node_;
   ASSERT_EQ(::mkdir(pin.c_str(), 0700), 0);

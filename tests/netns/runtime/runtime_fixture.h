@@ -16,7 +16,7 @@
 #include "control/runtime/cgroup.h"
 #include "control/runtime/runtime.h"
 #include "dataplane/netns.h"
-#include "ebpf/mounts.h"
+#include "common/mounts.h"
 #include "tests/support/assertions.h"
 #include "tests/support/temp_dir.h"
 
@@ -124,7 +124,7 @@ class CgroupGuard {
 };
 
 inline std::string cgroup2_root() {
-  auto root = ebpf::ensure_cgroup2();
+  auto root = ensure_cgroup2();
   return root.ok() ? *root : std::string();
 }
 

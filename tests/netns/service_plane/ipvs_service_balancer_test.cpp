@@ -5,7 +5,7 @@
 
 #include <map>
 
-#include "control/daemon/ipvs_service_balancer.h"
+#include "control/agent/plane/ipvs_service_balancer.h"
 #include "tests/support/assertions.h"
 #include "tests/unit/ipvs/fake_ipvs_kernel.h"
 

@@ -13,12 +13,12 @@
 #include <sstream>
 #include <thread>
 
-#include "control/daemon/gossip_node.h"
-#include "control/daemon/service_plane.h"
+#include "control/agent/gossip/gossip_node.h"
+#include "control/agent/plane/service_plane.h"
 #include "dataplane/libnl_kernel.h"
 #include "dataplane/netns.h"
 #include "dataplane/overlay.h"
-#include "ebpf/mounts.h"
+#include "common/mounts.h"
 #include "tests/support/assertions.h"
 #include "tests/support/private_mounts.h"
 #include "tests/support/testbed.h"
@@ -75,9 +75,9 @@ class ServicePlaneNetns : public ::testing::Test {
     auto bed = Testbed::create(4);
     ASSERT_TRUE(bed.ok()) << bed.error().message();
     bed_ = std::move(*bed);
-    auto cgroup2 = ebpf::ensure_cgroup2();
+    auto cgroup2 = ensure_cgroup2();
     ASSERT_TRUE(cgroup2.ok());
-    auto bpffs = ebpf::ensure_bpffs();
+    auto bpffs = ensure_bpffs();
     ASSERT_TRUE(bpffs.ok());
     cgroup2_ = *cgroup2;
     bpffs_ = *bpffs;

@@ -8,13 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "control/daemon/backup.h"
-#include "control/daemon/cluster_secrets.h"
-#include "control/daemon/control_service.h"
-#include "control/daemon/grpc_status.h"
-#include "control/manager/codec.h"
+#include "control/manager/backup/backup.h"
+#include "control/manager/ca/cluster_secrets.h"
+#include "control/manager/control_api/control_service.h"
+#include "control/api/grpc_status.h"
+#include "control/manager/store/codec.h"
 #include "control/pki/join_token.h"
 #include "tests/support/assertions.h"
+#include "tests/support/fake_control_hooks.h"
 
 namespace shoal::daemon {
 namespace {
@@ -226,7 +227,9 @@ TEST_F(BackupCodec, ControlBackupWritesTheStoreAndTheSecrets) {
   }));
   auto context = std::make_shared<ManagerContext>();
   context->manager = manager->get();
-  context->hooks.backup_secrets = [] { return sample().secrets; };
+  shoal::testing::FakeControlHooks hooks;
+  hooks.secrets = sample().secrets;
+  context->hooks = &hooks;
   std::shared_ptr<const ManagerContext> current = context;
   ControlService control([&] { return current; }, false);
 

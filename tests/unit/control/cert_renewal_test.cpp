@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "control/daemon/cert_renewal.h"
-#include "control/daemon/tls.h"
+#include "control/shoald/cert_renewal.h"
+#include "control/api/tls.h"
 #include "control/pki/ca.h"
 #include "control/pki/identity.h"
 #include "control/pki/node_files.h"

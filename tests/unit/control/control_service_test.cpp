@@ -13,15 +13,16 @@
 #include <utility>
 
 #include "control/api/convert.h"
-#include "control/daemon/assignments.h"
-#include "control/daemon/ca_service.h"
-#include "control/daemon/cluster_secrets.h"
-#include "control/daemon/control_service.h"
-#include "control/daemon/grpc_status.h"
-#include "control/daemon/lookup.h"
-#include "control/daemon/manager_runtime.h"
-#include "control/manager/memory_store.h"
+#include "control/manager/dispatcher/assignments.h"
+#include "control/manager/ca/ca_service.h"
+#include "control/manager/ca/cluster_secrets.h"
+#include "control/manager/control_api/control_service.h"
+#include "control/api/grpc_status.h"
+#include "control/manager/control_api/lookup.h"
+#include "control/manager/loop/manager_runtime.h"
+#include "control/manager/store/memory_store.h"
 #include "control/pki/join_token.h"
+#include "tests/support/fake_control_hooks.h"
 #include "control/pki/node_files.h"
 #include "tests/support/assertions.h"
 #include "tests/support/wait.h"
@@ -49,18 +50,7 @@ class ControlServiceTest : public ::testing::Test {
     manager_ = std::move(started).value();
     auto context = std::make_shared<ManagerContext>();
     context->manager = manager_.get();
-    context->hooks.leader_node_id = [] { return std::string("leader0000000000000000000"); };
-    context->hooks.join_tokens = [] {
-      api::JoinTokens tokens;
-      tokens.set_worker("W");
-      tokens.set_manager("M");
-      return tokens;
-    };
-    context->hooks.rotate_join_token = [](const std::string&) -> Result<api::JoinTokens> {
-      return api::JoinTokens();
-    };
-    context->hooks.collect_logs = [](const std::vector<manager::Task>&, uint32_t,
-                                     api::LogsResponse&) { return grpc::Status::OK; };
+    context->hooks = &hooks_;
     context_ = context;
     control_ = std::make_unique<ControlService>([this] { return context_; }, false);
   }
@@ -123,6 +113,7 @@ class ControlServiceTest : public ::testing::Test {
     return s;
   }
 
+  shoal::testing::FakeControlHooks hooks_;
   std::unique_ptr<ManagerRuntime> manager_;
   std::shared_ptr<const ManagerContext> context_;
   std::unique_ptr<ControlService> control_;

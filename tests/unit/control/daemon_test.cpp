@@ -15,17 +15,18 @@
 #include <utility>
 
 #include "control/api/convert.h"
-#include "control/daemon/assignments.h"
-#include "control/daemon/ca_service.h"
-#include "control/daemon/cluster_secrets.h"
-#include "control/daemon/control_service.h"
-#include "control/daemon/grpc_status.h"
-#include "control/daemon/lookup.h"
-#include "control/daemon/manager_runtime.h"
-#include "control/manager/memory_store.h"
+#include "control/manager/dispatcher/assignments.h"
+#include "control/manager/ca/ca_service.h"
+#include "control/manager/ca/cluster_secrets.h"
+#include "control/manager/control_api/control_service.h"
+#include "control/api/grpc_status.h"
+#include "control/manager/control_api/lookup.h"
+#include "control/manager/loop/manager_runtime.h"
+#include "control/manager/store/memory_store.h"
 #include "control/pki/join_token.h"
 #include "control/pki/node_files.h"
 #include "tests/support/assertions.h"
+#include "tests/support/fake_control_hooks.h"
 #include "tests/support/wait.h"
 
 namespace shoal::daemon {
@@ -327,17 +328,13 @@ TEST_F(CaServiceTest, TokensRegisterWorkersAndManagersAFailedManagerJoinLeavesNo
   auto manager = ManagerRuntime::start(ManagerOptions{});
   ASSERT_OK(manager);
   std::shared_ptr<ManagerRuntime> runtime(std::move(*manager));
-  std::string refusal;  // what the managers' store says to a new member; empty: welcome
+  shoal::testing::FakeControlHooks hooks;
   auto context = std::make_shared<ManagerContext>();
   context->manager = runtime.get();
   context->runtime = runtime;
   context->secrets = secrets;
-  context->hooks.add_manager = [&](const std::string& id,
-                                   const std::string& addr) -> Result<std::string> {
-    if (!refusal.empty())
-      return Error{.op = "add", .object = "manager " + id, .detail = refusal};
-    return id + "=https://" + addr + ":2380";
-  };
+  context->hooks = &hooks;
+
   std::shared_ptr<const ManagerContext> source = context;
   CaService ca([&] { return source; }, secrets->ca()->cert_pem());
   auto nodes = [&] {
@@ -357,14 +354,14 @@ TEST_F(CaServiceTest, TokensRegisterWorkersAndManagersAFailedManagerJoinLeavesNo
   };
 
   // A manager the store cannot take: refused with its reason, and no node is left behind.
-  refusal = "unhealthy cluster";
+  hooks.manager_refusal = "unhealthy cluster";
   api::IssueNodeCertificateResponse response;
   auto refused = issue(secrets->tokens().manager, response);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(refused.error_message(), HasSubstr("unhealthy cluster"));
   EXPECT_TRUE(nodes().empty());
 
-  refusal.clear();
+  hooks.manager_refusal.clear();
   auto welcomed = issue(secrets->tokens().manager, response);
   ASSERT_TRUE(welcomed.ok()) << welcomed.error_message();
   EXPECT_EQ(response.role(), "manager");

@@ -1,8 +1,8 @@
-#include "control/cli/duration.h"
+#include "common/duration.h"
 
 #include <gtest/gtest.h>
 
-namespace shoal::cli {
+namespace shoal {
 namespace {
 
 using std::chrono::milliseconds;
@@ -42,4 +42,4 @@ TEST(CliDuration, FormatsLikeGo) {
 }
 
 }  // namespace
-}  // namespace shoal::cli
+}  // namespace shoal

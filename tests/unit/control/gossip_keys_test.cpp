@@ -1,6 +1,6 @@
 // The manager's gossip keys: kept three at a time, rotated when due, installed with the second
 // newest sealing, and read back from JSON only when well formed.
-#include "control/daemon/gossip_keys.h"
+#include "gossip/keys/gossip_keys.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,7 @@
 // A follower's Control router tells a manager's refusal ("no leader", "not the leader") from a
 // manager it cannot reach by the kRefusalMetadata trailer, never by the message's words.
-#include "control/daemon/leader_routing.h"
+#include "control/manager/leadership/leader_routing.h"
+#include "tests/support/fake_control_hooks.h"
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -19,6 +20,7 @@ class FollowerRouter : public ::testing::Test {
   void start(const std::string& leader_addr) {
     auto held = std::make_shared<ManagerContext>();
     held->channels = std::make_shared<LeaderChannels>(pki::NodeFiles{});
+    held->hooks = &hooks_;
     held->leader_id = leader_addr.empty() ? "" : "leader1";
     held->leader_addr = leader_addr;
     router_ = std::make_unique<ControlRouter>([held] { return held; }, false);
@@ -33,6 +35,7 @@ class FollowerRouter : public ::testing::Test {
       server_->Shutdown(std::chrono::system_clock::now() + 1s);
   }
 
+  shoal::testing::FakeControlHooks hooks_;
   std::unique_ptr<ControlRouter> router_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<api::Control::Stub> stub_;

@@ -11,13 +11,14 @@
 
 #include "common/hostname.h"
 #include "common/printable.h"
-#include "control/daemon/ca_service.h"
-#include "control/daemon/cluster_secrets.h"
-#include "control/daemon/join_limiter.h"
-#include "control/daemon/lookup.h"
-#include "control/manager/memory_store.h"
+#include "control/manager/ca/ca_service.h"
+#include "control/manager/ca/cluster_secrets.h"
+#include "control/manager/access/join_limiter.h"
+#include "control/manager/control_api/lookup.h"
+#include "control/manager/store/memory_store.h"
 #include "control/pki/identity.h"
 #include "tests/support/assertions.h"
+#include "tests/support/fake_control_hooks.h"
 
 namespace shoal::daemon {
 namespace {
@@ -222,6 +223,7 @@ class JoinTest : public ::testing::Test {
     context->manager = runtime_.get();
     context->runtime = runtime_;
     context->secrets = secrets_;
+    context->hooks = &hooks_;
     context_ = context;
     auto key = pki::make_key_and_csr();
     ASSERT_OK(key);
@@ -250,6 +252,7 @@ class JoinTest : public ::testing::Test {
   }
 
   std::string dir_;
+  shoal::testing::FakeControlHooks hooks_;
   std::shared_ptr<ClusterSecrets> secrets_;
   std::shared_ptr<ManagerRuntime> runtime_;
   std::shared_ptr<const ManagerContext> context_;

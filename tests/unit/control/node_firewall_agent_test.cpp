@@ -15,10 +15,10 @@
 #include <functional>
 #include <thread>
 
-#include "control/daemon/assignments.h"
-#include "control/daemon/listen_addr.h"
-#include "control/daemon/overlay_sources.h"
-#include "control/manager/memory_store.h"
+#include "control/manager/dispatcher/assignments.h"
+#include "control/manager/leadership/listen_addr.h"
+#include "control/agent/session/overlay_sources.h"
+#include "control/manager/store/memory_store.h"
 #include "tests/support/assertions.h"
 
 namespace shoal::daemon {

@@ -2,7 +2,7 @@
 // as the attacks: the state dir given as a symbolic link to a directory another user owns, a
 // directory another user owns, and directories above it that someone else could change. Each
 // test works in a temporary directory of its own under /tmp, removed whatever happens.
-#include "control/daemon/state_dir.h"
+#include "control/shoald/state_dir.h"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>

@@ -1,5 +1,5 @@
 // shoald --lb-backend: the choice on kernels with and without each backend.
-#include "ipvs/backend_choice.h"
+#include "dataplane/lb/backend_choice.h"
 
 #include <gtest/gtest.h>
 

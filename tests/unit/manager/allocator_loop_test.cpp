@@ -4,8 +4,8 @@
 
 #include <set>
 
-#include "control/manager/allocator.h"
-#include "control/manager/memory_store.h"
+#include "control/manager/rules/allocator.h"
+#include "control/manager/store/memory_store.h"
 
 namespace shoal::manager {
 namespace {

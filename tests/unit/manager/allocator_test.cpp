@@ -1,10 +1,10 @@
 // The allocator: VNIs, subnets, addresses, VIPs and published ports; exhaustion and conflicts
 // as clear errors; release and reuse; rebuilding from the store after a restart.
-#include "control/manager/allocator.h"
+#include "control/manager/rules/allocator.h"
 
 #include <gtest/gtest.h>
 
-#include "control/manager/memory_store.h"
+#include "control/manager/store/memory_store.h"
 
 namespace shoal::manager {
 namespace {

@@ -1,7 +1,7 @@
 // The store codec keeps what rolling updates need across a manager restart: update and rollback
 // configs, placement preferences, previous spec, update status, a task's start time, network
 // aliases; and reads services and tasks written before those existed with Docker's defaults.
-#include "control/manager/codec.h"
+#include "control/manager/store/codec.h"
 
 #include <gtest/gtest.h>
 

@@ -1,14 +1,14 @@
 // Orchestrator, allocator and scheduler together on one in-memory store, as the manager runs
 // them: service create to assigned tasks, scaling, a drained node, a failed task restarted.
-#include "control/manager/orchestrator.h"
+#include "control/manager/rules/orchestrator.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 
-#include "control/manager/allocator.h"
-#include "control/manager/memory_store.h"
-#include "control/manager/scheduler.h"
+#include "control/manager/rules/allocator.h"
+#include "control/manager/store/memory_store.h"
+#include "control/manager/rules/scheduler.h"
 
 namespace shoal::manager {
 namespace {

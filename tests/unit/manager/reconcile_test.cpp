@@ -1,6 +1,6 @@
 // The orchestrator's pure decisions: scale, restart policies, drain, node down, global services
 // following nodes, history.
-#include "control/manager/reconcile.h"
+#include "control/manager/rules/reconcile.h"
 
 #include <gtest/gtest.h>
 

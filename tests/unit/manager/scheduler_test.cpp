@@ -1,10 +1,10 @@
 // Scheduler: constraints, every filter and its explanation, spread placement, batches, tasks
 // that name their node, and the store-driven pass.
-#include "control/manager/scheduler.h"
+#include "control/manager/rules/scheduler.h"
 
 #include <gtest/gtest.h>
 
-#include "control/manager/memory_store.h"
+#include "control/manager/store/memory_store.h"
 
 namespace shoal::manager {
 namespace {

@@ -9,8 +9,8 @@
 #include <memory>
 #include <random>
 
-#include "control/manager/memory_store.h"
-#include "control/manager/sqlite_store.h"
+#include "control/manager/store/memory_store.h"
+#include "control/manager/store/sqlite_store.h"
 
 namespace shoal::manager {
 

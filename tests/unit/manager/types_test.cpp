@@ -3,8 +3,8 @@
 
 #include <set>
 
-#include "control/manager/ids.h"
-#include "control/manager/types.h"
+#include "control/manager/rules/ids.h"
+#include "control/manager/rules/types.h"
 
 namespace shoal::manager {
 namespace {

@@ -1,6 +1,6 @@
 // The rolling-update planner: batches (parallelism), delay, the monitor window, the failure ratio
 // and each failure action, stop-first and start-first, and the statuses that follow.
-#include "control/manager/update_planner.h"
+#include "control/manager/rules/update_planner.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Invalid specs are refused with one clear line each.
-#include "control/manager/validation.h"
+#include "control/manager/rules/validation.h"
 
 #include <gtest/gtest.h>
 
