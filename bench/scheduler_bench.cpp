@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "control/manager/rules/allocator.h"
-#include "control/manager/store/memory_store.h"
 #include "control/manager/rules/orchestrator.h"
 #include "control/manager/rules/scheduler.h"
+#include "control/manager/store/memory_store.h"
 
 namespace {
 

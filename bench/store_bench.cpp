@@ -24,8 +24,8 @@
 #include <thread>
 #include <vector>
 
-#include "control/manager/leadership/manager_seat.h"
 #include "control/etcd/etcd_store.h"
+#include "control/manager/leadership/manager_seat.h"
 #include "control/manager/store/sqlite_store.h"
 #include "control/pki/ca.h"
 #include "control/pki/identity.h"

@@ -13,8 +13,8 @@
 #include <optional>
 #include <tuple>
 
-#include "ebpf/lb_map_io.h"
 #include "dataplane/lb/load_balancer.h"
+#include "ebpf/lb_map_io.h"
 
 namespace shoal::ebpf {
 

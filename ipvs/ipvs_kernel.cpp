@@ -10,8 +10,8 @@
 #include <cerrno>
 #include <fstream>
 
-#include "dataplane/netlink_socket.h"
 #include "dataplane/lb/load_balancer.h"
+#include "dataplane/netlink_socket.h"
 #include "ipvs/ipvs_probe.h"
 
 namespace shoal::ipvs {

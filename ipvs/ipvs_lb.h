@@ -30,8 +30,8 @@
 #include <string>
 #include <tuple>
 
-#include "ipvs/ipvs_kernel.h"
 #include "dataplane/lb/load_balancer.h"
+#include "ipvs/ipvs_kernel.h"
 
 namespace shoal::ipvs {
 

@@ -9,10 +9,10 @@
 #include <optional>
 #include <set>
 
+#include "common/duration.h"
 #include "common/printable.h"
 #include "control/cli/commands.h"
 #include "control/cli/config_ref.h"
-#include "common/duration.h"
 #include "control/cli/inspect.h"
 #include "control/cli/network_opt.h"
 #include "control/cli/progress.h"

@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "common/atomic_file.h"
-#include "control/cli/commands.h"
 #include "common/duration.h"
+#include "control/cli/commands.h"
 
 namespace shoal::cli {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/printable.h"
 #include "common/duration.h"
+#include "common/printable.h"
 #include "control/cli/views.h"
 
 namespace shoal::cli {

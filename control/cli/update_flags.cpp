@@ -2,8 +2,8 @@
 
 #include <charconv>
 
-#include "control/cli/client.h"
 #include "common/duration.h"
+#include "control/cli/client.h"
 
 namespace shoal::cli {
 

@@ -10,13 +10,13 @@
 #include <mutex>
 
 #include "common/atomic_file.h"
+#include "common/mounts.h"
 #include "common/unique_fd.h"
 #include "control/runtime/cgroup.h"
 #include "control/runtime/launch.h"
 #include "control/runtime/process.h"
 #include "control/runtime/task_files.h"
 #include "dataplane/netns.h"
-#include "common/mounts.h"
 
 namespace shoal::runtime {
 namespace {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "control/runtime/task_runtime.h"
 
 namespace shoal::runtime {
 
@@ -32,64 +33,29 @@ struct RuntimeConfig {
   std::vector<std::string> hidden_paths{};
 };
 
-// A file that appears, read-only, at `target` inside the task's mount namespace (a config).
-struct TaskFile {
-  std::string content;
-  std::string target;  // absolute, not under /dev, /proc or /sys; its directory must exist on the
-                       // node (or on the task's own /run or /tmp)
-  uint32_t mode = 0444;
-};
-
-struct TaskSpec {
-  std::string id;  // [A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 characters
-  std::vector<std::string> argv;
-  std::vector<std::string> env;  // exactly the task's environment, "NAME=value"
-  std::string workdir = "/";
-  std::string netns;        // a name under /run/netns or a path; empty: the caller's namespace
-  std::string resolv_conf;  // content of the task's /etc/resolv.conf; empty: the host's
-  std::string hostname;     // set in a UTS namespace of the task's own; empty: the host's
-  std::string hosts;        // content of /etc/hosts; empty: generated when hostname is set
-  std::vector<TaskFile> files;
-};
-
-enum class TaskPhase { kRunning, kExited };
-
-struct TaskStatus {
-  std::string id;
-  TaskPhase phase = TaskPhase::kRunning;
-  int pid = 0;                   // of the task's main process
-  std::optional<int> exit_code;  // exited normally
-  std::optional<int> signal;     // killed by this signal (neither set: how it ended is unknown)
-  std::string cgroup;            // the cgroup directory the task's processes are in
-};
-
-struct TaskLogs {
-  std::string out;  // tail of stdout
-  std::string err;  // tail of stderr
-};
-
-class Runtime {
+// The process runtime (TaskRuntime): a task is a process of the node's own files.
+class Runtime final : public TaskRuntime {
  public:
   // Creates the state and cgroup directories as needed and adopts the tasks already there.
   static Result<Runtime> open(RuntimeConfig config);
 
   Runtime(Runtime&&) noexcept;
   Runtime& operator=(Runtime&&) noexcept;
-  ~Runtime();  // leaves the tasks running
+  ~Runtime() override;  // leaves the tasks running
 
   // Starts a task and returns once it has exec'd. Errors (an id in use, empty argv, a missing
   // netns or executable, ...) leave nothing behind: no directory, cgroup or process.
-  Result<TaskStatus> start(const TaskSpec& spec);
+  Result<TaskStatus> start(const TaskSpec& spec) override;
   // SIGTERM to the task's main process; after grace, SIGKILL to everything in its cgroup.
   // Returns once every process of the task is gone. Stopping an exited task is a no-op.
-  Status stop(const std::string& id, std::chrono::milliseconds grace);
+  Status stop(const std::string& id, std::chrono::milliseconds grace) override;
   // Forgets an exited task: deletes its cgroup and its directory, logs included.
-  Status remove(const std::string& id);
+  Status remove(const std::string& id) override;
   // The status of every known task, by id. Does not block.
-  std::vector<TaskStatus> list();
-  Result<TaskStatus> status(const std::string& id);
+  std::vector<TaskStatus> list() override;
+  Result<TaskStatus> status(const std::string& id) override;
   // The last max_bytes of the task's stdout and of its stderr.
-  Result<TaskLogs> logs(const std::string& id, size_t max_bytes);
+  Result<TaskLogs> logs(const std::string& id, size_t max_bytes) override;
 
  private:
   struct State;

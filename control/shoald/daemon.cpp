@@ -8,15 +8,17 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
+#include <span>
 
 #include "common/atomic_file.h"
-#include "control/manager/ca/ca_service.h"
-#include "control/manager/access/cert_status.h"
-#include "control/manager/control_api/control_backup.h"
 #include "control/api/grpc_status.h"
 #include "control/api/tls.h"
+#include "control/manager/access/cert_status.h"
+#include "control/manager/ca/ca_service.h"
+#include "control/manager/control_api/control_backup.h"
 #include "control/manager/store/sqlite_store.h"
 #include "control/pki/join_token.h"
 
@@ -64,6 +66,17 @@ class LocalService final : public api::Local::Service {
 
 std::string node_file(const std::string& dir) {
   return dir + "/node.json";
+}
+
+// What an init, join or restore writes in the state directory...
+constexpr std::array<const char*, 3> kEnrolmentParts{"/certificates", "/manager", "/node.json"};
+// ...and what the agent keeps there while the node is in a swarm.
+constexpr std::array<const char*, 3> kAgentParts{"/agent", "/runtime", "/gossip-keys.json"};
+
+void remove_parts(const std::string& dir, std::span<const char* const> parts) {
+  std::error_code ignored;
+  for (const char* part : parts)
+    fs::remove_all(dir + part, ignored);
 }
 
 // Docker's: every swarm has one, named "ingress", with the pool's first free subnet.
@@ -276,10 +289,10 @@ Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) 
   plane.node_name = state.node_id;
   plane.backend = options_.lb_backend;
   SHOAL_ASSIGN_OR_RETURN(plane_, ServicePlane::start(plane, *gossip_));
-  SHOAL_ASSIGN_OR_RETURN(
-      executor_,
-      Executor::start({.node_tag = tag, .advertise_addr = addr, .state_dir = options_.state_dir},
-                      *gossip_, *plane_));
+  ExecutorConfig executor{.node_tag = tag, .advertise_addr = addr, .state_dir = options_.state_dir};
+  SHOAL_ASSIGN_OR_RETURN(auto parts, node_parts(executor));
+  SHOAL_ASSIGN_OR_RETURN(executor_,
+                         Executor::start(std::move(executor), *gossip_, *plane_, std::move(parts)));
   auto managers = state.managers;
   if (std::find(managers.begin(), managers.end(), state.manager_addr) == managers.end())
     managers.insert(managers.begin(), state.manager_addr);
@@ -299,6 +312,11 @@ Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) 
           .firewall = firewall_.get()},
       *executor_, *gossip_);
   return {};
+}
+
+void Daemon::undo_enrolment() {
+  stop_node();
+  remove_parts(options_.state_dir, kEnrolmentParts);
 }
 
 void Daemon::stop_node() {
@@ -366,34 +384,30 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
 
   SharedIds ids;
   state.node_id = ids.next();
-  auto cleanup = [&] {
-    stop_node();
-    std::error_code ec;
-    fs::remove_all(options_.state_dir + "/certificates", ec);
-    fs::remove_all(options_.state_dir + "/manager", ec);
+  auto failed = [&](const Error& error) {
+    undo_enrolment();
+    return to_grpc(error, grpc::StatusCode::INTERNAL);
   };
   auto created = ClusterSecrets::create(options_.state_dir, ids.next());
   if (!created.ok())
-    return to_grpc(created.error(), grpc::StatusCode::INTERNAL);
+    return failed(created.error());
   auto key = pki::make_key_and_csr();
   if (!key.ok())
-    return to_grpc(key.error(), grpc::StatusCode::INTERNAL);
+    return failed(key.error());
   if (auto set = (*created)->set_cert_expiry(*cert_expiry); !set.ok())
-    return to_grpc(set.error(), grpc::StatusCode::INTERNAL);
+    return failed(set.error());
   auto cert = (*created)->sign(key->csr_pem,
                                {.node_id = state.node_id,
                                 .role = pki::NodeRole::kManager,
                                 .cluster_id = (*created)->cluster_id()},
                                {state.advertise_addr});
   if (!cert.ok())
-    return to_grpc(cert.error(), grpc::StatusCode::INTERNAL);
+    return failed(cert.error());
   pki::NodeFiles files{.ca_cert_pem = (*created)->trust_bundle_pem(),
                        .node_cert_pem = cert->chain_pem,
                        .node_key_pem = key->key_pem};
-  if (auto saved = pki::save_node_files(options_.state_dir, files); !saved.ok()) {
-    cleanup();
-    return to_grpc(saved.error(), grpc::StatusCode::INTERNAL);
-  }
+  if (auto saved = pki::save_node_files(options_.state_dir, files); !saved.ok())
+    return failed(saved.error());
   auto tokens = (*created)->tokens();
   auto started = start_manager(state, files, std::move(*created));
   if (started.ok()) {
@@ -410,10 +424,8 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
     started = save_state(state);
   if (started.ok())
     started = start_agent(state, files);
-  if (!started.ok()) {
-    cleanup();
-    return to_grpc(started.error(), grpc::StatusCode::INTERNAL);
-  }
+  if (!started.ok())
+    return failed(started.error());
   state_ = state;
   out.set_node_id(state.node_id);
   out.set_worker_token(tokens.worker);
@@ -537,11 +549,7 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
   if (started.ok())
     started = start_agent(state, files);
   if (!started.ok()) {
-    stop_node();
-    std::error_code ec;
-    fs::remove_all(options_.state_dir + "/certificates", ec);
-    fs::remove_all(options_.state_dir + "/manager", ec);
-    fs::remove(node_file(options_.state_dir), ec);
+    undo_enrolment();
     return to_grpc(started.error(), grpc::StatusCode::INTERNAL);
   }
   state_ = state;
@@ -576,12 +584,8 @@ grpc::Status Daemon::leave(const api::LeaveRequest& request) {
       left = std::move(removed);
   }
   stop_node();
-  std::error_code ec;
-  for (const char* part :
-       {"/certificates", "/manager", "/agent", "/runtime", "/gossip-keys.json"}) {
-    fs::remove_all(options_.state_dir + part, ec);
-  }
-  fs::remove(node_file(options_.state_dir), ec);
+  remove_parts(options_.state_dir, kEnrolmentParts);
+  remove_parts(options_.state_dir, kAgentParts);
   state_.reset();
   spdlog::info("left the swarm");
   if (!left.ok())
@@ -690,11 +694,7 @@ grpc::Status Daemon::restore(const api::RestoreRequest& request, api::RestoreRes
                                " is left from an earlier manager: remove it before restoring");
   }
   if (auto done = become_restored_manager(*state, *backup); !done.ok()) {
-    stop_node();
-    std::error_code ec;
-    fs::remove_all(options_.state_dir + "/certificates", ec);
-    fs::remove_all(options_.state_dir + "/manager", ec);
-    fs::remove(node_file(options_.state_dir), ec);
+    undo_enrolment();
     spdlog::warn("swarm restore failed: {}", done.error().message());
     return to_grpc(done.error(), grpc::StatusCode::INTERNAL);
   }

@@ -16,15 +16,17 @@
 #include <string>
 #include <thread>
 
+#include "control/agent/executor/executor.h"
+#include "control/agent/gossip/gossip_node.h"
+#include "control/agent/plane/service_plane.h"
 #include "control/agent/session/agent_session.h"
-#include "control/shoald/cert_renewal.h"
 #include "control/manager/ca/cluster_secrets.h"
 #include "control/manager/control_api/control_service.h"
 #include "control/manager/dispatcher/dispatcher_service.h"
-#include "control/agent/executor/executor.h"
 #include "control/manager/leadership/listen_addr.h"
 #include "control/manager/leadership/manager_node.h"
 #include "control/manager/loop/manager_runtime.h"
+#include "control/shoald/cert_renewal.h"
 #include "control/shoald/state_dir.h"
 #include "dataplane/firewall/node_firewall.h"
 #include "dataplane/lb/backend_choice.h"
@@ -111,6 +113,9 @@ class Daemon : private CertificateHolder {
   void save_managers(NodeState state, const std::vector<std::string>& managers);
   Status start_agent(const NodeState& state, const pki::NodeFiles& files);
   void stop_node();
+  // A failed init, join or restore: the node stopped and inactive again, nothing of the swarm
+  // left in the state directory.
+  void undo_enrolment();
   Status save_state(const NodeState& state);
   Result<NodeState> restored_state(const api::RestoreRequest& request, const Backup& backup) const;
   Status become_restored_manager(const NodeState& state, const Backup& backup);

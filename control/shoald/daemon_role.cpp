@@ -8,8 +8,8 @@
 
 #include <filesystem>
 
-#include "control/shoald/daemon.h"
 #include "control/api/tls.h"
+#include "control/shoald/daemon.h"
 
 namespace shoal::daemon {
 

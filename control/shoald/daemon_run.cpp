@@ -3,8 +3,8 @@
 
 #include <thread>
 
-#include "control/shoald/daemon.h"
 #include "control/api/grpc_status.h"
+#include "control/shoald/daemon.h"
 
 namespace shoal::daemon {
 

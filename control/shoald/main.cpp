@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "common/crash_report.h"
-#include "control/shoald/daemon.h"
 #include "control/agent/plane/service_balancer.h"
+#include "control/shoald/daemon.h"
 
 int main(int argc, char** argv) {
   // Whatever shoald creates is its own: files that need wider modes set them explicitly

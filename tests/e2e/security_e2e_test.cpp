@@ -12,11 +12,11 @@
 #include <sstream>
 
 #include "common/hex.h"
-#include "control/agent/rows/peer_record.h"
-#include "gossip/keys/gossip_keys.h"
 #include "control/agent/gossip/gossip_node.h"
+#include "control/agent/rows/peer_record.h"
 #include "control/pki/ca.h"
 #include "control/pki/node_files.h"
+#include "gossip/keys/gossip_keys.h"
 #include "tests/e2e/swarm_suite.h"
 #include "tests/support/wait.h"
 #include "tests/unit/gossip/child_process.h"

@@ -24,9 +24,7 @@ class FakeControlHooks final : public daemon::ControlHooks {
     tokens.set_manager(manager_token);
     return tokens;
   }
-  Result<api::JoinTokens> rotate_join_token(const std::string&) override {
-    return join_tokens();
-  }
+  Result<api::JoinTokens> rotate_join_token(const std::string&) override { return join_tokens(); }
   Result<api::SwarmSettings> update_swarm(const api::UpdateSwarmRequest&) override {
     return api::SwarmSettings();
   }

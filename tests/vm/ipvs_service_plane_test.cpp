@@ -12,8 +12,8 @@
 #include <future>
 #include <thread>
 
-#include "control/agent/rows/service_feed.h"
 #include "control/agent/plane/ipvs_service_balancer.h"
+#include "control/agent/rows/service_feed.h"
 #include "tests/support/assertions.h"
 #include "tests/support/recording_sinks.h"
 #include "tests/support/testbed.h"

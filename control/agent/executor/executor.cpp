@@ -8,8 +8,9 @@
 #include <fstream>
 
 #include "common/atomic_file.h"
-#include "control/agent/rows/peer_record.h"
 #include "control/agent/executor/readiness.h"
+#include "control/agent/rows/peer_record.h"
+#include "control/runtime/runtime.h"
 #include "dataplane/libnl_kernel.h"
 #include "dataplane/netns.h"
 
@@ -53,12 +54,9 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 }  // namespace
 
-Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config, GossipNode& gossip,
-                                                  ServicePlane& plane) {
-  SHOAL_ASSIGN_OR_RETURN(auto kernel, dataplane::LibnlKernel::create_for_current());
-  dataplane::NodeConfig node{
-      .tag = config.node_tag, .underlay_ip = config.advertise_addr, .underlay_mtu = std::nullopt};
-  SHOAL_ASSIGN_OR_RETURN(auto overlay, dataplane::Overlay::create(node, *kernel));
+Result<ExecutorParts> node_parts(const ExecutorConfig& config) {
+  ExecutorParts parts;
+  SHOAL_ASSIGN_OR_RETURN(parts.kernel, dataplane::LibnlKernel::create_for_current());
   SHOAL_ASSIGN_OR_RETURN(auto runtime,
                          runtime::Runtime::open({.node = config.node_tag,
                                                  .state_dir = config.state_dir + "/runtime",
@@ -66,9 +64,20 @@ Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config, GossipN
                                                  .cgroup_root = {},
                                                  // certificates, keys, shoald.sock, the store
                                                  .hidden_paths = {config.state_dir}}));
+  parts.runtime = std::make_unique<runtime::Runtime>(std::move(runtime));
+  return parts;
+}
+
+Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config, TableMember& gossip,
+                                                  TaskRotation& plane, ExecutorParts parts) {
+  if (!parts.kernel || !parts.runtime)
+    return invalid_argument("executor", "needs a kernel and a task runtime");
+  dataplane::NodeConfig node{
+      .tag = config.node_tag, .underlay_ip = config.advertise_addr, .underlay_mtu = std::nullopt};
+  SHOAL_ASSIGN_OR_RETURN(auto overlay, dataplane::Overlay::create(node, *parts.kernel));
   auto executor =
-      std::make_unique<Executor>(Key{}, std::move(config), gossip, plane, std::move(kernel),
-                                 std::move(overlay), std::move(runtime));
+      std::make_unique<Executor>(Key{}, std::move(config), gossip, plane, std::move(parts.kernel),
+                                 std::move(overlay), std::move(parts.runtime));
   executor->load_locals();
   // The gossip thread outlives the executor (GossipNode has no unwatch): events reach it only
   // while the guard still names it.
@@ -83,9 +92,9 @@ Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config, GossipN
   return executor;
 }
 
-Executor::Executor(Key, ExecutorConfig config, GossipNode& gossip, ServicePlane& plane,
+Executor::Executor(Key, ExecutorConfig config, TableMember& gossip, TaskRotation& plane,
                    std::unique_ptr<dataplane::NetKernel> kernel, dataplane::Overlay overlay,
-                   runtime::Runtime runtime)
+                   std::unique_ptr<runtime::TaskRuntime> runtime)
     : config_(std::move(config)),
       gossip_(gossip),
       plane_(plane),
@@ -341,7 +350,7 @@ void Executor::start_task(const api::TaskAssignment& task) {
   if (auto listening = plane_.task_starting(task_service(task.id, local)); !listening.ok()) {
     spdlog::warn("task {}: service plane: {}", task.id, listening.error().message());
   }
-  auto started = runtime_.start(spec);
+  auto started = runtime_->start(spec);
   if (!started.ok()) {
     spdlog::warn("task {}: {}", task.id, started.error().message());
     teardown(task.id, local);
@@ -366,7 +375,7 @@ std::optional<Executor::RunView> Executor::run_view(const std::string& service_i
     }
   }
   auto local = local_.find(view.task_id);
-  auto status = runtime_.status(view.task_id);
+  auto status = runtime_->status(view.task_id);
   if (!status.ok()) {
     if (local == local_.end() || !manager::is_terminal(local->second.reported))
       return view.task_id.empty() ? std::nullopt : std::optional(view);  // not started yet
@@ -376,7 +385,7 @@ std::optional<Executor::RunView> Executor::run_view(const std::string& service_i
     view.failure = local->second.message;
     return view;
   }
-  if (auto logs = runtime_.logs(view.task_id, kRunOutputMax); logs.ok()) {
+  if (auto logs = runtime_->logs(view.task_id, kRunOutputMax); logs.ok()) {
     view.out = std::move(logs->out);
     view.err = std::move(logs->err);
   }
@@ -393,7 +402,7 @@ std::vector<api::LogLine> Executor::logs(const std::vector<std::string>& task_id
   constexpr size_t kMaxBytes = 1 << 20;
   std::vector<api::LogLine> out;
   for (const auto& id : task_ids) {
-    auto logs = runtime_.logs(id, kMaxBytes);
+    auto logs = runtime_->logs(id, kMaxBytes);
     if (!logs.ok())
       continue;
     for (const auto& [stream, text] : {std::pair{"stdout", logs->out}, {"stderr", logs->err}}) {

@@ -29,10 +29,10 @@
 #include <thread>
 #include <vector>
 
+#include "control/agent/gossip/table_member.h"
+#include "control/agent/plane/task_rotation.h"
 #include "control/api/convert.h"
-#include "control/agent/gossip/gossip_node.h"
-#include "control/agent/plane/service_plane.h"
-#include "control/runtime/runtime.h"
+#include "control/runtime/task_runtime.h"
 #include "dataplane/kernel.h"
 #include "dataplane/overlay.h"
 #include "swarm.pb.h"
@@ -51,11 +51,21 @@ struct NodeIngress {
   friend bool operator==(const NodeIngress&, const NodeIngress&) = default;
 };
 
+// What the executor drives: the kernel its overlays are made in, and the task runtime.
+struct ExecutorParts {
+  std::unique_ptr<dataplane::NetKernel> kernel;
+  std::unique_ptr<runtime::TaskRuntime> runtime;
+};
+
+// This node's parts: netlink in the current namespace, the process runtime under
+// <state_dir>/runtime (which hides the state dir from every task).
+Result<ExecutorParts> node_parts(const ExecutorConfig& config);
+
 class Executor {
  public:
-  // `gossip` outlives the executor.
-  static Result<std::unique_ptr<Executor>> start(ExecutorConfig config, GossipNode& gossip,
-                                                 ServicePlane& plane);
+  // `gossip` and `plane` outlive the executor.
+  static Result<std::unique_ptr<Executor>> start(ExecutorConfig config, TableMember& gossip,
+                                                 TaskRotation& plane, ExecutorParts parts);
   ~Executor();
 
   // The whole desired state, as the last Assignments message said.
@@ -86,9 +96,9 @@ class Executor {
     friend class Executor;
     Key() = default;
   };
-  Executor(Key, ExecutorConfig config, GossipNode& gossip, ServicePlane& plane,
+  Executor(Key, ExecutorConfig config, TableMember& gossip, TaskRotation& plane,
            std::unique_ptr<dataplane::NetKernel> kernel, dataplane::Overlay overlay,
-           runtime::Runtime runtime);
+           std::unique_ptr<runtime::TaskRuntime> runtime);
 
  private:
   struct Local {
@@ -136,11 +146,11 @@ class Executor {
   };
   std::shared_ptr<WatchGuard> watch_guard_ = std::make_shared<WatchGuard>();
   ExecutorConfig config_;
-  GossipNode& gossip_;
-  ServicePlane& plane_;
+  TableMember& gossip_;
+  TaskRotation& plane_;
   std::unique_ptr<dataplane::NetKernel> kernel_;
   dataplane::Overlay overlay_;
-  runtime::Runtime runtime_;
+  std::unique_ptr<runtime::TaskRuntime> runtime_;
 
   std::mutex mutex_;  // everything below
   std::condition_variable cv_;

@@ -3,9 +3,9 @@
 // overlay peer table.
 #include <spdlog/spdlog.h>
 
-#include "control/agent/rows/peer_record.h"
 #include "control/agent/executor/executor.h"
 #include "control/agent/executor/executor_internal.h"
+#include "control/agent/rows/peer_record.h"
 
 namespace shoal::daemon {
 

@@ -10,9 +10,9 @@
 #include <set>
 #include <thread>
 
+#include "common/mounts.h"
 #include "control/agent/executor/executor.h"
 #include "control/agent/executor/executor_internal.h"
-#include "common/mounts.h"
 
 namespace shoal::daemon {
 
@@ -46,7 +46,7 @@ void Executor::spawn_stopper(const std::string& id, std::chrono::milliseconds gr
 }
 
 void Executor::stop_task(const std::string& id, std::chrono::milliseconds grace, bool announce) {
-  auto stopped = runtime_.stop(id, grace);
+  auto stopped = runtime_->stop(id, grace);
   if (!stopped.ok())
     spdlog::warn("stop task {}: {}", id, stopped.error().message());
   std::lock_guard lock(mutex_);
@@ -62,7 +62,7 @@ void Executor::stop_task(const std::string& id, std::chrono::milliseconds grace,
 }
 
 void Executor::reap_exits() {
-  for (const auto& status : runtime_.list()) {
+  for (const auto& status : runtime_->list()) {
     auto it = local_.find(status.id);
     if (status.phase != runtime::TaskPhase::kExited || it == local_.end() || it->second.stopping ||
         manager::is_terminal(it->second.reported)) {
@@ -118,7 +118,7 @@ void Executor::forget_finished() {
     auto id = finished_.front();
     finished_.pop_front();
     if (!local_.contains(id))
-      (void)runtime_.remove(id);
+      (void)runtime_->remove(id);
   }
   // Networks no live task uses go away on this node.
   std::set<std::string> used;
@@ -178,10 +178,10 @@ Status Executor::leave() {
   for (const auto& [id, grace] : running)
     stop_task(id, grace, false);
   // A stopped task's shim lingers a moment to record the exit: remove() waits for it.
-  for (const auto& status : runtime_.list()) {
+  for (const auto& status : runtime_->list()) {
     Status removed;
     for (int attempt = 0; attempt < 40; ++attempt) {
-      removed = runtime_.remove(status.id);
+      removed = runtime_->remove(status.id);
       if (removed.ok() || removed.error().errnum != EBUSY) {
         break;
       }

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "control/agent/gossip/table_member.h"
 #include "control/agent/rows/row_trust.h"
 #include "gossip/agent/table_agent.h"
 
@@ -36,14 +37,12 @@ namespace shoal::daemon {
 // The keys a node kept in its keys file (raw bytes, the first sealing); bounded and checked.
 Result<std::vector<std::string>> read_kept_keys(const std::string& path);
 
-class GossipNode {
+class GossipNode final : public TableMember {
  public:
-  using Watcher = std::function<void(const gossip::networkdb::WatchEvent&)>;
-
   // `keys_file`: where the manager's keys are kept between starts.
   static Result<std::unique_ptr<GossipNode>> start(std::string name, gossip::NodeAddress bind,
                                                    std::string keys_file);
-  ~GossipNode();  // leaves gracefully (bounded), then stops
+  ~GossipNode() override;  // leaves gracefully (bounded), then stops
 
   // Installs exactly these keys (the first seals) and keeps them in the keys file; the same keys
   // again change nothing.
@@ -52,11 +51,10 @@ class GossipNode {
   void set_view(agent::SwarmView view);
   // Joins the members among `peers` that are not alive members already.
   void join(const std::vector<gossip::NodeAddress>& peers);
-  // Takes part in exactly these networks (joins the new ones, leaves the others).
-  void set_networks(const std::set<std::string>& networks);
-  void put(std::string table, std::string network, std::string key, gossip::Bytes value);
-  void erase(std::string table, std::string network, std::string key);
-  void watch(std::string table, Watcher watcher);
+  void set_networks(const std::set<std::string>& networks) override;
+  void put(std::string table, std::string network, std::string key, gossip::Bytes value) override;
+  void erase(std::string table, std::string network, std::string key) override;
+  void watch(std::string table, Watcher watcher) override;
 
   struct Key {
    private:

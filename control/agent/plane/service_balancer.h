@@ -19,9 +19,9 @@
 
 #include "common/net_types.h"
 #include "common/result.h"
-#include "dataplane/netns.h"
 #include "dataplane/lb/backend_choice.h"
 #include "dataplane/lb/load_balancer.h"
+#include "dataplane/netns.h"
 
 namespace shoal::daemon {
 

@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "common/first_error.h"
-#include "control/agent/rows/endpoint_table.h"
 #include "control/agent/plane/service_balancer.h"
+#include "control/agent/rows/endpoint_table.h"
 #include "dataplane/dns/dns_server.h"
 #include "dataplane/netns.h"
 

@@ -35,8 +35,9 @@
 
 #include "common/net_types.h"
 #include "common/result.h"
-#include "control/agent/rows/service_feed.h"
 #include "control/agent/gossip/gossip_node.h"
+#include "control/agent/plane/task_rotation.h"
+#include "control/agent/rows/service_feed.h"
 #include "dataplane/lb/backend_choice.h"
 
 namespace shoal::daemon {
@@ -55,55 +56,37 @@ struct ServicePlaneConfig {
   lb::BackendKind backend = lb::BackendKind::kEbpf;
 };
 
-struct TaskEndpoint {
-  std::string network_id;
-  Ipv4 ip;
-  std::optional<Ipv4> vip;           // the service's VIP on that network (none for dnsrr)
-  std::vector<std::string> aliases;  // extra DNS names on that network
-};
-
-struct TaskService {
-  std::string task_id, task_name /* "web.1.<task id>" */, service_id, service_name;
-  std::string netns;                    // the task's netns (name under /run/netns, or a path)
-  std::vector<TaskEndpoint> endpoints;  // every network, the ingress network included when
-                                        // the service publishes ports
-  // Published ports (mode ingress and mode host). They travel on the ingress network's row: a
-  // service that publishes any port (host mode too) needs an endpoint on the ingress network.
-  std::vector<agent::PublishedPortRecord> ports;
-  bool dnsrr = false;
-};
-
 // The endpoint_table rows of a running task, one per network. Ports go on the row of
 // `ingress_network_id` only (as Docker's ingress ports); empty when it is not known yet.
 std::vector<agent::EndpointRecord> endpoint_rows(const TaskService& task,
                                                  const std::string& ingress_network_id);
 
-class ServicePlane {
+class ServicePlane final : public TaskRotation {
  public:
   // Loads (or adopts) the node's load balancer, starts the DNS server, watches the table.
   static Result<std::unique_ptr<ServicePlane>> start(ServicePlaneConfig config, GossipNode& gossip);
   // Leaves the balancer's kernel state (and the rows in the table) for the next agent to adopt.
-  ~ServicePlane();
+  ~ServicePlane() override;
   ServicePlane(const ServicePlane&) = delete;
   ServicePlane& operator=(const ServicePlane&) = delete;
 
   // The node's own address on the ingress network, once its endpoint (ingress_link in the node
   // netns, holding the gateway) is attached: turns the routing mesh on for published ports.
   // Calling it again with other values moves the mesh; with the same, changes nothing.
-  Status enable_mesh(const std::string& ingress_network_id, Ipv4 node_ingress_ip);
+  Status enable_mesh(const std::string& ingress_network_id, Ipv4 node_ingress_ip) override;
   // A task is about to start: its DNS listener, so that its first lookup is answered. No rows:
   // nothing sends it traffic yet.
-  Status task_starting(const TaskService& task);
+  Status task_starting(const TaskService& task) override;
   // A task became RUNNING: its rows (one per network) and its DNS listener. Again for the same
   // task: converges to the new endpoints.
-  Status task_running(const TaskService& task);
+  Status task_running(const TaskService& task) override;
   // A task is about to be stopped, or ended: its rows first (out of rotation on this node at
   // once), then its DNS listener. Unknown tasks: any row this node saw for that id is withdrawn.
-  Status task_stopping(const std::string& task_id);
+  Status task_stopping(const std::string& task_id) override;
   // swarm leave: withdraws every row of this node, stops DNS, removes the balancer's kernel
   // state (eBPF: detaches and unpins the programs, removes the node cgroup when empty; IPVS: the
   // node's services and table). Every later call fails.
-  Status uninstall();
+  Status uninstall() override;
 
   struct Core;  // the state shared with the table's watcher
 

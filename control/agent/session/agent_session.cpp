@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "control/api/refusal.h"
 #include "control/agent/session/overlay_sources.h"
+#include "control/api/refusal.h"
 #include "control/api/tls.h"
 
 namespace shoal::daemon {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "control/agent/executor/executor.h"
+#include "control/agent/gossip/gossip_node.h"
 #include "control/pki/node_files.h"
 #include "dataplane/firewall/node_firewall.h"
 #include "swarm.grpc.pb.h"

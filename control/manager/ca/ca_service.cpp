@@ -4,9 +4,9 @@
 
 #include "common/hostname.h"
 #include "common/printable.h"
+#include "control/api/grpc_status.h"
 #include "control/manager/access/auth.h"
 #include "control/manager/access/cert_status.h"
-#include "control/api/grpc_status.h"
 #include "control/manager/leadership/leader_routing.h"
 
 namespace shoal::daemon {

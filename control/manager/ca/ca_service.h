@@ -13,9 +13,9 @@
 // their log lines throttled (join_limiter.h).
 #pragma once
 
+#include "control/manager/access/join_limiter.h"
 #include "control/manager/ca/cluster_secrets.h"
 #include "control/manager/control_api/control_service.h"
-#include "control/manager/access/join_limiter.h"
 #include "control/manager/loop/manager_runtime.h"
 #include "swarm.grpc.pb.h"
 
@@ -62,8 +62,8 @@ class CaService final : public api::Ca::Service {
   grpc::Status finish_manager(std::shared_ptr<const ManagerContext> held,
                               const std::string& node_id, const std::string& addr,
                               api::IssueNodeCertificateResponse& response);
-  grpc::Status add_manager(ControlHooks& hooks, const std::string& node_id,
-                           const std::string& addr, api::IssueNodeCertificateResponse& response);
+  grpc::Status add_manager(ControlHooks& hooks, const std::string& node_id, const std::string& addr,
+                           api::IssueNodeCertificateResponse& response);
 
   ManagerSource source_;
   RootSource roots_;

@@ -14,9 +14,9 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/result.h"
-#include "gossip/keys/gossip_keys.h"
 #include "control/pki/ca.h"
 #include "control/pki/identity.h"
+#include "gossip/keys/gossip_keys.h"
 
 namespace shoal::daemon {
 

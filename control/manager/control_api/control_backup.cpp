@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "control/manager/control_api/control_service.h"
 #include "control/api/grpc_status.h"
+#include "control/manager/control_api/control_service.h"
 
 namespace shoal::daemon {
 

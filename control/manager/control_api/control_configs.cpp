@@ -1,8 +1,8 @@
 #include "control/manager/control_api/control_configs.h"
 
 #include "control/api/convert.h"
-#include "control/manager/control_api/control_service.h"
 #include "control/api/grpc_status.h"
+#include "control/manager/control_api/control_service.h"
 #include "control/manager/control_api/lookup.h"
 #include "control/manager/rules/configs.h"
 

@@ -4,9 +4,9 @@
 #include <set>
 
 #include "control/api/convert.h"
+#include "control/api/grpc_status.h"
 #include "control/manager/access/auth.h"
 #include "control/manager/control_api/control_configs.h"
-#include "control/api/grpc_status.h"
 #include "control/manager/control_api/lookup.h"
 #include "control/manager/rules/service_update.h"
 #include "control/manager/rules/validation.h"

@@ -18,7 +18,6 @@
 
 namespace shoal::daemon {
 
-
 class DispatcherService;
 class ClusterSecrets;
 class LeaderChannels;
@@ -32,8 +31,8 @@ struct ManagerContext {
   std::shared_ptr<DispatcherService> dispatcher_owner;
   std::shared_ptr<const ClusterSecrets> secrets;  // the leader's
   std::shared_ptr<LeaderChannels> channels;       // to forward calls to the leader
-  std::string leader_id;    // empty: no leader known (no quorum, or an election under way)
-  std::string leader_addr;  // IP:PORT of the leader's API
+  std::string leader_id;          // empty: no leader known (no quorum, or an election under way)
+  std::string leader_addr;        // IP:PORT of the leader's API
   ControlHooks* hooks = nullptr;  // the manager around the store; outlives every context
 };
 using ManagerSource = std::function<std::shared_ptr<const ManagerContext>()>;

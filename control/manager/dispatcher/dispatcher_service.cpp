@@ -8,10 +8,10 @@
 #include "common/hostname.h"
 #include "common/printable.h"
 #include "control/api/convert.h"
-#include "control/manager/dispatcher/assignments.h"
-#include "control/manager/access/auth.h"
 #include "control/api/grpc_status.h"
+#include "control/manager/access/auth.h"
 #include "control/manager/control_api/standalone_run.h"
+#include "control/manager/dispatcher/assignments.h"
 
 namespace shoal::daemon {
 

@@ -2,9 +2,9 @@
 
 #include <thread>
 
+#include "control/api/tls.h"
 #include "control/manager/access/auth.h"
 #include "control/manager/backup/backup.h"
-#include "control/api/tls.h"
 
 namespace shoal::daemon {
 

@@ -4,11 +4,11 @@
 
 #include <set>
 
+#include "control/api/tls.h"
 #include "control/manager/ca/ca_service.h"
-#include "control/shoald/cert_renewal.h"
 #include "control/manager/dispatcher/dispatcher_service.h"
 #include "control/manager/leadership/listen_addr.h"
-#include "control/api/tls.h"
+#include "control/shoald/cert_renewal.h"
 
 namespace shoal::daemon {
 

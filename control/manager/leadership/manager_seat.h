@@ -24,9 +24,9 @@
 #include <thread>
 #include <vector>
 
-#include "control/manager/loop/manager_runtime.h"
 #include "control/etcd/election.h"
 #include "control/etcd/member.h"
+#include "control/manager/loop/manager_runtime.h"
 
 namespace shoal::etcd {
 class EtcdStore;

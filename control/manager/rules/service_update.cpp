@@ -34,9 +34,8 @@ Status update_service(Service& service, ServiceSpec spec, bool force, TimePoint 
   if (spec.name != service.spec.name)
     return Error{.op = "update", .object = what, .detail = "renaming services is not supported"};
   if (spec.global != service.spec.global) {
-    return Error{.op = "update",
-                 .object = what,
-                 .detail = "its mode cannot be changed (replicated/global)"};
+    return Error{
+        .op = "update", .object = what, .detail = "its mode cannot be changed (replicated/global)"};
   }
   const bool endpoint_changed =
       spec.ports != service.spec.ports || spec.networks != service.spec.networks;

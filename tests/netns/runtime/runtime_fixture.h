@@ -13,10 +13,10 @@
 #include <sstream>
 #include <thread>
 
+#include "common/mounts.h"
 #include "control/runtime/cgroup.h"
 #include "control/runtime/runtime.h"
 #include "dataplane/netns.h"
-#include "common/mounts.h"
 #include "tests/support/assertions.h"
 #include "tests/support/temp_dir.h"
 

@@ -13,12 +13,12 @@
 #include <sstream>
 #include <thread>
 
+#include "common/mounts.h"
 #include "control/agent/gossip/gossip_node.h"
 #include "control/agent/plane/service_plane.h"
 #include "dataplane/libnl_kernel.h"
 #include "dataplane/netns.h"
 #include "dataplane/overlay.h"
-#include "common/mounts.h"
 #include "tests/support/assertions.h"
 #include "tests/support/private_mounts.h"
 #include "tests/support/testbed.h"

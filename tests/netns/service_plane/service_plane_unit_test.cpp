@@ -3,8 +3,8 @@
 // feed learning which network is the ingress after rows of it arrived.
 #include <gtest/gtest.h>
 
-#include "control/agent/rows/endpoint_table.h"
 #include "control/agent/plane/service_plane.h"
+#include "control/agent/rows/endpoint_table.h"
 #include "tests/support/assertions.h"
 #include "tests/support/recording_sinks.h"
 

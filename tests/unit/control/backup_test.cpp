@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "control/api/grpc_status.h"
 #include "control/manager/backup/backup.h"
 #include "control/manager/ca/cluster_secrets.h"
 #include "control/manager/control_api/control_service.h"
-#include "control/api/grpc_status.h"
 #include "control/manager/store/codec.h"
 #include "control/pki/join_token.h"
 #include "tests/support/assertions.h"

@@ -12,11 +12,11 @@
 #include <thread>
 #include <vector>
 
-#include "control/shoald/cert_renewal.h"
 #include "control/api/tls.h"
 #include "control/pki/ca.h"
 #include "control/pki/identity.h"
 #include "control/pki/node_files.h"
+#include "control/shoald/cert_renewal.h"
 #include "swarm.grpc.pb.h"
 
 namespace shoal::daemon {

@@ -15,12 +15,12 @@
 #include <utility>
 
 #include "control/api/convert.h"
-#include "control/manager/dispatcher/assignments.h"
+#include "control/api/grpc_status.h"
 #include "control/manager/ca/ca_service.h"
 #include "control/manager/ca/cluster_secrets.h"
 #include "control/manager/control_api/control_service.h"
-#include "control/api/grpc_status.h"
 #include "control/manager/control_api/lookup.h"
+#include "control/manager/dispatcher/assignments.h"
 #include "control/manager/loop/manager_runtime.h"
 #include "control/manager/store/memory_store.h"
 #include "control/pki/join_token.h"

@@ -11,12 +11,12 @@
 #include <filesystem>
 #include <future>
 
-#include "control/manager/ca/cluster_secrets.h"
-#include "control/manager/dispatcher/dispatcher_service.h"
-#include "control/manager/control_api/lookup.h"
-#include "control/manager/loop/manager_runtime.h"
-#include "control/manager/control_api/standalone_run.h"
 #include "control/api/tls.h"
+#include "control/manager/ca/cluster_secrets.h"
+#include "control/manager/control_api/lookup.h"
+#include "control/manager/control_api/standalone_run.h"
+#include "control/manager/dispatcher/dispatcher_service.h"
+#include "control/manager/loop/manager_runtime.h"
 #include "control/pki/identity.h"
 #include "tests/support/assertions.h"
 #include "tests/support/wait.h"

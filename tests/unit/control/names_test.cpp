@@ -11,9 +11,9 @@
 
 #include "common/hostname.h"
 #include "common/printable.h"
+#include "control/manager/access/join_limiter.h"
 #include "control/manager/ca/ca_service.h"
 #include "control/manager/ca/cluster_secrets.h"
-#include "control/manager/access/join_limiter.h"
 #include "control/manager/control_api/lookup.h"
 #include "control/manager/store/memory_store.h"
 #include "control/pki/identity.h"

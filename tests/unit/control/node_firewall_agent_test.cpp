@@ -15,9 +15,9 @@
 #include <functional>
 #include <thread>
 
+#include "control/agent/session/overlay_sources.h"
 #include "control/manager/dispatcher/assignments.h"
 #include "control/manager/leadership/listen_addr.h"
-#include "control/agent/session/overlay_sources.h"
 #include "control/manager/store/memory_store.h"
 #include "tests/support/assertions.h"
 

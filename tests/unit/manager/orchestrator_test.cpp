@@ -7,8 +7,8 @@
 #include <map>
 
 #include "control/manager/rules/allocator.h"
-#include "control/manager/store/memory_store.h"
 #include "control/manager/rules/scheduler.h"
+#include "control/manager/store/memory_store.h"
 
 namespace shoal::manager {
 namespace {
