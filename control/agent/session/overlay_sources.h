@@ -1,6 +1,6 @@
 // The agent's use of the node firewall: the addresses overlay (VXLAN) traffic is taken from, as
 // the manager's assignments name them. Pure but for the one call into the firewall, so it is
-// unit-tested against a fake (tests/unit/control/overlay_sources_test.cpp).
+// unit-tested against a fake (tests/unit/agent/node_firewall_agent_test.cpp).
 #pragma once
 
 #include <set>

@@ -1,4 +1,4 @@
-#include "tests/unit/control/run_shoal.h"
+#include "tests/unit/cli/run_shoal.h"
 
 #include <fcntl.h>
 #include <signal.h>

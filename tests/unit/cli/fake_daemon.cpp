@@ -1,4 +1,4 @@
-#include "tests/unit/control/fake_daemon.h"
+#include "tests/unit/cli/fake_daemon.h"
 
 #include <unistd.h>
 

@@ -9,8 +9,8 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/unit/control/fake_daemon.h"
-#include "tests/unit/control/run_shoal.h"
+#include "tests/unit/cli/fake_daemon.h"
+#include "tests/unit/cli/run_shoal.h"
 
 namespace shoal::cli::testing {
 namespace {
