@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "dataplane/link_of_address.h"
 #include "ebpf/lb_maps.h"
 #include "shoal_ingress.skel.h"
 
@@ -111,10 +112,17 @@ int IngressProgram::from_overlay_fd() const {
   return bpf_program__fd(skeleton_->progs.shoal_ingress_from_overlay);
 }
 
+Result<std::string> IngressProgram::uplink_in_this_netns() const {
+  if (!config_.uplink.empty())
+    return config_.uplink;
+  return dataplane::link_holding(config_.node_ip);
+}
+
 Status IngressProgram::attach(const dataplane::Netns& node) {
   // tc and interface names are per namespace: all of it happens inside the node's.
   return dataplane::run_in_netns(node, [&]() -> Status {
-    SHOAL_ASSIGN_OR_RETURN(int uplink, ifindex_of(config_.uplink));
+    SHOAL_ASSIGN_OR_RETURN(std::string uplink_name, uplink_in_this_netns());
+    SHOAL_ASSIGN_OR_RETURN(int uplink, ifindex_of(uplink_name));
     SHOAL_ASSIGN_OR_RETURN(int ingress, ifindex_of(config_.ingress_link));
     shoal_ingress_config value{};
     value.node_ip = config_.node_ip.network_order();
@@ -125,14 +133,15 @@ Status IngressProgram::attach(const dataplane::Netns& node) {
     if (bpf_map_update_elem(config_fd(), &zero, &value, BPF_ANY) != 0) {
       return sys_error("update", "BPF map shoal_ingress_cfg", errno);
     }
-    SHOAL_TRY(attach_tc(uplink, from_uplink_fd(), config_.uplink));
+    SHOAL_TRY(attach_tc(uplink, from_uplink_fd(), uplink_name));
     return attach_tc(ingress, from_overlay_fd(), config_.ingress_link);
   });
 }
 
 Status IngressProgram::detach(const dataplane::Netns& node) {
   return dataplane::run_in_netns(node, [&]() -> Status {
-    SHOAL_TRY(detach_tc(config_.uplink));
+    SHOAL_ASSIGN_OR_RETURN(std::string uplink_name, uplink_in_this_netns());
+    SHOAL_TRY(detach_tc(uplink_name));
     return detach_tc(config_.ingress_link);
   });
 }

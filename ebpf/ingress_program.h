@@ -25,7 +25,7 @@ struct IngressConfig {
   uint32_t max_flows = 262144;  // per direction; least recently used flows go first
   Ipv4 node_ip;                 // the underlay address clients reach
   Ipv4 ingress_ip;              // this node's address on the ingress overlay (SNAT source)
-  std::string uplink = "eth0";
+  std::string uplink;           // where clients come from; empty: the interface holding node_ip
   std::string ingress_link = "ingress0";
 };
 
@@ -50,6 +50,9 @@ class IngressProgram {
 
  private:
   explicit IngressProgram(IngressConfig config) : config_(std::move(config)) {}
+  // The uplink's name, asked inside the node's namespace (as configured, else the interface
+  // holding node_ip there).
+  Result<std::string> uplink_in_this_netns() const;
   IngressConfig config_;
   shoal_ingress* skeleton_ = nullptr;
 };

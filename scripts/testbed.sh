@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Simulated hosts on one machine: each host is a network namespace with one underlay interface
-# (eth0) on a bridge that lives in a namespace of its own. The root namespace is never touched.
+# on a bridge that lives in a namespace of its own. The root namespace is never touched. The
+# interfaces are named as real hosts name theirs (ens3, enp1s0, eno1, ...), never eth0, so
+# nothing in Shoal may assume a host's uplink name.
 #
-#   testbed.sh up RUN N [MTU]   hosts shoal-RUN-h1..hN, eth0 = ${SHOAL_UNDERLAY_NET:-198.51.100}.(10+i)/24
+#   testbed.sh up RUN N [MTU]   hosts shoal-RUN-h1..hN, uplink = ${SHOAL_UNDERLAY_NET:-198.51.100}.(10+i)/24
 #   testbed.sh down RUN         kill every process in, and delete, every namespace named shoal-RUN*
 #                               and the node cgroups and bpffs pins of its agents
 #   testbed.sh clean            down every test run whose owner process is gone (names shoal-t<PID>r*)
 #   testbed.sh ip RUN I         print host I's underlay address
+#   testbed.sh uplink I         print host I's underlay interface name
 #
 # Every name starts with shoal-RUN, so runs coexist and a teardown never touches another run.
 set -euo pipefail
@@ -15,6 +18,8 @@ net=${SHOAL_UNDERLAY_NET:-198.51.100}
 
 die() { echo "testbed.sh: $*" >&2; exit 1; }
 host_ip() { echo "$net.$((10 + $1))"; }
+uplink_names=(ens3 enp1s0 eno1 enp0s31f6 ens18 enp3s0)
+host_uplink() { echo "${uplink_names[$((($1 - 1) % ${#uplink_names[@]}))]}"; }
 
 run_namespaces() {
   ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^shoal-$1(-|h[0-9]+-|$)" || true
@@ -56,7 +61,7 @@ down() {
 }
 
 up() {
-  local run=$1 hosts=$2 mtu=${3:-1500} ul="shoal-$1-ul" i ns
+  local run=$1 hosts=$2 mtu=${3:-1500} ul="shoal-$1-ul" i ns uplink
   [[ $run =~ ^[a-z0-9]{1,20}$ ]] || die "run id '$run' must be 1-20 characters of a-z0-9"
   [[ $hosts =~ ^[0-9]+$ ]] && ((hosts >= 1 && hosts <= 200)) || die "host count must be 1-200"
   [[ $mtu =~ ^[0-9]+$ ]] && ((mtu >= 1280 && mtu <= 65535)) || die "MTU must be 1280-65535"
@@ -69,11 +74,12 @@ up() {
   for ((i = 1; i <= hosts; i++)); do
     ns="shoal-$run-h$i"
     ip netns add "$ns"
-    ip -n "$ul" link add "h$i" mtu "$mtu" type veth peer name eth0 mtu "$mtu" netns "$ns"
+    uplink=$(host_uplink "$i")
+    ip -n "$ul" link add "h$i" mtu "$mtu" type veth peer name "$uplink" mtu "$mtu" netns "$ns"
     ip -n "$ul" link set "h$i" master br0 up
     ip -n "$ns" link set lo up
-    ip -n "$ns" addr add "$(host_ip "$i")/24" dev eth0
-    ip -n "$ns" link set eth0 up
+    ip -n "$ns" addr add "$(host_ip "$i")/24" dev "$uplink"
+    ip -n "$ns" link set "$uplink" up
   done
   trap - ERR
 }
@@ -98,5 +104,6 @@ case "${1:-}" in
   down) [[ $# -eq 2 ]] || die "usage: testbed.sh down RUN"; down "$2" ;;
   clean) clean ;;
   ip) [[ $# -eq 3 ]] || die "usage: testbed.sh ip RUN I"; host_ip "$3" ;;
-  *) die "usage: testbed.sh up|down|clean|ip ..." ;;
+  uplink) [[ $# -eq 2 && $2 =~ ^[0-9]+$ && $2 -ge 1 ]] || die "usage: testbed.sh uplink I"; host_uplink "$2" ;;
+  *) die "usage: testbed.sh up|down|clean|ip|uplink ..." ;;
 esac

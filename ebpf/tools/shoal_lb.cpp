@@ -3,7 +3,7 @@
 //   shoal-lb --node TAG [MESH] apply [--file F|-]   load/attach (or re-use the pinned) programs,
 //                                                   upsert every listed service, remove the rest
 //   shoal-lb --node TAG [MESH] down                 detach and unpin everything of this node
-//   MESH = --mesh-netns NS --node-ip IP --ingress-ip IP [--uplink eth0] [--ingress-link ingress0]
+//   MESH = --mesh-netns NS --node-ip IP --ingress-ip IP [--uplink LINK] [--ingress-link ingress0]
 //
 // The VIP hooks act on processes in <cgroup2>/shoal/<TAG>; with MESH, the routing-mesh programs
 // go on tc ingress of the uplink and the ingress interface inside network namespace NS. Run it
@@ -42,7 +42,7 @@ struct MeshOptions {
   std::string netns;
   std::string node_ip;
   std::string ingress_ip;
-  std::string uplink = "eth0";
+  std::string uplink;  // empty: the interface holding the node IP
   std::string ingress_link = "ingress0";
 };
 
@@ -112,7 +112,8 @@ int main(int argc, char** argv) {
       ->needs(netns);
   app.add_option("--ingress-ip", mesh.ingress_ip, "routing mesh: the node's ingress address")
       ->needs(netns);
-  app.add_option("--uplink", mesh.uplink, "routing mesh: the uplink interface");
+  app.add_option("--uplink", mesh.uplink,
+                 "routing mesh: the uplink interface (default: the one holding --node-ip)");
   app.add_option("--ingress-link", mesh.ingress_link, "routing mesh: the ingress interface");
   app.require_subcommand(1);
   CLI::App* apply_cmd = app.add_subcommand("apply", "converge to the services in a JSON document");

@@ -616,7 +616,7 @@ TEST_F(SwarmE2E, KilledWorkerDaemonsTasksAreRescheduled) {
 struct NodeLeftovers {
   std::vector<std::string> namespaces;  // shoal-<node tag>-*
   bool cgroup = false;                  // <cgroup2>/shoal/<node tag>
-  std::vector<std::string> links;       // in the host namespace, besides lo and eth0
+  std::vector<std::string> links;       // in the host namespace, besides lo and its uplink
 };
 
 NodeLeftovers leftovers(SwarmCluster& cluster, int host) {
@@ -633,17 +633,18 @@ NodeLeftovers leftovers(SwarmCluster& cluster, int host) {
   }
   auto cgroup = cgroup2_mount();
   left.cgroup = !cgroup.empty() && fs::exists(cgroup + "/shoal/" + cluster.node_tag(host));
+  const std::string uplink = cluster.testbed().host_uplink(host);
   auto links = testing::run_command({"ip", "-n", cluster.testbed().host_ns(host), "-o", "link"});
   if (links.ok()) {
     for (const auto& line : nonempty_lines(links->output)) {
-      // "1: lo: <LOOPBACK,..." / "2: eth0@if5: ..."
+      // "1: lo: <LOOPBACK,..." / "2: ens3@if5: ..."
       auto start = line.find(": ");
       auto end = line.find_first_of(":@", start + 2);
       if (start == std::string::npos || end == std::string::npos) {
         continue;
       }
       std::string name = line.substr(start + 2, end - start - 2);
-      if (name != "lo" && name != "eth0") {
+      if (name != "lo" && name != uplink) {
         left.links.push_back(name);
       }
     }

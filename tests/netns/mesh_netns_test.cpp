@@ -121,8 +121,8 @@ class RoutingMesh : public ::testing::Test {
       EXPECT_TRUE(a.ingress->detach(*node).ok());
       EXPECT_TRUE(a.ingress->unpin().ok());
       EXPECT_TRUE(a.lb->uninstall().ok());
-      auto filters =
-          testing::run_in_ns(bed_->host_ns(h), {"tc", "filter", "show", "dev", "eth0", "ingress"});
+      auto filters = testing::run_in_ns(
+          bed_->host_ns(h), {"tc", "filter", "show", "dev", bed_->host_uplink(h), "ingress"});
       ASSERT_TRUE(filters.ok());
       EXPECT_EQ(filters->output.find("bpf"), std::string::npos) << "a tc filter stayed behind";
     }

@@ -272,7 +272,7 @@ TEST(Jumbo, UnderlayMtu9000GivesOverlay8950AndDfPingsStopThere) {
   const Net jumbo{"jumbo", 4300, 4};
   for (int h = 1; h <= 2; ++h) {
     Overlay& overlay = *hosts[h - 1].overlay;
-    EXPECT_EQ(overlay.underlay_mtu(), 9000u) << "read from the host's eth0";
+    EXPECT_EQ(overlay.underlay_mtu(), 9000u) << "read from the host's uplink";
     ASSERT_OK(overlay.ensure(network_spec(jumbo)));
     EXPECT_EQ(overlay.mtu_of("jumbo"), 8950u);
     EndpointSpec e;

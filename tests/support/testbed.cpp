@@ -131,6 +131,18 @@ Ipv4 Testbed::host_ip(int host) const {
   return Ipv4((198u << 24) | (51u << 16) | (100u << 8) | static_cast<uint32_t>(10 + host));
 }
 
+std::string Testbed::host_uplink(int host) const {
+  // testbed.sh names them: the one definition of the topology.
+  auto named =
+      run_command({source_path("scripts/testbed.sh"), "uplink", std::to_string(host)}, 10000);
+  if (!named.ok() || named->exit_code != 0)
+    return {};
+  std::string name = named->output;
+  while (!name.empty() && (name.back() == '\n' || name.back() == ' '))
+    name.pop_back();
+  return name;
+}
+
 std::string Testbed::node_tag(int host) const {
   return run_ + "h" + std::to_string(host);
 }

@@ -42,6 +42,8 @@ class Testbed {
   int hosts() const { return hosts_; }
   std::string host_ns(int host) const;  // hosts are numbered from 1
   Ipv4 host_ip(int host) const;
+  // The host's underlay interface (named as real hosts name theirs, never eth0).
+  std::string host_uplink(int host) const;
   std::string node_tag(int host) const;  // tag for the agent of that host
   // Every namespace whose name belongs to this run, from `ip netns list`.
   std::vector<std::string> namespaces() const;

@@ -29,7 +29,7 @@ struct BalancerConfig {
   std::string node_tag;    // scopes eBPF pins and the node cgroup
   Ipv4 node_ip;            // where published ports answer
   std::string node_netns;  // name or path; empty: the calling thread's
-  std::string uplink = "eth0";
+  std::string uplink;      // empty: the interface holding node_ip in node_netns
   std::string ingress_link = "ingress0";
 };
 

@@ -50,7 +50,7 @@ struct ServicePlaneConfig {
   // The node's gossip member name (the node id), the owner of the rows it publishes. Optional:
   // with it, rows an earlier run of this node left for tasks that no longer run are withdrawn.
   std::string node_name;
-  std::string uplink = "eth0";            // the interface holding node_ip, in node_netns
+  std::string uplink;  // empty: the interface holding node_ip in node_netns (found there)
   std::string ingress_link = "ingress0";  // the node's endpoint on the ingress network
   std::chrono::seconds adopt_grace{20};   // after a restart, before unclaimed frontends go
   lb::BackendKind backend = lb::BackendKind::kEbpf;

@@ -212,8 +212,8 @@ class ServicePlaneNetns : public ::testing::Test {
       if (a.plane) {
         auto done = a.plane->uninstall();
         EXPECT_TRUE(done.ok()) << done.error().message();
-        auto filters = testing::run_in_ns(bed_->host_ns(h),
-                                          {"tc", "filter", "show", "dev", "eth0", "ingress"});
+        auto filters = testing::run_in_ns(
+            bed_->host_ns(h), {"tc", "filter", "show", "dev", bed_->host_uplink(h), "ingress"});
         ASSERT_TRUE(filters.ok());
         EXPECT_EQ(filters->output.find("bpf"), std::string::npos) << "a tc filter stayed behind";
       }

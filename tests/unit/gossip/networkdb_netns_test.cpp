@@ -2,7 +2,7 @@
 // bridge): one `shoal-gossip table-agent` per host, encrypted as swarm's gossip. With 30% of the
 // gossip packets (UDP 7946) dropped by an nftables `numgen random` rule inside every host, every
 // member's table still converges to the same creates, updates and deletes once anti-entropy (bulk
-// sync every 2 s) ran; a host cut off completely (nftables drop on its eth0) while entries change
+// sync every 2 s) ran; a host cut off completely (nftables drop on its uplink) while entries change
 // on both sides converges after the cut is healed. Rules live only in the hosts' namespaces,
 // which the testbed deletes, together with every process in them, even when a test fails.
 #include <gtest/gtest.h>
@@ -127,8 +127,9 @@ class NetworkDbNetns : public ::testing::Test {
           nft(host, "add chain inet shoalpart in { type filter hook input priority -10 ; }"));
       ASSERT_TRUE(
           nft(host, "add chain inet shoalpart out { type filter hook output priority -10 ; }"));
-      ASSERT_TRUE(nft(host, "add rule inet shoalpart in iifname eth0 drop"));
-      ASSERT_TRUE(nft(host, "add rule inet shoalpart out oifname eth0 drop"));
+      const std::string uplink = bed_->host_uplink(host + 1);  // hosts_ from 0, the bed from 1
+      ASSERT_TRUE(nft(host, "add rule inet shoalpart in iifname " + uplink + " drop"));
+      ASSERT_TRUE(nft(host, "add rule inet shoalpart out oifname " + uplink + " drop"));
     } else {
       ASSERT_TRUE(nft(host, "delete table inet shoalpart"));
     }
