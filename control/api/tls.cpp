@@ -4,6 +4,7 @@
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -23,6 +24,10 @@ namespace tls = grpc::experimental;
 // How often the watcher looks at the files: gRPC's minimum. A renewed certificate is in use
 // within a second; the old one stays valid for a fifth of its lifetime at least.
 constexpr unsigned kRefreshSeconds = 1;
+
+// Bumped when the node's certificate is replaced (start_new_connections).
+constexpr char kConnectionGenerationArg[] = "shoal.connection_generation";
+std::atomic<int> connection_generation{0};
 
 // One watcher (one thread) per directory, shared by every channel and server built from it.
 std::shared_ptr<tls::CertificateProviderInterface> watcher_for(const std::string& dir) {
@@ -74,10 +79,18 @@ std::shared_ptr<grpc::Channel> tls_channel(const std::string& addr,
   // gRPC 1.51's retry filter can abort the process when a call meets a connection that drops
   // (grpc/grpc#34683), and managers come and go; every caller retries by itself.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  // gRPC shares a connection among channels whose arguments are equal: the generation makes a
+  // channel built after a renewal handshake anew with the new certificate, instead of taking an
+  // older channel's connection that presents the replaced one (revoked after a grace).
+  args.SetInt(kConnectionGenerationArg, connection_generation.load());
   return grpc::CreateCustomChannel(addr, std::move(credentials), args);
 }
 
 }  // namespace
+
+void start_new_connections() {
+  connection_generation.fetch_add(1);
+}
 
 std::shared_ptr<grpc::ChannelCredentials> node_credentials(const pki::NodeFiles& files) {
   if (!files.watch_dir.empty())

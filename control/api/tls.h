@@ -8,6 +8,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,15 @@ inline constexpr size_t kMaxAssignmentConfigs = 256;
 inline constexpr size_t kMaxAssignmentBytes =
     kMaxAssignmentConfigs * manager::kMaxConfigSize + (size_t{3} << 20);
 static_assert(kMaxAssignmentBytes == size_t{128} << 20);
+
+// How soon every TLS user of a state directory holds a renewed certificate (the watcher's
+// refresh, and a margin): after it, new connections present the new one.
+inline constexpr std::chrono::milliseconds kCertificateFollowDelay{1500};
+
+// Channels built after this call share no connection with those built before: called once a
+// renewed certificate is in use, so that new channels present it (the replaced one is revoked
+// after a grace, control/manager/access/cert_status.h).
+void start_new_connections();
 
 // `max_receive`: bytes of the largest answer taken (0: gRPC's default of 4 MiB).
 std::shared_ptr<grpc::Channel> node_channel(const std::string& addr, const pki::NodeFiles& files,

@@ -43,6 +43,9 @@ struct Validity {
 // Reads notBefore/notAfter (no signature check, like identity_of).
 Result<Validity> validity_of(std::string_view cert_pem);
 
+// The serial number in lowercase hex (no signature check): which of a node's certificates this is.
+Result<std::string> serial_of(std::string_view cert_pem);
+
 // Verifies that `cert_pem` is a node (non-CA) certificate that chains to a root of
 // `ca_cert_pem` and is valid now. `cert_pem` may go on with intermediates (during a root
 // rotation: the new root cross-signed by the old one) and `ca_cert_pem` may hold several roots

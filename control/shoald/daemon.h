@@ -98,6 +98,8 @@ class Daemon : private CertificateHolder {
   // In daemon_renewal.cpp: renewal of this node's certificate on a timer (cert_renewal.h).
   Result<pki::Validity> current_certificate() override;
   Status renew_certificate() override;
+  // After a renewal: the session and the channels to the leader connect anew.
+  void reconnect_with_renewed_certificate();
   // Whether the node's certificate is not the signing root's (a root rotation moves it).
   bool must_renew_now() override;
   // The assignments name the roots to trust and the one that signs (on the session's thread):

@@ -7,7 +7,9 @@
 
 #include <set>
 #include <string_view>
+#include <thread>
 
+#include "control/api/tls.h"
 #include "control/shoald/daemon.h"
 
 namespace shoal::daemon {
@@ -82,18 +84,34 @@ Status Daemon::renew_certificate() {
                  .detail = "this node becomes a " + issued.role() + "; its role change renews"};
   }
   SHOAL_TRY(pki::verify_issued_by(issued.cert_pem(), before.ca_cert_pem));
-  std::lock_guard lock(mutex_);
-  std::lock_guard files_lock(certificates_mutex_);
-  SHOAL_ASSIGN_OR_RETURN(auto files, pki::load_node_files(options_.state_dir));
-  if (!state_ || state_->role != role || files.node_cert_pem != before.node_cert_pem) {
-    return {};  // left, or a role change replaced the certificate meanwhile: nothing to do
+  {
+    std::lock_guard lock(mutex_);
+    std::lock_guard files_lock(certificates_mutex_);
+    SHOAL_ASSIGN_OR_RETURN(auto files, pki::load_node_files(options_.state_dir));
+    if (!state_ || state_->role != role || files.node_cert_pem != before.node_cert_pem) {
+      return {};  // left, or a role change replaced the certificate meanwhile: nothing to do
+    }
+    files.node_cert_pem = issued.cert_pem();
+    files.node_key_pem = key.key_pem;
+    SHOAL_TRY(pki::save_node_files(options_.state_dir, files));
+    auto validity = pki::validity_of(files.node_cert_pem);
+    spdlog::info("node certificate renewed{}", validity.ok() ? "" : " (its validity unreadable)");
   }
-  files.node_cert_pem = issued.cert_pem();
-  files.node_key_pem = key.key_pem;
-  SHOAL_TRY(pki::save_node_files(options_.state_dir, files));
-  auto validity = pki::validity_of(files.node_cert_pem);
-  spdlog::info("node certificate renewed{}", validity.ok() ? "" : " (its validity unreadable)");
+  reconnect_with_renewed_certificate();
   return {};
+}
+
+void Daemon::reconnect_with_renewed_certificate() {
+  // Once every TLS user holds the new certificate, new connections present it; the replaced
+  // one counts for a grace only (cert_status.h).
+  std::this_thread::sleep_for(kCertificateFollowDelay);
+  start_new_connections();
+  std::lock_guard lock(mutex_);
+  if (session_)
+    session_->reconnect();
+  std::lock_guard manager_lock(manager_mutex_);
+  if (manager_)
+    manager_->certificate_renewed();
 }
 
 bool Daemon::must_renew_now() {

@@ -96,6 +96,7 @@ void Daemon::restart_as(const NodeState& next, const pki::NodeFiles& files,
   Status started = pki::save_node_files(options_.state_dir, files);
   if (started.ok())
     started = save_state(next);
+  start_new_connections();  // the parts started next present the new certificate
   if (started.ok() && next.role == "manager") {
     // Its agent runs either way; a restart of shoald retries the manager from node.json.
     if (auto manager = start_manager(next, files, nullptr, etcd_initial_cluster); !manager.ok())

@@ -8,22 +8,29 @@
 //
 // Before renewal existed the certificates expired after a minute here: new connections (the
 // follower's forwarding, a reconnecting agent, etcd peers) failed their handshakes.
+//
+// Revocation of replaced certificates rides along: each manager certificate replaced by a
+// renewal, though still valid, is refused by the leader once the grace (a tenth of the
+// lifetime, 6 s here) is over, while the current one is served.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "control/pki/identity.h"
 #include "tests/e2e/swarm_cluster.h"
 #include "tests/e2e/swarm_suite.h"
+#include "tests/support/testbed.h"
 #include "tests/support/wait.h"
 
 namespace shoal::e2e {
@@ -43,6 +50,42 @@ std::string read_text(const std::string& path) {
 
 std::string first_line(const std::string& text) {
   return text.substr(0, text.find('\n'));
+}
+
+// A manager's key and certificate as they were at some point, and when that was seen replaced.
+struct Replaced {
+  std::string cert;
+  std::string key;
+  std::chrono::system_clock::time_point due;  // check it from then on
+};
+
+// A node's key and certificate as one read of swarm-node.pem (the key first, then the chain),
+// which a renewal replaces at once: the two separate files may be seen one old, one new.
+std::pair<std::string, std::string> identity_of_node(SwarmCluster& c, int host) {
+  const auto pem = read_text(c.state_dir(host) + "/certificates/swarm-node.pem");
+  constexpr std::string_view kKeyEnd = "-----END PRIVATE KEY-----\n";
+  const auto end = pem.find(kKeyEnd);
+  if (end == std::string::npos)
+    return {};
+  return {pem.substr(end + kKeyEnd.size()), pem.substr(0, end + kKeyEnd.size())};
+}
+
+// One ListNodes on the leader (h1) from h3's namespace with a node's certificate files.
+testing::CommandResult call_with(SwarmCluster& c, const std::string& cert, const std::string& key) {
+  const std::string dir = c.state_dir(3) + "-certs";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+    return dir + "/" + name;
+  };
+  auto ca = read_text(c.state_dir(1) + "/certificates/swarm-root-ca.crt");
+  auto done =
+      testing::run_in_ns(c.testbed().host_ns(3),
+                         {NODE_CLIENT_PATH, c.address(1) + ":2377", "call", "ListNodes",
+                          write("ca.pem", ca), write("cert.pem", cert), write("key.pem", key)},
+                         20000);
+  std::filesystem::remove_all(dir);
+  return done.ok() ? *done : testing::CommandResult{};
 }
 
 // Restores the environment and ends the cluster whatever the test did.
@@ -100,8 +143,37 @@ TEST(RenewalE2E, EveryNodeRenewsItsOneMinuteCertificateWithNoFailedCall) {
   // its own certificate) until every first certificate has been expired for 20 s.
   int calls = 0;
   std::vector<std::string> failures;
+  std::map<int, std::pair<std::string, std::string>> held;  // the managers' (cert, key) now
+  for (int host : {1, 2})
+    held[host] = identity_of_node(c, host);
+  std::vector<Replaced> replaced;
+  int revoked = 0;
+  std::vector<std::string> still_taken;
   const auto until = first_expiry + 20s;
   while (std::chrono::system_clock::now() < until) {
+    const auto now = std::chrono::system_clock::now();
+    for (int host : {1, 2}) {
+      auto current = identity_of_node(c, host);
+      if (current.first != held[host].first && !current.first.empty()) {
+        replaced.push_back({held[host].first, held[host].second, now + 7s});
+        held[host] = current;
+      }
+    }
+    for (auto it = replaced.begin(); it != replaced.end();) {
+      auto validity = pki::validity_of(it->cert);
+      if (now < it->due) {
+        ++it;
+        continue;
+      }
+      if (validity.ok() && validity->not_after > now + 1s) {  // still valid: only revocation
+        auto refused = call_with(c, it->cert, it->key);
+        if (refused.exit_code == 1 && refused.output.find("is revoked") != std::string::npos)
+          ++revoked;
+        else
+          still_taken.push_back(refused.output);
+      }
+      it = replaced.erase(it);
+    }
     for (int host : {1, 2}) {
       auto listed = c.shoal(host, {"service", "ls"}, 20000);
       ++calls;
@@ -116,6 +188,12 @@ TEST(RenewalE2E, EveryNodeRenewsItsOneMinuteCertificateWithNoFailedCall) {
   }
   EXPECT_TRUE(failures.empty()) << failures.size() << " failed of " << calls
                                 << " calls, first: " << failures.front() << c.daemon_logs(60);
+  EXPECT_TRUE(still_taken.empty())
+      << "a replaced certificate still counted: " << still_taken.front();
+  EXPECT_GE(revoked, 1) << "no manager certificate was seen replaced while still valid";
+  // The current certificate of a manager is served (the client above works).
+  auto served = call_with(c, held[2].first, held[2].second);
+  EXPECT_EQ(served.exit_code, 0) << served.output;
   for (int host = 1; host <= kHosts; ++host) {
     EXPECT_GE(seen[host].size(), 2u)
         << "h" << host << " never renewed its certificate" << c.daemon_logs(60);

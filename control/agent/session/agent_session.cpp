@@ -1,5 +1,7 @@
 #include "control/agent/session/agent_session.h"
 
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -88,15 +90,31 @@ void AgentSession::run() {
       if (stopping_)
         return;
     }
-    if (auto manager = current_manager(); !stub || manager != dialled) {
+    bool fresh = false;
+    {
+      std::lock_guard lock(mutex_);
+      fresh = std::exchange(new_connection_, false);
+    }
+    if (auto manager = current_manager(); !stub || manager != dialled || fresh) {
       dialled = manager;
       stub = api::Dispatcher::NewStub(node_channel(dialled, config_.files, kMaxAssignmentBytes));
     }
-    bool redirected = run_session(*stub);
+    bool again_now = run_session(*stub);  // redirected to the leader
     connected_ = false;
-    if (!redirected)
+    {
+      std::lock_guard lock(mutex_);
+      again_now = again_now || new_connection_;
+    }
+    if (!again_now)
       sleep_for(kRetry);
   }
+}
+
+void AgentSession::reconnect() {
+  std::lock_guard lock(mutex_);
+  new_connection_ = true;
+  if (stream_context_ != nullptr)
+    stream_context_->TryCancel();
 }
 
 std::string AgentSession::current_manager() const {

@@ -59,6 +59,9 @@ class AgentSession {
   std::shared_ptr<grpc::Channel> manager_channel() const;
   // The manager the session goes to (the leader, while connected).
   std::string current_manager() const;
+  // Ends the session and opens it again over a new connection: after a renewal, so that the
+  // manager sees the new certificate (the replaced one is revoked after a grace).
+  void reconnect();
 
  private:
   void run();
@@ -81,6 +84,7 @@ class AgentSession {
   std::vector<std::string> managers_;
   size_t current_ = 0;
   grpc::ClientContext* stream_context_ = nullptr;  // to cancel the open stream on stop
+  bool new_connection_ = false;                    // reconnect(): the next session dials afresh
   std::thread thread_;
 };
 

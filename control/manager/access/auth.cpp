@@ -2,6 +2,7 @@
 
 #include <grpcpp/security/auth_context.h>
 
+#include "control/manager/access/cert_status.h"
 #include "control/manager/leadership/leader_routing.h"
 
 namespace shoal::daemon {
@@ -64,6 +65,8 @@ grpc::Status require_current_manager(const grpc::ServerContext& context,
   if (!who)
     return {grpc::StatusCode::UNAUTHENTICATED, "a node certificate is required"};
   if (auto status = still_manager(tx, who->node_id); !status.ok())
+    return status;
+  if (auto status = require_current_certificate(context, *tx.get_node(who->node_id)); !status.ok())
     return status;
   const auto& metadata = context.client_metadata();
   auto forwarded = metadata.find(kForwardedMetadata);

@@ -1,7 +1,9 @@
 #include "control/manager/access/cert_status.h"
 
+#include <grpcpp/security/auth_context.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "control/pki/identity.h"
@@ -31,11 +33,43 @@ void record_certificate(ManagerRuntime& manager, const std::string& node_id,
     node->cert_not_before = unix_seconds(validity->not_before);
     node->cert_not_after = unix_seconds(validity->not_after);
     node->cert_issuer = issuer;
+    if (auto serial = pki::serial_of(cert_pem); serial.ok() && *serial != node->cert_serial) {
+      node->previous_cert_serial = node->cert_serial;
+      node->cert_replaced_at = unix_seconds(std::chrono::system_clock::now());
+      node->cert_serial = *serial;
+    }
     return tx.update(*node);
   });
   if (!recorded.ok())
     spdlog::warn("node {}: recording its certificate's expiry: {}", node_id,
                  recorded.error().message());
+}
+
+bool certificate_counts(const manager::Node& node, const std::string& serial, int64_t now) {
+  if (node.cert_serial.empty() || serial == node.cert_serial)
+    return true;
+  const int64_t lifetime = node.cert_not_after - node.cert_not_before;
+  const int64_t grace = lifetime > 0 ? std::min(kReplacedCertificateGraceSeconds, lifetime / 10)
+                                     : kReplacedCertificateGraceSeconds;
+  return !node.previous_cert_serial.empty() && serial == node.previous_cert_serial &&
+         now < node.cert_replaced_at + grace;
+}
+
+grpc::Status require_current_certificate(const grpc::ServerContext& context,
+                                         const manager::Node& node) {
+  auto auth = context.auth_context();
+  auto pems = auth ? auth->FindPropertyValues("x509_pem_cert") : std::vector<grpc::string_ref>{};
+  if (pems.empty())
+    return grpc::Status::OK;  // no certificate: the CLI socket (the caller's rules say more)
+  auto serial = pki::serial_of(std::string_view(pems.front().data(), pems.front().size()));
+  if (serial.ok() &&
+      certificate_counts(node, *serial, unix_seconds(std::chrono::system_clock::now()))) {
+    return grpc::Status::OK;
+  }
+  return {grpc::StatusCode::PERMISSION_DENIED,
+          "this certificate of node " + node.id +
+              " is not the one the CA signed for it last (replaced by a newer one, or never "
+              "issued): it is revoked"};
 }
 
 }  // namespace shoal::daemon

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include <grpcpp/grpcpp.h>
+
 #include "common/result.h"
 #include "control/manager/loop/manager_runtime.h"
 
@@ -16,5 +18,19 @@ namespace shoal::daemon {
 // valid whether recorded or not.
 void record_certificate(ManagerRuntime& manager, const std::string& node_id,
                         const std::string& cert_pem, const std::string& issuer);
+
+// How long a replaced certificate still counts: a minute, or a tenth of the certificates'
+// lifetime when that is shorter (one-minute test certificates). The node reconnects with the new
+// one within two seconds of saving it (tls.h's watcher, then AgentSession::reconnect).
+inline constexpr int64_t kReplacedCertificateGraceSeconds = 60;
+
+// Whether the certificate with `serial` still counts for `node` at `now` (unix seconds): the one
+// the CA signed last, or the one before during the grace. A node recorded before revocation
+// existed (no serial) keeps any. The rule of revocation for replaced certificates (#18).
+bool certificate_counts(const manager::Node& node, const std::string& serial, int64_t now);
+
+// The same for a caller: PERMISSION_DENIED naming the node when its certificate was replaced.
+grpc::Status require_current_certificate(const grpc::ServerContext& context,
+                                         const manager::Node& node);
 
 }  // namespace shoal::daemon

@@ -169,6 +169,8 @@ grpc::Status CaService::RenewNodeCertificate(grpc::ServerContext* context,
   held->manager->store().view([&](const manager::ReadTx& tx) { node = tx.get_node(who.node_id); });
   if (!node)
     return not_found("node " + who.node_id + " (removed from the swarm)");
+  if (auto current = require_current_certificate(*context, *node); !current.ok())
+    return current;
   const pki::NodeRole presented = who.role;  // what the caller's certificate says
   who.role =
       node->role == manager::NodeRole::kManager ? pki::NodeRole::kManager : pki::NodeRole::kWorker;

@@ -10,6 +10,7 @@
 #include "control/api/convert.h"
 #include "control/api/grpc_status.h"
 #include "control/manager/access/auth.h"
+#include "control/manager/access/cert_status.h"
 #include "control/manager/control_api/standalone_run.h"
 #include "control/manager/dispatcher/assignments.h"
 
@@ -131,10 +132,11 @@ grpc::Status DispatcherService::require_member(const grpc::ServerContext& contex
                                                pki::NodeIdentity& who) {
   if (auto status = require_node(context, who); !status.ok())
     return status;
-  bool member = false;
-  manager_.store().view(
-      [&](const manager::ReadTx& tx) { member = tx.get_node(who.node_id).has_value(); });
-  return member ? grpc::Status::OK : not_a_member(who.node_id);
+  std::optional<manager::Node> node;
+  manager_.store().view([&](const manager::ReadTx& tx) { node = tx.get_node(who.node_id); });
+  if (!node)
+    return not_a_member(who.node_id);
+  return require_current_certificate(context, *node);
 }
 
 bool DispatcherService::session_valid(const std::string& node_id, const std::string& session_id) {
@@ -171,7 +173,7 @@ grpc::Status DispatcherService::Session(grpc::ServerContext* context,
                                         const api::SessionRequest* request,
                                         grpc::ServerWriter<api::Assignments>* writer) {
   pki::NodeIdentity who;
-  if (auto status = require_node(*context, who); !status.ok())
+  if (auto status = require_member(*context, who); !status.ok())
     return status;
   std::string session_id;
   if (auto registered = register_session(who.node_id, *request, session_id); !registered.ok()) {
@@ -210,7 +212,7 @@ grpc::Status DispatcherService::Heartbeat(grpc::ServerContext* context,
                                           const api::HeartbeatRequest* request,
                                           api::HeartbeatResponse* response) {
   pki::NodeIdentity who;
-  if (auto status = require_node(*context, who); !status.ok())
+  if (auto status = require_member(*context, who); !status.ok())
     return status;
   if (!session_valid(who.node_id, request->session_id()))
     return unknown_session();

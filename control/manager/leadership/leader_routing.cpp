@@ -33,6 +33,11 @@ std::shared_ptr<grpc::Channel> LeaderChannels::get(const std::string& addr) {
   return channel;
 }
 
+void LeaderChannels::reset() {
+  std::lock_guard lock(mutex_);
+  channels_.clear();
+}
+
 bool LeaderChannels::reachable(const std::string& addr) {
   auto channel = get(addr);
   const auto until = std::chrono::system_clock::now() + kConnectWait;

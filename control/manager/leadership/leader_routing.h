@@ -35,6 +35,9 @@ class LeaderChannels {
   std::shared_ptr<grpc::Channel> get(const std::string& addr);
   // Whether the channel to `addr` is connected, or connects within a short wait.
   bool reachable(const std::string& addr);
+  // Drops every channel: the next call connects anew, presenting the node's renewed
+  // certificate (calls in flight keep theirs).
+  void reset();
 
  private:
   pki::NodeFiles files_;

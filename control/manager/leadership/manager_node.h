@@ -63,6 +63,8 @@ class ManagerNode final : public ControlHooks {
   // The single manager's runtime right after init (null once it no longer leads).
   std::shared_ptr<ManagerRuntime> runtime() const { return seat_->runtime(); }
   std::shared_ptr<const ClusterSecrets> secrets() const;
+  // This node's certificate was renewed: the channels to the leader connect anew with it.
+  void certificate_renewed() { channels_->reset(); }
   // The etcd member trusts these roots from now on (a root rotation's end).
   Status trust_roots(const std::string& ca_pem) { return seat_->trust_roots(ca_pem); }
 

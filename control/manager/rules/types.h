@@ -45,6 +45,12 @@ struct Node {
   // SHA-256 (hex) of the root that signed that certificate: a root rotation is done when every
   // node's is the new root's.
   std::string cert_issuer;
+  // Revocation of replaced certificates: the serial (hex) of that certificate, and of the one
+  // it replaced, which counts until a short grace after `cert_replaced_at` (unix seconds) so
+  // that the node reconnects with the new one (control/manager/access/cert_status.h).
+  std::string cert_serial;
+  std::string previous_cert_serial;
+  int64_t cert_replaced_at = 0;
   uint64_t version = 0;
 };
 

@@ -167,6 +167,9 @@ json to_json(const Node& n) {
           {"cert_not_before", n.cert_not_before},
           {"cert_not_after", n.cert_not_after},
           {"cert_issuer", n.cert_issuer},
+          {"cert_serial", n.cert_serial},
+          {"previous_cert_serial", n.previous_cert_serial},
+          {"cert_replaced_at", n.cert_replaced_at},
           {"version", n.version}};
 }
 
@@ -323,6 +326,9 @@ Object node_from(const json& j) {
   n.cert_not_before = j.value("cert_not_before", int64_t{0});  // absent before renewal (#18)
   n.cert_not_after = j.value("cert_not_after", int64_t{0});
   n.cert_issuer = j.value("cert_issuer", std::string());  // absent before root rotation existed
+  n.cert_serial = j.value("cert_serial", std::string());  // absent before revocation existed
+  n.previous_cert_serial = j.value("previous_cert_serial", std::string());
+  n.cert_replaced_at = j.value("cert_replaced_at", int64_t{0});
   n.version = j.at("version").get<uint64_t>();
   return n;
 }

@@ -1,0 +1,31 @@
+// Revocation of replaced certificates (#18): which of a node's certificates the manager port
+// still takes, as the store records them (the rule in control/manager/access/cert_status.h).
+#include <gtest/gtest.h>
+
+#include "control/manager/access/cert_status.h"
+#include "control/manager/rules/types.h"
+
+namespace shoal::daemon {
+namespace {
+
+TEST(ReplacedCertificates, OnlyTheLatestCountsAndTheOneBeforeForAGrace) {
+  manager::Node node;
+  node.cert_not_before = 0;
+  node.cert_not_after = 90 * 24 * 3600;  // 90 days: a grace of a minute
+  node.cert_serial = "bb";
+  node.previous_cert_serial = "aa";
+  node.cert_replaced_at = 1000;
+  EXPECT_TRUE(certificate_counts(node, "bb", 5000));
+  EXPECT_TRUE(certificate_counts(node, "aa", 1000 + 59));
+  EXPECT_FALSE(certificate_counts(node, "aa", 1000 + 60));
+  EXPECT_FALSE(certificate_counts(node, "99", 1000));  // older, or minted with a stolen CA key
+  // One-minute certificates (tests): a tenth of the lifetime.
+  node.cert_not_after = 60;
+  EXPECT_TRUE(certificate_counts(node, "aa", 1005));
+  EXPECT_FALSE(certificate_counts(node, "aa", 1006));
+  // Recorded before revocation existed: any certificate of the node counts.
+  EXPECT_TRUE(certificate_counts(manager::Node{}, "99", 1000));
+}
+
+}  // namespace
+}  // namespace shoal::daemon
