@@ -2,42 +2,26 @@
 
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
-
-#include <filesystem>
-#include <fstream>
-
-#include "common/atomic_file.h"
-#include "control/agent/executor/readiness.h"
 #include "control/agent/rows/peer_record.h"
 #include "control/runtime/runtime.h"
 #include "dataplane/libnl_kernel.h"
-#include "dataplane/netns.h"
 
 namespace shoal::daemon {
 
 using namespace std::chrono_literals;
 using manager::TaskState;
-namespace fs = std::filesystem;
 
 namespace {
 
 constexpr auto kPoll = 500ms;  // exits are noticed at least this often
 constexpr size_t kStartsPerPass = 4;
 constexpr auto kReadinessPoll = 50ms;  // while a new task's ports do not accept yet
-// A new task with published TCP ports enters rotation once they accept, or after this anyway
-// (its process may serve them later, or never: the requests then fail as in Docker).
-constexpr auto kReadinessLimit = 10s;
 // Between taking a task out of rotation and its SIGTERM: the other nodes learn of it through
 // gossip (p99 well under a second on a LAN), and must stop sending it requests first.
 constexpr auto kRotationDrain = 1500ms;
 
 constexpr int kRunFailedToStart = 125;       // docker run's code when the daemon fails it
 constexpr size_t kRunOutputMax = 16u << 20;  // of a `shoal run`: its client follows the tail
-
-std::string short_id(const std::string& id) {
-  return id.substr(0, 12);
-}
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -78,7 +62,7 @@ Result<std::unique_ptr<Executor>> Executor::start(ExecutorConfig config, TableMe
   auto executor =
       std::make_unique<Executor>(Key{}, std::move(config), gossip, plane, std::move(parts.kernel),
                                  std::move(overlay), std::move(parts.runtime));
-  executor->load_locals();
+  executor->load_records();
   // The gossip thread outlives the executor (GossipNode has no unwatch): events reach it only
   // while the guard still names it.
   executor->watch_guard_->target = executor.get();
@@ -96,11 +80,11 @@ Executor::Executor(Key, ExecutorConfig config, TableMember& gossip, TaskRotation
                    std::unique_ptr<dataplane::NetKernel> kernel, dataplane::Overlay overlay,
                    std::unique_ptr<runtime::TaskRuntime> runtime)
     : config_(std::move(config)),
-      gossip_(gossip),
       plane_(plane),
-      kernel_(std::move(kernel)),
-      overlay_(std::move(overlay)),
-      runtime_(std::move(runtime)) {}
+      runtime_(std::move(runtime)),
+      networks_(std::move(kernel), std::move(overlay), config_.advertise_addr, gossip),
+      controller_(networks_, *runtime_, plane),
+      files_(config_.state_dir) {}
 
 Executor::~Executor() {
   {
@@ -127,9 +111,9 @@ void Executor::assign(std::vector<api::TaskAssignment> tasks,
     assigned_.clear();
     for (auto& task : tasks)
       assigned_[task.id] = std::move(task);
-    networks_.clear();
+    assigned_networks_.clear();
     for (auto& network : networks)
-      networks_[network.id] = std::move(network);
+      assigned_networks_[network.id] = std::move(network);
     changed_ = true;
     assignments_seen_ = true;
   }
@@ -146,11 +130,11 @@ std::vector<api::TaskStatus> Executor::take_reports() {
 std::vector<api::TaskStatus> Executor::all_reports() {
   std::lock_guard lock(mutex_);
   std::vector<api::TaskStatus> out;
-  for (const auto& [id, local] : local_) {
+  for (const auto& [id, record] : records_) {
     api::TaskStatus status;
     status.set_task_id(id);
-    status.set_state(std::string(manager::to_string(local.reported)));
-    status.set_message(local.message);
+    status.set_state(std::string(manager::to_string(record.reported)));
+    status.set_message(record.message);
     out.push_back(std::move(status));
   }
   std::lock_guard reports(reports_mutex_);
@@ -158,12 +142,12 @@ std::vector<api::TaskStatus> Executor::all_reports() {
   return out;
 }
 
-void Executor::report(const std::string& id, Local& local, TaskState state, std::string message,
-                      int exit_code) {
-  if (state <= local.reported)
+void Executor::report(const std::string& id, TaskRecord& record, TaskState state,
+                      std::string message, int exit_code) {
+  if (state <= record.reported)
     return;
-  local.reported = state;
-  local.message = message;
+  record.reported = state;
+  record.message = message;
   api::TaskStatus status;
   status.set_task_id(id);
   status.set_state(std::string(manager::to_string(state)));
@@ -173,7 +157,7 @@ void Executor::report(const std::string& id, Local& local, TaskState state, std:
     std::lock_guard reports(reports_mutex_);
     reports_.push_back(std::move(status));
   }
-  (void)save_local(id, local);
+  (void)files_.save(id, record);
 }
 
 void Executor::loop() {
@@ -205,7 +189,25 @@ void Executor::reconcile() {
   if (assignments_seen_) {
     forget_finished();
   }
-  program_peers();
+  networks_.program_peers(records_, assigned_networks_);
+}
+
+void Executor::attach_node_ingress() {
+  if (!node_ingress_ || node_ingress_ == node_ingress_attached_)
+    return;
+  auto network = assigned_networks_.find(node_ingress_->network_id);
+  if (network == assigned_networks_.end())
+    return;
+  if (auto attached = networks_.attach_node(network->second, node_ingress_->addr); !attached.ok()) {
+    spdlog::warn("ingress endpoint of the node: {}", attached.error().message());
+    return;
+  }
+  node_ingress_attached_ = node_ingress_;
+  spdlog::info("node endpoint {} on the ingress network", node_ingress_->addr.str());
+  if (auto mesh = plane_.enable_mesh(node_ingress_->network_id, node_ingress_->addr.addr());
+      !mesh.ok()) {
+    spdlog::warn("routing mesh: {}", mesh.error().message());
+  }
 }
 
 void Executor::start_and_stop() {
@@ -213,7 +215,7 @@ void Executor::start_and_stop() {
   // than all at once after the whole batch (each start takes a while: namespaces, links).
   size_t started = 0;
   for (const auto& [id, task] : assigned_) {
-    if (task.desired <= TaskState::kRunning && !local_.contains(id)) {
+    if (task.desired <= TaskState::kRunning && !records_.contains(id)) {
       if (started++ == kStartsPerPass) {
         changed_ = true;  // the rest on the next pass, which comes at once
         break;
@@ -222,20 +224,20 @@ void Executor::start_and_stop() {
     }
   }
   awaiting_readiness_ = false;
-  for (auto& [id, local] : local_) {
+  for (auto& [id, record] : records_) {
     auto it = assigned_.find(id);
     bool wanted = it != assigned_.end() && it->second.desired <= TaskState::kRunning;
-    if (!wanted && !local.stopping && !manager::is_terminal(local.reported)) {
-      local.stopping = true;
+    if (!wanted && !record.stopping && !manager::is_terminal(record.reported)) {
+      record.stopping = true;
       // Out of rotation before its SIGTERM, so no request meets a dying task.
-      auto drain = local.in_rotation ? std::chrono::milliseconds(kRotationDrain) : 0ms;
-      take_out_of_rotation(id, local);
+      auto drain = record.in_rotation ? std::chrono::milliseconds(kRotationDrain) : 0ms;
+      controller_.take_out_of_rotation(id, record);
       auto grace = it != assigned_.end() ? it->second.runtime.stop_grace_period : 10s;
       spawn_stopper(id, grace, drain);
-    } else if (wanted && local.reported == TaskState::kRunning && !local.in_rotation &&
-               !local.torn_down) {
-      if (ready_for_rotation(id, local)) {
-        put_in_rotation(id, local);  // new, or adopted after a restart
+    } else if (wanted && record.reported == TaskState::kRunning && !record.in_rotation &&
+               !record.torn_down) {
+      if (controller_.ready_for_rotation(it->second, record)) {
+        controller_.put_in_rotation(it->second, record);  // new, or adopted after a restart
       } else {
         awaiting_readiness_ = true;
       }
@@ -243,124 +245,39 @@ void Executor::start_and_stop() {
   }
 }
 
-bool Executor::ready_for_rotation(const std::string& id, const Local& local) {
-  if (!local.started_at || std::chrono::steady_clock::now() - *local.started_at > kReadinessLimit) {
-    return true;
-  }
-  const auto& task = assigned_.at(id);
-  std::vector<uint16_t> ports;
-  for (const auto& port : task.ports) {
-    if (port.protocol == manager::Protocol::kTcp) {
-      ports.push_back(port.target);
-    }
-  }
-  if (ports.empty() || local.addresses.empty()) {
-    return true;
-  }
-  auto accepting = tcp_ports_accept(local.netns, local.addresses.front().addr(), ports);
-  if (!accepting.ok()) {
-    spdlog::warn("task {}: readiness probe: {}", id, accepting.error().message());
-    return true;  // the probe is an aid: never the reason a task gets no traffic
-  }
-  return *accepting;
-}
-
-TaskService Executor::task_service(const std::string& id, const Local& local) const {
-  const auto& task = assigned_.at(id);
-  TaskService service;
-  service.task_id = id;
-  service.task_name = task.service_name + "." + std::to_string(task.slot) + "." + id;
-  service.service_id = task.service_id;
-  service.service_name = task.service_name;
-  service.netns = local.netns;
-  service.dnsrr = task.dnsrr;
-  for (size_t index = 0; index < local.networks.size() && index < local.addresses.size(); ++index) {
-    TaskEndpoint endpoint;
-    endpoint.network_id = local.networks[index];
-    endpoint.ip = local.addresses[index].addr();
-    if (auto vip = task.vips.find(endpoint.network_id); vip != task.vips.end() && !task.dnsrr) {
-      endpoint.vip = vip->second.addr();
-    }
-    if (auto aliases = task.runtime.network_aliases.find(endpoint.network_id);
-        aliases != task.runtime.network_aliases.end()) {
-      endpoint.aliases = aliases->second;
-    }
-    service.endpoints.push_back(std::move(endpoint));
-  }
-  for (const auto& port : task.ports) {
-    agent::PublishedPortRecord record;
-    record.port = port.published;
-    record.target_port = port.target;
-    record.protocol =
-        port.protocol == manager::Protocol::kUdp ? lb::Protocol::kUdp : lb::Protocol::kTcp;
-    record.mode = port.mode == manager::PublishMode::kHost ? agent::PublishMode::kHost
-                                                           : agent::PublishMode::kIngress;
-    service.ports.push_back(record);
-  }
-  return service;
-}
-
-void Executor::put_in_rotation(const std::string& id, Local& local) {
-  if (auto running = plane_.task_running(task_service(id, local)); !running.ok()) {
-    spdlog::warn("task {}: service plane: {}", id, running.error().message());
-    return;
-  }
-  local.in_rotation = true;
-}
-
-void Executor::take_out_of_rotation(const std::string& id, Local& local) {
-  // Even when put_in_rotation failed half way: the plane withdraws whatever it published.
-  if (auto stopping = plane_.task_stopping(id); !stopping.ok()) {
-    spdlog::warn("task {}: service plane: {}", id, stopping.error().message());
-  }
-  local.in_rotation = false;
-}
-
 void Executor::start_task(const api::TaskAssignment& task) {
-  auto& local = local_[task.id];
-  report(task.id, local, TaskState::kAccepted);
-  report(task.id, local, TaskState::kPreparing);
-  std::string netns;
-  if (auto prepared = prepare_network(task, local, netns); !prepared.ok()) {
-    spdlog::warn("task {}: {}", task.id, prepared.error().message());
-    teardown(task.id, local);
-    report(task.id, local, TaskState::kRejected, prepared.error().message());
+  auto& record = records_[task.id];
+  report(task.id, record, TaskState::kAccepted);
+  report(task.id, record, TaskState::kPreparing);
+  auto spec = task_spec(task);
+  if (!spec.ok())
+    return fail_start(task.id, record, TaskState::kRejected, spec.error());
+  if (auto prepared = controller_.prepare(task, assigned_networks_, record); !prepared.ok())
+    return fail_start(task.id, record, TaskState::kRejected, prepared.error());
+  (void)files_.save(task.id, record);
+  report(task.id, record, TaskState::kStarting);
+  auto pid = controller_.start(task, std::move(spec).value(), record);
+  if (!pid.ok())
+    return fail_start(task.id, record, TaskState::kFailed, pid.error());
+  spdlog::info("task {} ({}.{}) running, pid {}", task.id, task.service_name, task.slot, *pid);
+  report(task.id, record, TaskState::kRunning, "started");
+}
+
+void Executor::fail_start(const std::string& id, TaskRecord& record, TaskState state,
+                          const Error& why) {
+  spdlog::warn("task {}: {}", id, why.message());
+  teardown(id, record);
+  report(id, record, state, why.message());
+}
+
+void Executor::note_peer(const gossip::networkdb::WatchEvent& event) {
+  if (!networks_.note_peer(event))
     return;
+  {
+    std::lock_guard lock(mutex_);
+    changed_ = true;
   }
-  (void)save_local(task.id, local);
-  publish_endpoints(task.id, local);
-  runtime::TaskSpec spec;
-  spec.id = task.id;
-  spec.argv = task.runtime.command;
-  spec.argv.insert(spec.argv.end(), task.runtime.args.begin(), task.runtime.args.end());
-  spec.env = task.runtime.env;
-  spec.netns = netns;
-  spec.resolv_conf = "nameserver 127.0.0.11\noptions ndots:0\n";
-  spec.hostname = short_id(task.id);
-  for (const auto& ref : task.runtime.configs) {
-    auto data = task.config_data.find(ref.config_id);
-    if (data == task.config_data.end()) {
-      teardown(task.id, local);
-      report(task.id, local, TaskState::kRejected, "config " + ref.config_name + " not received");
-      return;
-    }
-    spec.files.push_back({.content = data->second, .target = ref.target, .mode = ref.mode});
-  }
-  report(task.id, local, TaskState::kStarting);
-  if (auto listening = plane_.task_starting(task_service(task.id, local)); !listening.ok()) {
-    spdlog::warn("task {}: service plane: {}", task.id, listening.error().message());
-  }
-  auto started = runtime_->start(spec);
-  if (!started.ok()) {
-    spdlog::warn("task {}: {}", task.id, started.error().message());
-    teardown(task.id, local);
-    report(task.id, local, TaskState::kFailed, started.error().message());
-    return;
-  }
-  spdlog::info("task {} ({}.{}) running, pid {}", task.id, task.service_name, task.slot,
-               started->pid);
-  local.started_at = std::chrono::steady_clock::now();
-  report(task.id, local, TaskState::kRunning, "started");
+  cv_.notify_all();
 }
 
 std::optional<Executor::RunView> Executor::run_view(const std::string& service_id,
@@ -374,15 +291,15 @@ std::optional<Executor::RunView> Executor::run_view(const std::string& service_i
         view.task_id = id;
     }
   }
-  auto local = local_.find(view.task_id);
+  auto record = records_.find(view.task_id);
   auto status = runtime_->status(view.task_id);
   if (!status.ok()) {
-    if (local == local_.end() || !manager::is_terminal(local->second.reported))
+    if (record == records_.end() || !manager::is_terminal(record->second.reported))
       return view.task_id.empty() ? std::nullopt : std::optional(view);  // not started yet
     // It never started.
     view.ended = true;
     view.exit_code = kRunFailedToStart;
-    view.failure = local->second.message;
+    view.failure = record->second.message;
     return view;
   }
   if (auto logs = runtime_->logs(view.task_id, kRunOutputMax); logs.ok()) {
@@ -420,46 +337,11 @@ std::vector<api::LogLine> Executor::logs(const std::vector<std::string>& task_id
   return out;
 }
 
-Status Executor::save_local(const std::string& id, const Local& local) {
-  std::vector<std::string> addresses;
-  for (const auto& addr : local.addresses)
-    addresses.push_back(addr.str());
-  nlohmann::json json{{"networks", local.networks},
-                      {"addresses", addresses},
-                      {"reported", std::string(manager::to_string(local.reported))},
-                      {"message", local.message},
-                      {"torn_down", local.torn_down}};
-  auto dir = config_.state_dir + "/agent";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  // Rewritten at every report, under mutex_: no fsync. After a reboot its task is gone anyway.
-  return write_file_atomically(dir + "/" + id + ".json", json.dump() + "\n", 0644,
-                               Durability::kAtomicOnly);
-}
-
-void Executor::load_locals() {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(config_.state_dir + "/agent", ec)) {
-    if (entry.path().extension() != ".json")
-      continue;
-    std::ifstream in(entry.path());
-    auto json = nlohmann::json::parse(in, nullptr, false);
-    if (json.is_discarded() || !json.is_object())
-      continue;
-    Local local;
-    local.networks = json.value("networks", std::vector<std::string>{});
-    for (const auto& text : json.value("addresses", std::vector<std::string>{})) {
-      if (auto addr = Ipv4Prefix::parse(text); addr.ok())
-        local.addresses.push_back(*addr);
-    }
-    auto state = manager::parse_task_state(json.value("reported", "new"));
-    local.reported = state.ok() ? *state : TaskState::kNew;
-    local.message = json.value("message", "");
-    local.torn_down = json.value("torn_down", false);
-    auto id = entry.path().stem().string();
-    if (!local.torn_down)
-      publish_endpoints(id, local);  // gossip state died with the agent
-    local_[id] = std::move(local);
+void Executor::load_records() {
+  records_ = files_.load();
+  for (const auto& [id, record] : records_) {
+    if (!record.torn_down)
+      networks_.publish(id, record);  // gossip state died with the agent
   }
 }
 

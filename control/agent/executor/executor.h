@@ -1,21 +1,15 @@
-// The agent's executor: makes this node run what the dispatcher assigned it.
+// The agent's executor: the worker's bookkeeping of what the dispatcher assigned this node.
 //
-// It owns a thread that reconciles the latest assignments with what runs here: a new task gets
-// its overlays, a namespace with one endpoint per network (the allocated addresses), and its
-// process (task runtime); a task whose desired state moved past RUNNING, or that is no longer
-// assigned, is stopped (SIGTERM, grace, SIGKILL) on a thread of its own so a slow stop holds
-// nothing else up; a task that exits is reported and its network torn down. Overlay peers for
-// the node's networks come from the gossip table "overlay_peer_table", where the executor
-// publishes a row per endpoint it attaches (and deletes it at teardown).
+// It holds the latest assignments, a record of every task here (task_record.h, kept on disk so
+// that a restarted agent adopts what still runs), and the queue of state reports the session
+// drains (take_reports()). A thread reconciles the two: a task newly assigned is started, one
+// whose desired state moved past RUNNING or that is no longer assigned is stopped on a thread of
+// its own (a slow stop holds nothing else up), one that exited is reported; each through its
+// controller (task_controller.h: network, runtime, rotation, stop), over the node's networks
+// (task_networks.h: overlays, endpoints, peers from gossip).
 //
-// State reports go into a queue the session drains (take_reports()). Reports are idempotent and
-// only move forward, so after a reconnect all_reports() simply says everything again.
-// Restarts: tasks outlive the agent (the runtime adopts them); each task's networks are kept in
-// <state>/agent/<task>.json so a task that is no longer assigned can be torn down after one.
-//
-// Its definitions span three files: executor.cpp (the loop, starts, rotation, reports, output),
-// executor_network.cpp (overlay networks, endpoints, peers) and executor_stop.cpp (stops, exits,
-// teardown, leave).
+// Reports are idempotent and only move forward, so after a reconnect all_reports() simply says
+// everything again.
 #pragma once
 
 #include <atomic>
@@ -29,6 +23,9 @@
 #include <thread>
 #include <vector>
 
+#include "control/agent/executor/task_controller.h"
+#include "control/agent/executor/task_networks.h"
+#include "control/agent/executor/task_record.h"
 #include "control/agent/gossip/table_member.h"
 #include "control/agent/plane/task_rotation.h"
 #include "control/api/convert.h"
@@ -101,44 +98,23 @@ class Executor {
            std::unique_ptr<runtime::TaskRuntime> runtime);
 
  private:
-  struct Local {
-    std::vector<std::string> networks;  // attached, in order (eth0, eth1, ...)
-    std::vector<Ipv4Prefix> addresses;  // on each of them
-    std::string netns;                  // the task's namespace
-    bool in_rotation = false;           // the service plane has its rows (this process)
-    manager::TaskState reported = manager::TaskState::kNew;
-    std::string message;
-    bool stopping = false;
-    bool torn_down = false;
-    // When this process started it (steady clock): bounds the wait for readiness. Unset for an
-    // adopted task, which goes back in rotation at once.
-    std::optional<std::chrono::steady_clock::time_point> started_at;
-  };
-
   void loop();
   void reconcile();
+  void attach_node_ingress();
   void start_and_stop();
+  void start_task(const api::TaskAssignment& task);
+  void fail_start(const std::string& id, TaskRecord& record, manager::TaskState state,
+                  const Error& why);
   void spawn_stopper(const std::string& id, std::chrono::milliseconds grace,
                      std::chrono::milliseconds drain);
-  void start_task(const api::TaskAssignment& task);
-  Status prepare_network(const api::TaskAssignment& task, Local& local, std::string& netns);
   void stop_task(const std::string& id, std::chrono::milliseconds grace, bool report);
   void reap_exits();
-  void teardown(const std::string& id, Local& local);
-  void program_peers();
-  void attach_node_ingress();
-  bool ready_for_rotation(const std::string& id, const Local& local);
-  TaskService task_service(const std::string& id, const Local& local) const;
-  void put_in_rotation(const std::string& id, Local& local);
-  void take_out_of_rotation(const std::string& id, Local& local);
-  void publish_endpoints(const std::string& id, const Local& local);
-  void withdraw_endpoints(const std::string& id, const Local& local);
+  void teardown(const std::string& id, TaskRecord& record);
   void note_peer(const gossip::networkdb::WatchEvent& event);
   void forget_finished();
-  void report(const std::string& id, Local& local, manager::TaskState state,
+  void report(const std::string& id, TaskRecord& record, manager::TaskState state,
               std::string message = {}, int exit_code = 0);
-  Status save_local(const std::string& id, const Local& local);
-  void load_locals();
+  void load_records();
 
   struct WatchGuard {
     std::mutex mutex;
@@ -146,11 +122,11 @@ class Executor {
   };
   std::shared_ptr<WatchGuard> watch_guard_ = std::make_shared<WatchGuard>();
   ExecutorConfig config_;
-  TableMember& gossip_;
   TaskRotation& plane_;
-  std::unique_ptr<dataplane::NetKernel> kernel_;
-  dataplane::Overlay overlay_;
   std::unique_ptr<runtime::TaskRuntime> runtime_;
+  TaskNetworks networks_;
+  TaskController controller_;
+  TaskRecordFiles files_;
 
   std::mutex mutex_;  // everything below
   std::condition_variable cv_;
@@ -158,15 +134,11 @@ class Executor {
   bool changed_ = false;
   bool assignments_seen_ = false;
   bool awaiting_readiness_ = false;  // a task waits for its ports: look again soon
-  bool needs_sweep_ = true;          // once after start, to clear what a previous run left
   std::map<std::string, api::TaskAssignment> assigned_;
-  std::map<std::string, manager::Network> networks_;
+  NetworkMap assigned_networks_;
   std::optional<NodeIngress> node_ingress_;           // as assigned
   std::optional<NodeIngress> node_ingress_attached_;  // as in the kernel
-  // The overlay peer table as gossip has it: network -> endpoint id -> where it lives.
-  std::map<std::string, std::map<std::string, dataplane::PeerSpec>> peers_;
-  std::map<std::string, Local> local_;
-  std::set<std::string> ensured_networks_;
+  std::map<std::string, TaskRecord> records_;
   std::mutex reports_mutex_;  // reports_ only; taken after mutex_ when both are
   std::vector<api::TaskStatus> reports_;
   struct Stopper {
@@ -175,7 +147,6 @@ class Executor {
   };
   std::vector<Stopper> stoppers_;     // joined once done, so they do not pile up
   std::deque<std::string> finished_;  // exited tasks whose logs are kept a while
-  std::mutex kernel_mutex_;           // the overlay is not thread-safe
   std::thread thread_;
 };
 

@@ -1,25 +1,20 @@
 // The executor's stopping path: a task no longer wanted is stopped on a thread of its own, an
-// exited one is reported, and either way its network endpoints are torn down; finished tasks are
-// forgotten after a while, networks no task uses are removed, and leave() stops everything.
+// exited one is reported, and either way it is torn down; finished tasks are forgotten after a
+// while, networks no task uses are removed, and leave() stops everything.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <filesystem>
-#include <set>
 #include <thread>
 
 #include "common/mounts.h"
 #include "control/agent/executor/executor.h"
-#include "control/agent/executor/executor_internal.h"
 
 namespace shoal::daemon {
 
 using namespace std::chrono_literals;
-using executor_internal::endpoint_id;
 using manager::TaskState;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -46,12 +41,11 @@ void Executor::spawn_stopper(const std::string& id, std::chrono::milliseconds gr
 }
 
 void Executor::stop_task(const std::string& id, std::chrono::milliseconds grace, bool announce) {
-  auto stopped = runtime_->stop(id, grace);
-  if (!stopped.ok())
+  if (auto stopped = controller_.stop(id, grace); !stopped.ok())
     spdlog::warn("stop task {}: {}", id, stopped.error().message());
   std::lock_guard lock(mutex_);
-  auto it = local_.find(id);
-  if (it == local_.end())
+  auto it = records_.find(id);
+  if (it == records_.end())
     return;
   teardown(id, it->second);
   if (announce)
@@ -63,52 +57,32 @@ void Executor::stop_task(const std::string& id, std::chrono::milliseconds grace,
 
 void Executor::reap_exits() {
   for (const auto& status : runtime_->list()) {
-    auto it = local_.find(status.id);
-    if (status.phase != runtime::TaskPhase::kExited || it == local_.end() || it->second.stopping ||
-        manager::is_terminal(it->second.reported)) {
+    auto it = records_.find(status.id);
+    if (status.phase != runtime::TaskPhase::kExited || it == records_.end() ||
+        it->second.stopping || manager::is_terminal(it->second.reported)) {
       continue;
     }
-    auto& local = it->second;
-    teardown(status.id, local);
+    teardown(status.id, it->second);
     finished_.push_back(status.id);
-    if (status.exit_code == 0) {
-      report(status.id, local, TaskState::kComplete, "finished");
-    } else if (status.exit_code) {
-      report(status.id, local, TaskState::kFailed,
-             "task: non-zero exit (" + std::to_string(*status.exit_code) + ")", *status.exit_code);
-    } else if (status.signal) {
-      report(status.id, local, TaskState::kFailed,
-             "task: killed by signal " + std::to_string(*status.signal), 128 + *status.signal);
-    } else {
-      report(status.id, local, TaskState::kFailed, "task: exited while the agent was down");
-    }
+    auto exit = exit_report(status);
+    report(status.id, it->second, exit.state, exit.message, exit.exit_code);
   }
 }
 
-void Executor::teardown(const std::string& id, Local& local) {
-  if (local.torn_down)
+void Executor::teardown(const std::string& id, TaskRecord& record) {
+  if (record.torn_down)
     return;
-  take_out_of_rotation(id, local);
-  // Its address may go to a task on another host next: no host may keep it as a peer here.
-  withdraw_endpoints(id, local);
-  std::lock_guard kernel(kernel_mutex_);
-  for (size_t index = local.networks.size(); index-- > 0;) {
-    auto detached = overlay_.detach(local.networks[index], endpoint_id(id, index));
-    if (!detached.ok())
-      spdlog::warn("task {}: {}", id, detached.error().message());
-  }
-  local.torn_down = true;
-  (void)save_local(id, local);
+  controller_.teardown(id, record);
+  (void)files_.save(id, record);
 }
 
 void Executor::forget_finished() {
   // Tasks the manager no longer lists and that no longer run are forgotten here...
-  for (auto it = local_.begin(); it != local_.end();) {
-    const auto& [id, local] = *it;
-    if (!assigned_.contains(id) && manager::is_terminal(local.reported) && local.torn_down) {
-      std::error_code ec;
-      fs::remove(config_.state_dir + "/agent/" + id + ".json", ec);
-      it = local_.erase(it);
+  for (auto it = records_.begin(); it != records_.end();) {
+    const auto& [id, record] = *it;
+    if (!assigned_.contains(id) && manager::is_terminal(record.reported) && record.torn_down) {
+      files_.remove(id);
+      it = records_.erase(it);
     } else {
       ++it;
     }
@@ -117,50 +91,13 @@ void Executor::forget_finished() {
   while (finished_.size() > kFinishedKept) {
     auto id = finished_.front();
     finished_.pop_front();
-    if (!local_.contains(id))
+    if (!records_.contains(id))
       (void)runtime_->remove(id);
   }
   // Networks no live task uses go away on this node.
-  std::set<std::string> used;
-  for (const auto& [id, local] : local_) {
-    if (!local.torn_down)
-      used.insert(local.networks.begin(), local.networks.end());
-  }
-  if (node_ingress_attached_) {
-    used.insert(node_ingress_attached_->network_id);  // every node keeps it
-  }
-  gossip_.set_networks(used);
-  std::lock_guard kernel(kernel_mutex_);
-  for (auto it = ensured_networks_.begin(); it != ensured_networks_.end();) {
-    if (used.contains(*it)) {
-      ++it;
-      continue;
-    }
-    if (auto removed = overlay_.remove(*it); !removed.ok()) {
-      spdlog::warn("remove network {}: {}", *it, removed.error().message());
-    }
-    it = ensured_networks_.erase(it);
-  }
-  if (needs_sweep_) {
-    // What an earlier run of the agent left (it may have died mid-teardown): every namespace
-    // of this node that no live task accounts for goes.
-    std::set<std::string> endpoints;
-    for (const auto& [id, local] : local_) {
-      if (local.torn_down)
-        continue;
-      for (size_t index = 0; index < std::max<size_t>(local.networks.size(), 1); ++index) {
-        endpoints.insert(endpoint_id(id, index));
-      }
-    }
-    auto swept = overlay_.sweep(used, endpoints);
-    if (!swept.ok()) {
-      spdlog::warn("sweep: {}", swept.error().message());
-    } else {
-      for (const auto& ns : swept->removed)
-        spdlog::info("removed leftover namespace {}", ns);
-      needs_sweep_ = false;
-    }
-  }
+  networks_.prune(records_, node_ingress_attached_
+                                ? std::optional(node_ingress_attached_->network_id)
+                                : std::nullopt);
 }
 
 Status Executor::leave() {
@@ -168,9 +105,9 @@ Status Executor::leave() {
   {
     std::lock_guard lock(mutex_);
     assigned_.clear();
-    for (auto& [id, local] : local_) {
-      if (!local.stopping && !local.torn_down) {
-        local.stopping = true;
+    for (auto& [id, record] : records_) {
+      if (!record.stopping && !record.torn_down) {
+        record.stopping = true;
         running.emplace_back(id, 10s);
       }
     }
@@ -192,25 +129,18 @@ Status Executor::leave() {
     }
   }
   std::lock_guard lock(mutex_);
-  std::lock_guard kernel(kernel_mutex_);
-  for (const auto& network : ensured_networks_)
-    (void)overlay_.remove(network);
-  ensured_networks_.clear();
-  auto swept = overlay_.sweep({}, {});
+  auto removed = networks_.remove_all();
   if (auto uninstalled = plane_.uninstall(); !uninstalled.ok()) {
     spdlog::warn("service plane: {}", uninstalled.error().message());
   }
-  local_.clear();
-  std::error_code ec;
-  fs::remove_all(config_.state_dir + "/agent", ec);
+  records_.clear();
+  files_.remove_all();
   // The node's cgroup (its tasks' parent) goes too, once empty; the eBPF hooks' owner, if
   // any, removes it when it detaches instead.
   if (auto cgroup2 = ensure_cgroup2(); cgroup2.ok()) {
     ::rmdir((*cgroup2 + "/shoal/" + config_.node_tag).c_str());
   }
-  if (!swept.ok())
-    return swept.error();
-  return {};
+  return removed;
 }
 
 }  // namespace shoal::daemon
