@@ -27,6 +27,9 @@ packages=(
   ccache
   # the tasks' seccomp profile is loaded with libseccomp (runc needs libseccomp2 as well)
   libseccomp-dev
+  # container images (#20): the OCI runtime, image transport and unpacking, a registry for the
+  # tests and the demo (its service never started here), tini for --init
+  runc skopeo umoci docker-registry tini
 )
 
 if [[ $(id -u) -ne 0 ]]; then
