@@ -130,10 +130,10 @@ struct EtcdLatencies {
 EtcdLatencies etcd_commits(Pki& pki, const std::string& dir, int members_count, int commits) {
   auto members = start_members(pki, dir, members_count);
   auto client = members.front()->client();
-  must(client->put(daemon::kLeaderKey, "bench"), "take the leadership key");
-  auto kv = must(client->get(daemon::kLeaderKey), "read the leadership key");
-  etcd::Fence fence{.key = daemon::kLeaderKey, .create_revision = kv->create_revision};
-  auto store = must(etcd::EtcdStore::open(*client, daemon::kStorePrefix, fence), "open store");
+  must(client->put(manager::kLeaderKey, "bench"), "take the leadership key");
+  auto kv = must(client->get(manager::kLeaderKey), "read the leadership key");
+  etcd::Fence fence{.key = manager::kLeaderKey, .create_revision = kv->create_revision};
+  auto store = must(etcd::EtcdStore::open(*client, manager::kStorePrefix, fence), "open store");
   constexpr int kWarmUp = 100, kTurn = 25;
   for (int i = 0; i < kWarmUp; ++i)
     must(client->put("/bench/warm-up", std::to_string(i)), "warm-up put");
@@ -155,7 +155,7 @@ struct Failover {
   std::vector<double> cut, planned;
 };
 
-daemon::SeatConfig seat_config(Pki& pki, const std::string& dir, int i) {
+manager::SeatConfig seat_config(Pki& pki, const std::string& dir, int i) {
   return {.node_id = "n" + std::to_string(i),
           .dir = dir + "/n" + std::to_string(i),
           .runtime = {},
@@ -165,8 +165,8 @@ daemon::SeatConfig seat_config(Pki& pki, const std::string& dir, int i) {
 }
 
 // From `start` to a write through whichever seat other than `old` leads.
-double until_new_leader_writes(std::vector<std::unique_ptr<daemon::ManagerSeat>>& seats, size_t old,
-                               std::chrono::steady_clock::time_point start, int n) {
+double until_new_leader_writes(std::vector<std::unique_ptr<manager::ManagerSeat>>& seats,
+                               size_t old, std::chrono::steady_clock::time_point start, int n) {
   while (std::chrono::steady_clock::now() - start < 60s) {
     for (size_t i = 0; i < seats.size(); ++i) {
       if (i == old || !seats[i])
@@ -186,13 +186,13 @@ Failover failovers(Pki& pki, const std::string& base, int rounds) {
   for (int round = 0; round < rounds; ++round) {
     for (bool planned : {false, true}) {
       const std::string dir = base + "/seats" + std::to_string(round) + (planned ? "p" : "c");
-      std::vector<std::unique_ptr<daemon::ManagerSeat>> seats(3);
-      seats[0] = must(daemon::ManagerSeat::single(seat_config(pki, dir, 1)), "seat 1");
+      std::vector<std::unique_ptr<manager::ManagerSeat>> seats(3);
+      seats[0] = must(manager::ManagerSeat::single(seat_config(pki, dir, 1)), "seat 1");
       must(seats[0]->replicate(), "replicate");
       for (int i = 2; i <= 3; ++i) {
         auto cluster = must(seats[0]->add_member("n" + std::to_string(i), ip(i)), "add member");
         seats[static_cast<size_t>(i - 1)] =
-            must(daemon::ManagerSeat::replicated(seat_config(pki, dir, i), cluster), "join seat");
+            must(manager::ManagerSeat::replicated(seat_config(pki, dir, i), cluster), "join seat");
       }
       while (seats[1]->leader().leader != "n1" || seats[2]->leader().leader != "n1") {
         std::this_thread::sleep_for(20ms);

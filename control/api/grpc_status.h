@@ -6,7 +6,7 @@
 
 #include "common/result.h"
 
-namespace shoal::daemon {
+namespace shoal::api {
 
 inline grpc::Status to_grpc(const Error& error,
                             grpc::StatusCode code = grpc::StatusCode::INVALID_ARGUMENT) {
@@ -29,4 +29,4 @@ inline constexpr const char* kNotAManager =
     "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster "
     "state. Please run this command on a manager node or promote the current node to a manager.";
 
-}  // namespace shoal::daemon
+}  // namespace shoal::api

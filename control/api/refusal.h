@@ -7,7 +7,7 @@
 
 #include <grpcpp/grpcpp.h>
 
-namespace shoal::daemon {
+namespace shoal::api {
 
 inline constexpr const char* kLeaderMetadata = "shoal-leader";
 // "not-leader" (this manager does not lead) or "no-leader" (it knows no leader).
@@ -22,4 +22,4 @@ inline bool refused_by_a_manager(const grpc::ClientContext& context) {
   return context.GetServerTrailingMetadata().count(kRefusalMetadata) > 0;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::api

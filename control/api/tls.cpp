@@ -11,7 +11,7 @@
 #include "control/pki/identity.h"
 #include "control/pki/node_files.h"
 
-namespace shoal::daemon {
+namespace shoal::api {
 
 namespace {
 
@@ -149,4 +149,4 @@ std::shared_ptr<grpc::ServerCredentials> manager_credentials(const pki::NodeFile
   return grpc::SslServerCredentials(options);
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::api

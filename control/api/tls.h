@@ -15,7 +15,7 @@
 #include "control/manager/rules/types.h"
 #include "control/pki/node_files.h"
 
-namespace shoal::daemon {
+namespace shoal::api {
 
 // The largest message an agent takes on its Dispatcher session: the node's whole assignment,
 // which carries the data of every config its tasks use (each at most manager::kMaxConfigSize,
@@ -62,4 +62,4 @@ inline constexpr size_t kManagerMemoryQuota = size_t{1} << 30;
 inline constexpr int kMaxStreamsPerConnection = 256;
 void limit_resources(grpc::ServerBuilder& builder);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::api

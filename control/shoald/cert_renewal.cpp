@@ -9,7 +9,7 @@
 
 #include "control/pki/ca.h"
 
-namespace shoal::daemon {
+namespace shoal::shoald {
 
 namespace {
 
@@ -154,4 +154,4 @@ void RenewalThread::run() {
   }
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::shoald

@@ -26,7 +26,7 @@
 #include "common/result.h"
 #include "control/pki/identity.h"
 
-namespace shoal::daemon {
+namespace shoal::shoald {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
@@ -128,4 +128,4 @@ class RenewalThread {
   std::thread thread_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::shoald

@@ -22,7 +22,7 @@
 #include "control/manager/store/sqlite_store.h"
 #include "control/pki/join_token.h"
 
-namespace shoal::daemon {
+namespace shoal::shoald {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -80,7 +80,7 @@ void remove_parts(const std::string& dir, std::span<const char* const> parts) {
 }
 
 // Docker's: every swarm has one, named "ingress", with the pool's first free subnet.
-Status create_ingress_network(ManagerRuntime& manager) {
+Status create_ingress_network(manager::ManagerRuntime& manager) {
   manager::Network ingress;
   ingress.id = manager.ids().next();
   ingress.name = "ingress";
@@ -101,7 +101,8 @@ Result<NodeState> load_state(const std::string& dir) {
   state.role = json.value("role", "worker");
   state.manager_addr = json.value("manager_addr", "");
   state.advertise_addr = json.value("advertise_addr", "");
-  state.listen_addr = json.value("listen_addr", choose_listen_addr("", "", state.advertise_addr));
+  state.listen_addr =
+      json.value("listen_addr", manager::choose_listen_addr("", "", state.advertise_addr));
   state.default_addr_pool = json.value("default_addr_pool", "10.0.0.0/8");
   state.heartbeat_ms = json.value("heartbeat_ms", uint64_t{5000});
   if (json.contains("managers") && json["managers"].is_array()) {
@@ -193,15 +194,16 @@ Status Daemon::serve_local() {
   if (::unlinkat(state_dir_->fd(), kSocketName, 0) != 0 && errno != ENOENT)
     return sys_error("remove the previous", socket, errno);
   local_ = std::make_unique<LocalService>(*this);
-  local_control_ = std::make_unique<ControlRouter>(
-      [this]() -> std::shared_ptr<const ManagerContext> {
+  local_control_ = std::make_unique<manager::ControlRouter>(
+      [this]() -> std::shared_ptr<const manager::ManagerContext> {
         std::lock_guard lock(manager_mutex_);
         return manager_ ? manager_->context() : nullptr;
       },
       false);
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + bound_at, grpc::InsecureServerCredentials());
-  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxBackupBytes) + 4096);  // Restore's file
+  builder.SetMaxReceiveMessageSize(static_cast<int>(manager::kMaxBackupBytes) +
+                                   4096);  // Restore's file
   builder.RegisterService(local_.get());
   builder.RegisterService(local_control_.get());
   local_server_ = builder.BuildAndStart();
@@ -247,24 +249,25 @@ Status Daemon::save_state(const NodeState& state) {
 }
 
 Status Daemon::start_manager(const NodeState& state, const pki::NodeFiles& files,
-                             std::unique_ptr<ClusterSecrets> secrets,
+                             std::unique_ptr<manager::ClusterSecrets> secrets,
                              std::string etcd_initial_cluster, bool force_new_cluster) {
-  ManagerNodeConfig config{.state_dir = options_.state_dir,
-                           .node_id = state.node_id,
-                           .advertise_ip = state.advertise_addr,
-                           .listen_addr = state.listen_addr,
-                           .manager_addr = state.manager_addr,
-                           .runtime = {},
-                           .files = watched(files),
-                           .gossip_port = options_.gossip_port,
-                           .etcd_initial_cluster = std::move(etcd_initial_cluster),
-                           .etcd_binary = options_.etcd_binary,
-                           .force_new_cluster = force_new_cluster,
-                           .gossip_key_rotation = options_.gossip_key_rotation};
+  manager::ManagerNodeConfig config{.state_dir = options_.state_dir,
+                                    .node_id = state.node_id,
+                                    .advertise_ip = state.advertise_addr,
+                                    .listen_addr = state.listen_addr,
+                                    .manager_addr = state.manager_addr,
+                                    .runtime = {},
+                                    .files = watched(files),
+                                    .gossip_port = options_.gossip_port,
+                                    .etcd_initial_cluster = std::move(etcd_initial_cluster),
+                                    .etcd_binary = options_.etcd_binary,
+                                    .force_new_cluster = force_new_cluster,
+                                    .gossip_key_rotation = options_.gossip_key_rotation};
   SHOAL_ASSIGN_OR_RETURN(config.runtime.allocator.default_pool,
                          Ipv4Prefix::parse(state.default_addr_pool));
   config.runtime.heartbeat_period = std::chrono::milliseconds(state.heartbeat_ms);
-  SHOAL_ASSIGN_OR_RETURN(auto manager, ManagerNode::start(std::move(config), std::move(secrets)));
+  SHOAL_ASSIGN_OR_RETURN(auto manager,
+                         manager::ManagerNode::start(std::move(config), std::move(secrets)));
   std::lock_guard lock(manager_mutex_);
   manager_ = std::move(manager);
   return {};
@@ -280,24 +283,26 @@ void Daemon::save_managers(NodeState state, const std::vector<std::string>& mana
 Status Daemon::start_agent(const NodeState& state, const pki::NodeFiles& files) {
   SHOAL_ASSIGN_OR_RETURN(auto addr, Ipv4::parse(state.advertise_addr));
   auto tag = options_.node_tag.empty() ? node_tag(state.node_id) : options_.node_tag;
-  SHOAL_ASSIGN_OR_RETURN(gossip_, GossipNode::start(state.node_id, {addr, options_.gossip_port},
-                                                    options_.state_dir + "/gossip-keys.json"));
+  SHOAL_ASSIGN_OR_RETURN(gossip_,
+                         agent::GossipNode::start(state.node_id, {addr, options_.gossip_port},
+                                                  options_.state_dir + "/gossip-keys.json"));
   SHOAL_ASSIGN_OR_RETURN(firewall_, open_node_firewall());
-  ServicePlaneConfig plane;
+  agent::ServicePlaneConfig plane;
   plane.node_tag = tag;
   plane.node_ip = addr;
   plane.node_name = state.node_id;
   plane.backend = options_.lb_backend;
-  SHOAL_ASSIGN_OR_RETURN(plane_, ServicePlane::start(plane, *gossip_));
-  ExecutorConfig executor{.node_tag = tag, .advertise_addr = addr, .state_dir = options_.state_dir};
-  SHOAL_ASSIGN_OR_RETURN(auto parts, node_parts(executor));
-  SHOAL_ASSIGN_OR_RETURN(executor_,
-                         Executor::start(std::move(executor), *gossip_, *plane_, std::move(parts)));
+  SHOAL_ASSIGN_OR_RETURN(plane_, agent::ServicePlane::start(plane, *gossip_));
+  agent::ExecutorConfig executor{
+      .node_tag = tag, .advertise_addr = addr, .state_dir = options_.state_dir};
+  SHOAL_ASSIGN_OR_RETURN(auto parts, agent::node_parts(executor));
+  SHOAL_ASSIGN_OR_RETURN(
+      executor_, agent::Executor::start(std::move(executor), *gossip_, *plane_, std::move(parts)));
   auto managers = state.managers;
   if (std::find(managers.begin(), managers.end(), state.manager_addr) == managers.end())
     managers.insert(managers.begin(), state.manager_addr);
-  session_ = std::make_unique<AgentSession>(
-      SessionConfig{
+  session_ = std::make_unique<agent::AgentSession>(
+      agent::SessionConfig{
           .managers = managers,
           .files = watched(files),
           .hostname = hostname(),
@@ -321,7 +326,7 @@ void Daemon::undo_enrolment() {
 
 void Daemon::stop_node() {
   session_.reset();
-  std::unique_ptr<ManagerNode> manager;
+  std::unique_ptr<manager::ManagerNode> manager;
   {
     std::lock_guard lock(manager_mutex_);
     manager = std::move(manager_);
@@ -356,39 +361,39 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
   if (state_ && request.force_new_cluster())
     return force_new_cluster(out);
   if (state_)
-    return failed_precondition(kAlreadyInSwarm);
+    return api::failed_precondition(kAlreadyInSwarm);
   NodeState state;
   state.role = "manager";
   state.advertise_addr =
       request.advertise_addr().empty() ? options_.advertise_addr : request.advertise_addr();
   if (!Ipv4::parse(state.advertise_addr).ok()) {
-    return invalid("advertise address \"" + state.advertise_addr +
-                   "\" is not an IPv4 address (use --advertise-addr)");
+    return api::invalid("advertise address \"" + state.advertise_addr +
+                        "\" is not an IPv4 address (use --advertise-addr)");
   }
-  state.listen_addr =
-      choose_listen_addr(request.listen_addr(), options_.listen_addr, state.advertise_addr);
+  state.listen_addr = manager::choose_listen_addr(request.listen_addr(), options_.listen_addr,
+                                                  state.advertise_addr);
   state.default_addr_pool =
       request.default_addr_pool().empty() ? "10.0.0.0/8" : request.default_addr_pool();
   auto pool = Ipv4Prefix::parse(state.default_addr_pool);
   if (!pool.ok())
-    return invalid("default address pool: " + pool.error().message());
+    return api::invalid("default address pool: " + pool.error().message());
   if (pool->length() > 24) {
-    return invalid("default address pool " + state.default_addr_pool +
-                   " is smaller than one /24 subnet");
+    return api::invalid("default address pool " + state.default_addr_pool +
+                        " is smaller than one /24 subnet");
   }
   state.heartbeat_ms = request.heartbeat_ms() == 0 ? 5000 : request.heartbeat_ms();
   state.manager_addr = api_addr(state.advertise_addr, state.listen_addr);
   auto cert_expiry = checked_cert_expiry(request.cert_expiry_s());
   if (!cert_expiry.ok())
-    return invalid(cert_expiry.error().message());
+    return api::invalid(cert_expiry.error().message());
 
-  SharedIds ids;
+  manager::SharedIds ids;
   state.node_id = ids.next();
   auto failed = [&](const Error& error) {
     undo_enrolment();
-    return to_grpc(error, grpc::StatusCode::INTERNAL);
+    return api::to_grpc(error, grpc::StatusCode::INTERNAL);
   };
-  auto created = ClusterSecrets::create(options_.state_dir, ids.next());
+  auto created = manager::ClusterSecrets::create(options_.state_dir, ids.next());
   if (!created.ok())
     return failed(created.error());
   auto key = pki::make_key_and_csr();
@@ -413,10 +418,10 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
   if (started.ok()) {
     std::lock_guard manager_lock(manager_mutex_);
     auto runtime = manager_->runtime();
-    started = register_node(*runtime, state.node_id, hostname(), *Ipv4::parse(state.advertise_addr),
-                            pki::NodeRole::kManager);
+    started = manager::register_node(*runtime, state.node_id, hostname(),
+                                     *Ipv4::parse(state.advertise_addr), pki::NodeRole::kManager);
     if (started.ok())
-      record_certificate(*runtime, state.node_id, cert->chain_pem, cert->issuer);
+      manager::record_certificate(*runtime, state.node_id, cert->chain_pem, cert->issuer);
     if (started.ok())
       started = create_ingress_network(*runtime);
   }
@@ -437,21 +442,21 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
 
 grpc::Status Daemon::force_new_cluster(api::InitResponse& out) {
   if (state_->role != "manager") {
-    return failed_precondition(
+    return api::failed_precondition(
         "--force-new-cluster rebuilds the swarm from a manager's data: this node is a worker");
   }
   auto files = pki::load_node_files(options_.state_dir);
   if (!files.ok())
-    return to_grpc(files.error(), grpc::StatusCode::INTERNAL);
-  const bool replicated = ManagerSeat::has_member_data(options_.state_dir + "/manager");
+    return api::to_grpc(files.error(), grpc::StatusCode::INTERNAL);
+  const bool replicated = manager::ManagerSeat::has_member_data(options_.state_dir + "/manager");
   stop_node();  // tasks keep running: the agent started below adopts them
   Status started = start_manager(*state_, *files, nullptr, {}, replicated);
   if (started.ok())
     started = start_agent(*state_, *files);
   if (!started.ok()) {
-    return to_grpc(started.error(), grpc::StatusCode::INTERNAL);
+    return api::to_grpc(started.error(), grpc::StatusCode::INTERNAL);
   }
-  std::shared_ptr<const ClusterSecrets> secrets;
+  std::shared_ptr<const manager::ClusterSecrets> secrets;
   for (int i = 0; i < 300 && !secrets; ++i) {  // its member leads once the old lease is gone
     {
       std::lock_guard manager_lock(manager_mutex_);
@@ -474,10 +479,10 @@ grpc::Status Daemon::force_new_cluster(api::InitResponse& out) {
 grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& out) {
   std::lock_guard lock(mutex_);
   if (state_)
-    return failed_precondition(kAlreadyInSwarm);
+    return api::failed_precondition(kAlreadyInSwarm);
   auto token = pki::parse_join_token(request.token());
   if (!token.ok())
-    return invalid(token.error().message());
+    return api::invalid(token.error().message());
   NodeState state;
   state.manager_addr = request.remote_addr();
   if (state.manager_addr.find(':') == std::string::npos)
@@ -485,15 +490,15 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
   state.advertise_addr =
       request.advertise_addr().empty() ? options_.advertise_addr : request.advertise_addr();
   if (!Ipv4::parse(state.advertise_addr).ok()) {
-    return invalid("advertise address \"" + state.advertise_addr +
-                   "\" is not an IPv4 address (use --advertise-addr)");
+    return api::invalid("advertise address \"" + state.advertise_addr +
+                        "\" is not an IPv4 address (use --advertise-addr)");
   }
   // First contact: fetch the root certificate and trust it only if the token names it.
   api::RootCertificate root;
   {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + 10s);
-    auto stub = api::Ca::NewStub(unverified_channel(state.manager_addr));
+    auto stub = api::Ca::NewStub(api::unverified_channel(state.manager_addr));
     auto status = stub->GetRootCertificate(&context, api::Empty{}, &root);
     if (!status.ok()) {
       return {grpc::StatusCode::UNAVAILABLE,
@@ -507,7 +512,7 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
   }
   auto key = pki::make_key_and_csr();
   if (!key.ok())
-    return to_grpc(key.error(), grpc::StatusCode::INTERNAL);
+    return api::to_grpc(key.error(), grpc::StatusCode::INTERNAL);
   api::IssueNodeCertificateRequest issue;
   issue.set_token(request.token());
   issue.set_csr_pem(key->csr_pem);
@@ -518,26 +523,26 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
     grpc::ClientContext context;
     // A manager's join can wait for the store to move into etcd and for etcd to accept a member.
     context.set_deadline(std::chrono::system_clock::now() + 60s);
-    auto stub = api::Ca::NewStub(anonymous_channel(state.manager_addr, root.pem()));
+    auto stub = api::Ca::NewStub(api::anonymous_channel(state.manager_addr, root.pem()));
     auto status = stub->IssueNodeCertificate(&context, issue, &issued);
     if (!status.ok())
       return status;
   }
   if (auto verified = pki::verify_issued_by(issued.cert_pem(), root.pem()); !verified.ok()) {
-    return to_grpc(verified.error(), grpc::StatusCode::PERMISSION_DENIED);
+    return api::to_grpc(verified.error(), grpc::StatusCode::PERMISSION_DENIED);
   }
   state.node_id = issued.node_id();
   state.role = issued.role();
   if (state.role == "manager") {
     // Its own API first: it leads, or names the leader; the manager it joined through next.
-    state.listen_addr =
-        choose_listen_addr(request.listen_addr(), options_.listen_addr, state.advertise_addr);
+    state.listen_addr = manager::choose_listen_addr(request.listen_addr(), options_.listen_addr,
+                                                    state.advertise_addr);
     state.managers = {api_addr(state.advertise_addr, state.listen_addr), state.manager_addr};
     state.manager_addr = state.managers.front();
     state.default_addr_pool = issued.default_addr_pool();
     state.heartbeat_ms = issued.heartbeat_ms() == 0 ? 5000 : issued.heartbeat_ms();
     if (!Ipv4Prefix::parse(state.default_addr_pool).ok())
-      return invalid("the manager sent no valid default address pool");
+      return api::invalid("the manager sent no valid default address pool");
   }
   pki::NodeFiles files{
       .ca_cert_pem = root.pem(), .node_cert_pem = issued.cert_pem(), .node_key_pem = key->key_pem};
@@ -550,7 +555,7 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
     started = start_agent(state, files);
   if (!started.ok()) {
     undo_enrolment();
-    return to_grpc(started.error(), grpc::StatusCode::INTERNAL);
+    return api::to_grpc(started.error(), grpc::StatusCode::INTERNAL);
   }
   state_ = state;
   out.set_node_id(state.node_id);
@@ -562,17 +567,17 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
 grpc::Status Daemon::leave(const api::LeaveRequest& request) {
   std::lock_guard lock(mutex_);
   if (!state_)
-    return failed_precondition(kNotInSwarm);
+    return api::failed_precondition(kNotInSwarm);
   if (state_->role == "manager" && !request.force() &&
-      ManagerSeat::has_member_data(options_.state_dir + "/manager")) {
-    return failed_precondition(
+      manager::ManagerSeat::has_member_data(options_.state_dir + "/manager")) {
+    return api::failed_precondition(
         "You are attempting to leave the swarm on a node that is participating as a manager. "
         "Leaving takes its member out of the managers' quorum without removing it: demote it "
         "first (shoal node demote). A swarm that has lost its quorum can be rebuilt with "
         "`shoal swarm init --force-new-cluster`. Use `--force` to ignore this message.");
   }
   if (state_->role == "manager" && !request.force()) {
-    return failed_precondition(
+    return api::failed_precondition(
         "You are attempting to leave the swarm on a node that is participating as a manager. "
         "Removing the last manager erases all current state of the swarm. Use `--force` to "
         "ignore this message.");
@@ -589,7 +594,7 @@ grpc::Status Daemon::leave(const api::LeaveRequest& request) {
   state_.reset();
   spdlog::info("left the swarm");
   if (!left.ok())
-    return to_grpc(left.error(), grpc::StatusCode::INTERNAL);
+    return api::to_grpc(left.error(), grpc::StatusCode::INTERNAL);
   return grpc::Status::OK;
 }
 
@@ -598,7 +603,7 @@ grpc::Status Daemon::leave(const api::LeaveRequest& request) {
 namespace {
 
 // A node id the backup does not use already (ids are random; this only rules out the absurd).
-std::string fresh_node_id(SharedIds& ids, const Backup& backup) {
+std::string fresh_node_id(manager::SharedIds& ids, const manager::Backup& backup) {
   for (;;) {
     auto id = ids.next();
     bool used = std::any_of(backup.objects.begin(), backup.objects.end(), [&](const auto& o) {
@@ -635,7 +640,7 @@ Result<pki::NodeFiles> issue_manager_files(const pki::CertificateAuthority& ca,
 }  // namespace
 
 Result<NodeState> Daemon::restored_state(const api::RestoreRequest& request,
-                                         const Backup& backup) const {
+                                         const manager::Backup& backup) const {
   NodeState state;
   state.role = "manager";
   state.advertise_addr =
@@ -644,25 +649,25 @@ Result<NodeState> Daemon::restored_state(const api::RestoreRequest& request,
     return invalid_argument("advertise address \"" + state.advertise_addr + "\"",
                             "is not an IPv4 address (use --advertise-addr)");
   }
-  state.listen_addr =
-      choose_listen_addr(request.listen_addr(), options_.listen_addr, state.advertise_addr);
+  state.listen_addr = manager::choose_listen_addr(request.listen_addr(), options_.listen_addr,
+                                                  state.advertise_addr);
   state.default_addr_pool = backup.secrets.default_addr_pool;
   state.heartbeat_ms = backup.secrets.heartbeat_ms;
   state.manager_addr = api_addr(state.advertise_addr, state.listen_addr);
-  SharedIds ids;
+  manager::SharedIds ids;
   state.node_id = fresh_node_id(ids, backup);
   return state;
 }
 
 // Same order as init: secrets, node files, then the store (whole, before a manager loop runs on
 // it), the manager, node.json and the agent. The caller cleans up after a failure.
-Status Daemon::become_restored_manager(const NodeState& state, const Backup& backup) {
+Status Daemon::become_restored_manager(const NodeState& state, const manager::Backup& backup) {
   const auto& secrets = backup.secrets;
   SHOAL_ASSIGN_OR_RETURN(auto ca,
                          pki::CertificateAuthority::load(secrets.ca_cert_pem, secrets.ca_key_pem));
-  SHOAL_ASSIGN_OR_RETURN(
-      auto restored, ClusterSecrets::restore(options_.state_dir, std::move(ca), secrets.cluster_id,
-                                             secrets.tokens));
+  SHOAL_ASSIGN_OR_RETURN(auto restored,
+                         manager::ClusterSecrets::restore(options_.state_dir, std::move(ca),
+                                                          secrets.cluster_id, secrets.tokens));
   SHOAL_ASSIGN_OR_RETURN(auto files,
                          issue_manager_files(*restored->ca(), state, secrets.cluster_id));
   SHOAL_TRY(pki::save_node_files(options_.state_dir, files));
@@ -681,32 +686,32 @@ Status Daemon::become_restored_manager(const NodeState& state, const Backup& bac
 grpc::Status Daemon::restore(const api::RestoreRequest& request, api::RestoreResponse& out) {
   std::lock_guard lock(mutex_);
   if (state_)
-    return failed_precondition(kAlreadyInSwarm);
-  auto backup = decode_backup(request.data());
+    return api::failed_precondition(kAlreadyInSwarm);
+  auto backup = manager::decode_backup(request.data());
   if (!backup.ok())
-    return to_grpc(backup.error());
+    return api::to_grpc(backup.error());
   auto state = restored_state(request, *backup);
   if (!state.ok())
-    return to_grpc(state.error());
+    return api::to_grpc(state.error());
   auto store_path = options_.state_dir + "/manager/store.db";
   if (fs::exists(store_path)) {
-    return failed_precondition(store_path +
-                               " is left from an earlier manager: remove it before restoring");
+    return api::failed_precondition(store_path +
+                                    " is left from an earlier manager: remove it before restoring");
   }
   if (auto done = become_restored_manager(*state, *backup); !done.ok()) {
     undo_enrolment();
     spdlog::warn("swarm restore failed: {}", done.error().message());
-    return to_grpc(done.error(), grpc::StatusCode::INTERNAL);
+    return api::to_grpc(done.error(), grpc::StatusCode::INTERNAL);
   }
   state_ = *state;
   out.set_node_id(state->node_id);
   out.set_worker_token(backup->secrets.tokens.worker);
   out.set_manager_addr(state->manager_addr);
-  fill_summary(*backup, *out.mutable_summary());
+  manager::fill_summary(*backup, *out.mutable_summary());
   spdlog::info("swarm {} restored from a backup of {}: node {} is the manager at {}",
-               backup->secrets.cluster_id, format_time(backup->created_at), state->node_id,
+               backup->secrets.cluster_id, manager::format_time(backup->created_at), state->node_id,
                state->manager_addr);
   return grpc::Status::OK;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::shoald

@@ -32,7 +32,7 @@
 #include "dataplane/lb/backend_choice.h"
 #include "swarm.grpc.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::shoald {
 
 struct DaemonOptions {
   std::string state_dir = "/var/lib/shoal";
@@ -43,7 +43,7 @@ struct DaemonOptions {
   std::string node_tag;  // scopes kernel names; empty: from the node id (tests use the host's)
   lb::BackendKind lb_backend = lb::BackendKind::kEbpf;  // shoald --lb-backend, probed
   std::string etcd_binary = "etcd";                     // several managers run one member each
-  std::chrono::seconds gossip_key_rotation = kGossipKeyRotation;  // a leader's period
+  std::chrono::seconds gossip_key_rotation = gossip::kGossipKeyRotation;  // a leader's period
 };
 
 // What node.json holds.
@@ -88,7 +88,7 @@ class Daemon : private CertificateHolder {
   Status serve_local();
   Status resume();
   Status start_manager(const NodeState& state, const pki::NodeFiles& files,
-                       std::unique_ptr<ClusterSecrets> secrets = {},
+                       std::unique_ptr<manager::ClusterSecrets> secrets = {},
                        std::string etcd_initial_cluster = {}, bool force_new_cluster = false);
   grpc::Status force_new_cluster(api::InitResponse& out);
   // In daemon_role.cpp: the store gave this node another role. Renews the certificate with the
@@ -119,8 +119,9 @@ class Daemon : private CertificateHolder {
   // left in the state directory.
   void undo_enrolment();
   Status save_state(const NodeState& state);
-  Result<NodeState> restored_state(const api::RestoreRequest& request, const Backup& backup) const;
-  Status become_restored_manager(const NodeState& state, const Backup& backup);
+  Result<NodeState> restored_state(const api::RestoreRequest& request,
+                                   const manager::Backup& backup) const;
+  Status become_restored_manager(const NodeState& state, const manager::Backup& backup);
   std::string hostname() const;
 
   DaemonOptions options_;  // state_dir: the checked real path (state_dir.h)
@@ -133,15 +134,15 @@ class Daemon : private CertificateHolder {
   bool role_changing_ = false;  // guarded by role_mutex_
   bool role_stopping_ = false;  // guarded by role_mutex_
   std::optional<NodeState> state_;
-  std::unique_ptr<GossipNode> gossip_;
+  std::unique_ptr<agent::GossipNode> gossip_;
   // Kept across stop_node (the table stays for the next run); removed at leave.
   std::unique_ptr<dataplane::firewall::NodeFirewall> firewall_;
-  std::unique_ptr<ServicePlane> plane_;
-  std::unique_ptr<Executor> executor_;
-  std::unique_ptr<AgentSession> session_;
+  std::unique_ptr<agent::ServicePlane> plane_;
+  std::unique_ptr<agent::Executor> executor_;
+  std::unique_ptr<agent::AgentSession> session_;
 
   std::mutex manager_mutex_;  // manager_, for the CLI socket's calls
-  std::unique_ptr<ManagerNode> manager_;
+  std::unique_ptr<manager::ManagerNode> manager_;
 
   std::unique_ptr<grpc::Service> local_;
   std::unique_ptr<grpc::Service> local_control_;
@@ -156,4 +157,4 @@ class Daemon : private CertificateHolder {
   bool done_ = false;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::shoald

@@ -12,7 +12,7 @@
 #include "control/api/tls.h"
 #include "control/shoald/daemon.h"
 
-namespace shoal::daemon {
+namespace shoal::shoald {
 
 using namespace std::chrono_literals;
 
@@ -104,8 +104,8 @@ Status Daemon::renew_certificate() {
 void Daemon::reconnect_with_renewed_certificate() {
   // Once every TLS user holds the new certificate, new connections present it; the replaced
   // one counts for a grace only (cert_status.h).
-  std::this_thread::sleep_for(kCertificateFollowDelay);
-  start_new_connections();
+  std::this_thread::sleep_for(api::kCertificateFollowDelay);
+  api::start_new_connections();
   std::lock_guard lock(mutex_);
   if (session_)
     session_->reconnect();
@@ -156,4 +156,4 @@ void Daemon::on_roots(const std::string& trusted_pem, const std::string& signing
   }
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::shoald

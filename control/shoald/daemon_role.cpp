@@ -11,7 +11,7 @@
 #include "control/api/tls.h"
 #include "control/shoald/daemon.h"
 
-namespace shoal::daemon {
+namespace shoal::shoald {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -73,7 +73,7 @@ bool Daemon::change_role(const std::string& role) {
   next.role = issued.role();
   if (next.role == "manager") {
     if (next.listen_addr.empty())  // a worker never listened
-      next.listen_addr = choose_listen_addr("", options_.listen_addr, next.advertise_addr);
+      next.listen_addr = manager::choose_listen_addr("", options_.listen_addr, next.advertise_addr);
     next.manager_addr = api_addr(next.advertise_addr, next.listen_addr);
     next.default_addr_pool = issued.default_addr_pool();
     next.heartbeat_ms = issued.heartbeat_ms() == 0 ? next.heartbeat_ms : issued.heartbeat_ms();
@@ -96,7 +96,7 @@ void Daemon::restart_as(const NodeState& next, const pki::NodeFiles& files,
   Status started = pki::save_node_files(options_.state_dir, files);
   if (started.ok())
     started = save_state(next);
-  start_new_connections();  // the parts started next present the new certificate
+  api::start_new_connections();  // the parts started next present the new certificate
   if (started.ok() && next.role == "manager") {
     // Its agent runs either way; a restart of shoald retries the manager from node.json.
     if (auto manager = start_manager(next, files, nullptr, etcd_initial_cluster); !manager.ok())
@@ -112,4 +112,4 @@ void Daemon::restart_as(const NodeState& next, const pki::NodeFiles& files,
   spdlog::info("this node runs as a {} now", next.role);
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::shoald

@@ -6,7 +6,7 @@
 #include "control/api/grpc_status.h"
 #include "control/shoald/daemon.h"
 
-namespace shoal::daemon {
+namespace shoal::shoald {
 
 using namespace std::chrono_literals;
 
@@ -25,7 +25,7 @@ std::unique_ptr<grpc::ClientContext> run_call() {
 // Sends what the client has not seen of the output yet.
 class OutputFollower {
  public:
-  bool send(const Executor::RunView& view, grpc::ServerWriter<api::RunOutput>& writer) {
+  bool send(const agent::Executor::RunView& view, grpc::ServerWriter<api::RunOutput>& writer) {
     api::RunOutput message;
     if (view.out.size() > out_sent_)
       message.set_out(view.out.substr(out_sent_));
@@ -55,7 +55,7 @@ grpc::Status Daemon::run(grpc::ServerContext& context, const api::RunRequest& re
   {
     std::lock_guard lock(mutex_);
     if (!state_ || !executor_ || !session_)
-      return failed_precondition("This node is not part of a swarm");
+      return api::failed_precondition("This node is not part of a swarm");
     manager = api::Dispatcher::NewStub(session_->manager_channel());
   }
   api::StartRunResponse started;
@@ -75,11 +75,11 @@ grpc::Status Daemon::run(grpc::ServerContext& context, const api::RunRequest& re
       result = {grpc::StatusCode::CANCELLED, "the client went away"};
       break;
     }
-    std::optional<Executor::RunView> view;
+    std::optional<agent::Executor::RunView> view;
     {
       std::lock_guard lock(mutex_);
       if (!executor_) {
-        result = failed_precondition("the node left the swarm");
+        result = api::failed_precondition("the node left the swarm");
         break;
       }
       view = executor_->run_view(started.run_id(), task_id);
@@ -105,4 +105,4 @@ grpc::Status Daemon::run(grpc::ServerContext& context, const api::RunRequest& re
   return result;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::shoald

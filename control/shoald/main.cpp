@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   // (write_file_atomically). No window in which the CLI socket or a directory is wider.
   ::umask(077);
   shoal::report_crashes("shoald");
-  shoal::daemon::DaemonOptions options;
+  shoal::shoald::DaemonOptions options;
   std::string log_level = "info";
   CLI::App app{"shoald: the Shoal node agent"};
   app.add_option("--state-dir", options.state_dir, "where this node keeps its state")
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   options.gossip_key_rotation = std::chrono::seconds(rotation_seconds);
 
   // A backend the kernel lacks stops the start here, in one line.
-  auto backend = shoal::lb::choose_backend(lb_backend, shoal::daemon::probe_kernel());
+  auto backend = shoal::lb::choose_backend(lb_backend, shoal::agent::probe_kernel());
   if (!backend.ok()) {
     std::fprintf(stderr, "shoald: %s\n", backend.error().message().c_str());
     return 1;
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  auto daemon = shoal::daemon::Daemon::start(options);
+  auto daemon = shoal::shoald::Daemon::start(options);
   if (!daemon.ok()) {
     std::fprintf(stderr, "shoald: %s\n", daemon.error().message().c_str());
     return 1;

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <memory>
 
-namespace shoal::daemon {
+namespace shoal::shoald {
 
 namespace {
 
@@ -151,4 +151,4 @@ Result<StateDir> StateDir::open(const std::string& given) {
   return StateDir(path, std::move(fd));
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::shoald

@@ -19,7 +19,7 @@
 #include "common/result.h"
 #include "common/unique_fd.h"
 
-namespace shoal::daemon {
+namespace shoal::shoald {
 
 class StateDir {
  public:
@@ -36,4 +36,4 @@ class StateDir {
   UniqueFd fd_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::shoald

@@ -8,7 +8,7 @@
 
 #include "gossip/memberlist/keyring.h"
 
-namespace shoal::daemon {
+namespace shoal::gossip {
 
 namespace {}  // namespace
 
@@ -95,4 +95,4 @@ Result<std::vector<GossipKey>> gossip_keys_from_json(const nlohmann::json& json)
   return keys;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::gossip

@@ -17,7 +17,7 @@
 
 #include "common/result.h"
 
-namespace shoal::daemon {
+namespace shoal::gossip {
 
 struct GossipKey {
   std::string key;      // 16 random bytes (AES-128, as swarmkit's keys)
@@ -50,4 +50,4 @@ nlohmann::json gossip_keys_to_json(const std::vector<GossipKey>& keys);
 // Bounded and checked: at most kGossipKeysKept entries, each a base64 key of 16, 24 or 32 bytes.
 Result<std::vector<GossipKey>> gossip_keys_from_json(const nlohmann::json& json);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::gossip

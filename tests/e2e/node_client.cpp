@@ -86,14 +86,14 @@ std::unique_ptr<api::Dispatcher::Stub> dispatcher(const std::string& manager,
     std::fprintf(stderr, "%s\n", files.error().message().c_str());
     std::exit(2);
   }
-  return api::Dispatcher::NewStub(daemon::node_channel(manager, *files));
+  return api::Dispatcher::NewStub(api::node_channel(manager, *files));
 }
 
 int join(const std::string& manager, const std::vector<std::string>& args) {
   auto key = pki::make_key_and_csr();
   if (!key.ok())
     return 2;
-  auto stub = api::Ca::NewStub(daemon::unverified_channel(manager));
+  auto stub = api::Ca::NewStub(api::unverified_channel(manager));
   int count = args.size() > 3 ? std::stoi(args[3]) : 1;
   for (int i = 0; i < count; ++i) {
     api::IssueNodeCertificateRequest request;
@@ -158,7 +158,7 @@ std::string read_file(const std::string& path) {
 
 grpc::Status call_method(const std::string& manager, const std::string& method,
                          const pki::NodeFiles& files) {
-  auto channel = daemon::node_channel(manager, files, 64 << 20);
+  auto channel = api::node_channel(manager, files, 64 << 20);
   auto control = api::Control::NewStub(channel);
   api::Empty empty;
   if (method == "ListNodes") {

@@ -50,11 +50,11 @@ class SecurityE2E : public SharedSwarmTest<SecurityE2E> {
 
   // The keys a member keeps (gossip_node.h), base64, the one it seals with first.
   std::vector<std::string> kept_keys(int host) {
-    auto keys = daemon::read_kept_keys(c().state_dir(host) + "/gossip-keys.json");
+    auto keys = agent::read_kept_keys(c().state_dir(host) + "/gossip-keys.json");
     std::vector<std::string> out;
     if (keys.ok()) {
       for (const auto& key : *keys)
-        out.push_back(daemon::base64_key(key));
+        out.push_back(gossip::base64_key(key));
     }
     return out;
   }

@@ -8,10 +8,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
-  auto backup = shoal::daemon::decode_backup(input);
+  auto backup = shoal::manager::decode_backup(input);
   if (backup.ok()) {
     // What decodes must encode to a backup that decodes again.
-    if (!shoal::daemon::decode_backup(shoal::daemon::encode_backup(*backup)).ok()) {
+    if (!shoal::manager::decode_backup(shoal::manager::encode_backup(*backup)).ok()) {
       __builtin_trap();
     }
   }

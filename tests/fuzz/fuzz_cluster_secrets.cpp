@@ -39,10 +39,10 @@ const std::string& state_dir() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);
-  auto adopted = shoal::daemon::ClusterSecrets::adopt(state_dir(), input);
+  auto adopted = shoal::manager::ClusterSecrets::adopt(state_dir(), input);
   if (adopted.ok()) {
     const auto json = (*adopted)->to_json();
-    auto again = shoal::daemon::ClusterSecrets::adopt(state_dir(), json);
+    auto again = shoal::manager::ClusterSecrets::adopt(state_dir(), json);
     if (!again.ok() || (*again)->to_json() != json)
       __builtin_trap();
   }

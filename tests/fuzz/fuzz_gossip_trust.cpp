@@ -18,12 +18,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
   auto json = nlohmann::json::parse(text, nullptr, false);
   if (!json.is_discarded()) {
-    auto keys = shoal::daemon::gossip_keys_from_json(json);
+    auto keys = shoal::gossip::gossip_keys_from_json(json);
     if (keys.ok()) {
-      auto back = shoal::daemon::gossip_keys_from_json(shoal::daemon::gossip_keys_to_json(*keys));
+      auto back = shoal::gossip::gossip_keys_from_json(shoal::gossip::gossip_keys_to_json(*keys));
       if (!back.ok() || *back != *keys)
         __builtin_trap();
-      (void)shoal::daemon::keyring_order(*keys);
+      (void)shoal::gossip::keyring_order(*keys);
     }
   }
   static const shoal::agent::SwarmView view{

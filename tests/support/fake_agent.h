@@ -111,7 +111,7 @@ class FakeTaskRuntime final : public runtime::TaskRuntime {
   std::shared_ptr<FakeTasks> tasks_;
 };
 
-class FakeTableMember final : public daemon::TableMember {
+class FakeTableMember final : public agent::TableMember {
  public:
   void set_networks(const std::set<std::string>& networks) override {
     std::lock_guard lock(mutex_);
@@ -142,11 +142,11 @@ class FakeTableMember final : public daemon::TableMember {
   std::set<std::string> networks_;
 };
 
-class FakeTaskRotation final : public daemon::TaskRotation {
+class FakeTaskRotation final : public agent::TaskRotation {
  public:
   Status enable_mesh(const std::string&, Ipv4) override { return {}; }
-  Status task_starting(const daemon::TaskService&) override { return {}; }
-  Status task_running(const daemon::TaskService& task) override {
+  Status task_starting(const agent::TaskService&) override { return {}; }
+  Status task_running(const agent::TaskService& task) override {
     std::lock_guard lock(mutex_);
     in_rotation_[task.task_id] = task;
     return {};
@@ -158,7 +158,7 @@ class FakeTaskRotation final : public daemon::TaskRotation {
   }
   Status uninstall() override { return {}; }
 
-  std::optional<daemon::TaskService> in_rotation(const std::string& task_id) {
+  std::optional<agent::TaskService> in_rotation(const std::string& task_id) {
     std::lock_guard lock(mutex_);
     auto it = in_rotation_.find(task_id);
     if (it == in_rotation_.end())
@@ -168,7 +168,7 @@ class FakeTaskRotation final : public daemon::TaskRotation {
 
  private:
   std::mutex mutex_;
-  std::map<std::string, daemon::TaskService> in_rotation_;
+  std::map<std::string, agent::TaskService> in_rotation_;
 };
 
 }  // namespace shoal::testing

@@ -8,7 +8,7 @@
 
 namespace shoal::testing {
 
-class FakeControlHooks final : public daemon::ControlHooks {
+class FakeControlHooks final : public manager::ControlHooks {
  public:
   std::string leader = "leader0000000000000000000";
   std::string worker_token = "W";
@@ -16,7 +16,7 @@ class FakeControlHooks final : public daemon::ControlHooks {
   // What the managers' store says to a new member (add_manager); empty: welcome.
   std::string manager_refusal;
   // What a backup carries beside the store; none: the manager cannot say (an error).
-  std::optional<daemon::BackupSecrets> secrets;
+  std::optional<manager::BackupSecrets> secrets;
 
   api::JoinTokens join_tokens() override {
     api::JoinTokens tokens;
@@ -42,7 +42,7 @@ class FakeControlHooks final : public daemon::ControlHooks {
                             api::LogsResponse&) override {
     return grpc::Status::OK;
   }
-  Result<daemon::BackupSecrets> backup_secrets() override {
+  Result<manager::BackupSecrets> backup_secrets() override {
     if (!secrets)
       return Error{.op = "back up", .object = "swarm", .detail = "no secrets in this test"};
     return *secrets;

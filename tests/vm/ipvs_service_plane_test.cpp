@@ -19,7 +19,7 @@
 #include "tests/support/testbed.h"
 #include "tests/support/traffic.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 using testing::ip;
@@ -271,4 +271,4 @@ TEST_F(IpvsServicePlane, UninstallRemovesTheNodesTableAndVipLink) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

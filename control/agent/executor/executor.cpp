@@ -6,7 +6,7 @@
 #include "control/runtime/runtime.h"
 #include "dataplane/libnl_kernel.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 using namespace std::chrono_literals;
 using manager::TaskState;
@@ -345,4 +345,4 @@ void Executor::load_records() {
   }
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

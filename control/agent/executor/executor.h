@@ -34,7 +34,7 @@
 #include "dataplane/overlay.h"
 #include "swarm.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 struct ExecutorConfig {
   std::string node_tag;  // scopes netns, cgroups (short, [a-z0-9])
@@ -150,4 +150,4 @@ class Executor {
   std::thread thread_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -11,7 +11,7 @@
 #include "common/mounts.h"
 #include "control/agent/executor/executor.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 using namespace std::chrono_literals;
 using manager::TaskState;
@@ -143,4 +143,4 @@ Status Executor::leave() {
   return removed;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -10,7 +10,7 @@
 #include "common/unique_fd.h"
 #include "dataplane/netns.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 constexpr int kConnectTimeoutMs = 100;  // the task is local: an answer is immediate
@@ -57,4 +57,4 @@ Result<bool> tcp_ports_accept(const std::string& netns_name, Ipv4 ip,
   });
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -12,11 +12,11 @@
 #include "common/net_types.h"
 #include "common/result.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 // Connects to ip:port for each port from inside the named network namespace (the task's own).
 // True when every one accepts; false while one refuses; an error when the probe itself cannot run.
 Result<bool> tcp_ports_accept(const std::string& netns_name, Ipv4 ip,
                               const std::vector<uint16_t>& ports);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -4,7 +4,7 @@
 
 #include "control/agent/executor/readiness.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 using namespace std::chrono_literals;
 using manager::TaskState;
@@ -160,4 +160,4 @@ void TaskController::teardown(const std::string& task_id, TaskRecord& record) {
   record.torn_down = true;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -16,7 +16,7 @@
 #include "control/api/convert.h"
 #include "control/runtime/task_runtime.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 // What the runtime runs for `task` (its namespace is set at start): its command and arguments,
 // environment, the embedded DNS server as resolver, its short id as hostname, its configs as
@@ -60,4 +60,4 @@ class TaskController {
   TaskRotation& plane_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -6,7 +6,7 @@
 
 #include "control/agent/rows/peer_record.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 namespace {
 
@@ -204,4 +204,4 @@ Status TaskNetworks::remove_all() {
   return {};
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -24,7 +24,7 @@
 #include "dataplane/overlay.h"
 #include "gossip/networkdb/table_store.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 // A task's endpoint on its index-th network: a second network's endpoint needs an id of its own
 // (it names the sandbox's veth end).
@@ -77,4 +77,4 @@ class TaskNetworks {
   std::map<std::string, std::map<std::string, dataplane::PeerSpec>> peers_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -7,7 +7,7 @@
 
 #include "common/atomic_file.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 namespace fs = std::filesystem;
 
@@ -78,4 +78,4 @@ void TaskRecordFiles::remove_all() const {
   fs::remove_all(dir_, ec);
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

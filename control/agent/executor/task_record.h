@@ -16,7 +16,7 @@
 #include "common/result.h"
 #include "control/manager/rules/types.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 struct TaskRecord {
   std::vector<std::string> networks;  // attached, in order (eth0, eth1, ...)
@@ -49,4 +49,4 @@ class TaskRecordFiles {
   std::string dir_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

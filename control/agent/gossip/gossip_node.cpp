@@ -11,7 +11,7 @@
 #include "common/printable.h"
 #include "gossip/keys/gossip_keys.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 using namespace std::chrono_literals;
 
@@ -36,7 +36,7 @@ Result<std::vector<gossip::Bytes>> first_keys(const std::string& keys_file) {
     return as_bytes(*kept);
   if (!kept.ok() && kept.error().errnum != ENOENT)
     spdlog::warn("gossip keys: {}", kept.error().message());
-  SHOAL_ASSIGN_OR_RETURN(auto own, make_gossip_key(0));
+  SHOAL_ASSIGN_OR_RETURN(auto own, gossip::make_gossip_key(0));
   return std::vector<gossip::Bytes>{gossip::Bytes(own.key.begin(), own.key.end())};
 }
 
@@ -47,7 +47,7 @@ Result<std::vector<std::string>> read_kept_keys(const std::string& path) {
   if (!in)
     return sys_error("open", path, errno);
   auto json = nlohmann::json::parse(in, nullptr, false);
-  if (json.is_discarded() || !json.is_array() || json.size() > kGossipKeysKept)
+  if (json.is_discarded() || !json.is_array() || json.size() > gossip::kGossipKeysKept)
     return invalid_argument(path, "is not a list of gossip keys");
   std::vector<std::string> keys;
   for (const auto& entry : json) {
@@ -104,7 +104,7 @@ void GossipNode::set_keys(const std::vector<std::string>& keys) {
   }
   auto kept = nlohmann::json::array();
   for (const auto& key : keys)
-    kept.push_back(base64_key(key));
+    kept.push_back(gossip::base64_key(key));
   if (auto saved = write_file_atomically(keys_file_, kept.dump() + "\n", 0600); !saved.ok())
     spdlog::warn("gossip keys: {}", saved.error().message());
   post([this, bytes = as_bytes(keys)]() mutable {
@@ -230,4 +230,4 @@ void GossipNode::redeliver() {
   }
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -32,7 +32,7 @@
 #include "control/agent/rows/row_trust.h"
 #include "gossip/agent/table_agent.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 // The keys a node kept in its keys file (raw bytes, the first sealing); bounded and checked.
 Result<std::vector<std::string>> read_kept_keys(const std::string& path);
@@ -86,4 +86,4 @@ class GossipNode final : public TableMember {
   std::thread thread_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

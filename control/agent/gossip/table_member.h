@@ -9,7 +9,7 @@
 #include "gossip/memberlist/bytes.h"
 #include "gossip/networkdb/table_store.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 class TableMember {
  public:
@@ -25,4 +25,4 @@ class TableMember {
   virtual void watch(std::string table, Watcher watcher) = 0;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -5,7 +5,7 @@
 #include "ebpf/ingress_program.h"
 #include "ebpf/lb_program.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 class EbpfServiceBalancer final : public ServiceBalancer {
@@ -103,4 +103,4 @@ Result<std::unique_ptr<ServiceBalancer>> make_ebpf_balancer(const BalancerConfig
   return std::unique_ptr<ServiceBalancer>(std::move(balancer));
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

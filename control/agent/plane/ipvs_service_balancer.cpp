@@ -4,7 +4,7 @@
 
 #include "common/first_error.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 // The part of a service a task's namespace holds: its VIPs.
@@ -179,4 +179,4 @@ Result<std::unique_ptr<ServiceBalancer>> make_ipvs_balancer(const BalancerConfig
   return std::unique_ptr<ServiceBalancer>(std::move(balancer));
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

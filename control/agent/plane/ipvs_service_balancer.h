@@ -23,7 +23,7 @@
 #include "control/agent/plane/service_balancer.h"
 #include "ipvs/ipvs_lb.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 // Opens IPVS in a namespace (name or path; empty: the node's, as BalancerConfig names it).
 using IpvsKernelFactory =
@@ -80,4 +80,4 @@ class IpvsServiceBalancer final : public ServiceBalancer, public lb::LoadBalance
   std::map<std::string, lb::Service> services_;  // what the feed asked for, whole
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -3,7 +3,7 @@
 #include "ebpf/ebpf_probe.h"
 #include "ipvs/ipvs_probe.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 Result<dataplane::Netns> open_netns(const std::string& netns) {
   if (netns.empty())
@@ -22,4 +22,4 @@ Result<std::unique_ptr<ServiceBalancer>> make_balancer(lb::BackendKind kind,
   return kind == lb::BackendKind::kIpvs ? make_ipvs_balancer(config) : make_ebpf_balancer(config);
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

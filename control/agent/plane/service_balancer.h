@@ -23,7 +23,7 @@
 #include "dataplane/lb/load_balancer.h"
 #include "dataplane/netns.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 struct BalancerConfig {
   std::string node_tag;    // scopes eBPF pins and the node cgroup
@@ -65,4 +65,4 @@ lb::KernelSupport probe_kernel();
 Result<std::unique_ptr<ServiceBalancer>> make_balancer(lb::BackendKind kind,
                                                        const BalancerConfig& config);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

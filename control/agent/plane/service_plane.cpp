@@ -11,7 +11,7 @@
 #include "dataplane/dns/dns_server.h"
 #include "dataplane/netns.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -428,4 +428,4 @@ Status ServicePlane::uninstall() {
   return first.take();
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

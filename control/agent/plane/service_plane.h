@@ -40,7 +40,7 @@
 #include "control/agent/rows/service_feed.h"
 #include "dataplane/lb/backend_choice.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 struct ServicePlaneConfig {
   std::string node_tag;    // scopes pins (<bpffs>/shoal/<tag>/) and the node cgroup
@@ -95,4 +95,4 @@ class ServicePlane final : public TaskRotation {
   std::shared_ptr<Core> core_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

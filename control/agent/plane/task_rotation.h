@@ -11,7 +11,7 @@
 #include "common/result.h"
 #include "control/agent/rows/service_feed.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 struct TaskEndpoint {
   std::string network_id;
@@ -43,4 +43,4 @@ class TaskRotation {
   virtual Status uninstall() = 0;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -10,7 +10,7 @@
 #include "control/api/refusal.h"
 #include "control/api/tls.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 using namespace std::chrono_literals;
 
@@ -97,7 +97,8 @@ void AgentSession::run() {
     }
     if (auto manager = current_manager(); !stub || manager != dialled || fresh) {
       dialled = manager;
-      stub = api::Dispatcher::NewStub(node_channel(dialled, config_.files, kMaxAssignmentBytes));
+      stub = api::Dispatcher::NewStub(
+          api::node_channel(dialled, config_.files, api::kMaxAssignmentBytes));
     }
     bool again_now = run_session(*stub);  // redirected to the leader
     connected_ = false;
@@ -127,7 +128,7 @@ void AgentSession::choose_next(const grpc::ClientContext& context) {
   if (managers_.empty())
     return;
   const auto& trailers = context.GetServerTrailingMetadata();
-  if (auto leader = trailers.find(kLeaderMetadata); leader != trailers.end()) {
+  if (auto leader = trailers.find(api::kLeaderMetadata); leader != trailers.end()) {
     std::string addr(leader->second.data(), leader->second.size());
     auto known = std::find(managers_.begin(), managers_.end(), addr);
     if (known == managers_.end())
@@ -156,7 +157,7 @@ void AgentSession::learn_managers(const api::Assignments& assignments) {
 }
 
 std::shared_ptr<grpc::Channel> AgentSession::manager_channel() const {
-  return node_channel(current_manager(), config_.files);
+  return api::node_channel(current_manager(), config_.files);
 }
 
 bool AgentSession::run_session(api::Dispatcher::Stub& stub) {
@@ -235,7 +236,8 @@ bool AgentSession::run_session(api::Dispatcher::Stub& stub) {
   auto was = current_manager();
   choose_next(context);
   // Straight to a leader named elsewhere; a manager naming itself waits like any failure.
-  return context.GetServerTrailingMetadata().count(kLeaderMetadata) > 0 && current_manager() != was;
+  return context.GetServerTrailingMetadata().count(api::kLeaderMetadata) > 0 &&
+         current_manager() != was;
 }
 
 void AgentSession::handle(api::Dispatcher::Stub& stub, const api::Assignments& assignments) {
@@ -295,4 +297,4 @@ void AgentSession::handle(api::Dispatcher::Stub& stub, const api::Assignments& a
   }
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

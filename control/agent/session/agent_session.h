@@ -27,7 +27,7 @@
 #include "dataplane/firewall/node_firewall.h"
 #include "swarm.grpc.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 struct SessionConfig {
   std::vector<std::string> managers;  // IP:PORT each, the one to try first first
@@ -88,4 +88,4 @@ class AgentSession {
   std::thread thread_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

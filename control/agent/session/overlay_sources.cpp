@@ -4,7 +4,7 @@
 
 #include "gossip/membership/types.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 std::set<Ipv4> overlay_sources(const api::Assignments& assignments) {
   std::set<Ipv4> nodes;
@@ -29,4 +29,4 @@ void apply_overlay_sources(dataplane::firewall::OverlaySources& firewall,
   }
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -9,7 +9,7 @@
 #include "dataplane/firewall/node_firewall.h"
 #include "swarm.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 
 // Every node's address (`nodes`, Down ones too), and the gossip peers' for a manager that
 // predates that field. Text that is not an IPv4 address is skipped: it names no node.
@@ -19,4 +19,4 @@ std::set<Ipv4> overlay_sources(const api::Assignments& assignments);
 void apply_overlay_sources(dataplane::firewall::OverlaySources& firewall,
                            const api::Assignments& assignments);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

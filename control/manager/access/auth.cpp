@@ -5,7 +5,7 @@
 #include "control/manager/access/cert_status.h"
 #include "control/manager/leadership/leader_routing.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 std::optional<pki::NodeIdentity> caller_identity(const grpc::ServerContext& context) {
   auto auth = context.auth_context();
@@ -85,4 +85,4 @@ grpc::Status require_node(const grpc::ServerContext& context, pki::NodeIdentity&
   return grpc::Status::OK;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

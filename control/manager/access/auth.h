@@ -9,7 +9,7 @@
 #include "control/manager/store/store.h"
 #include "control/pki/identity.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 // The verified identity of the peer, or nothing for a caller without a certificate (the unix
 // socket, or a node that is still joining).
@@ -27,4 +27,4 @@ std::string forwarded_for(const grpc::ServerContext& context);
 // Dispatcher methods: any node certificate; returns the node.
 grpc::Status require_node(const grpc::ServerContext& context, pki::NodeIdentity& who);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

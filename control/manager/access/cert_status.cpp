@@ -8,7 +8,7 @@
 
 #include "control/pki/identity.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 namespace {
 
@@ -72,4 +72,4 @@ grpc::Status require_current_certificate(const grpc::ServerContext& context,
               "issued): it is revoked"};
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

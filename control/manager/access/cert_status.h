@@ -11,7 +11,7 @@
 #include "common/result.h"
 #include "control/manager/loop/manager_runtime.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 // Reads the validity of `cert_pem`, just signed for `node_id` by the root whose fingerprint is
 // `issuer`, into the node's store object. A failure is logged, not returned: the certificate is
@@ -33,4 +33,4 @@ bool certificate_counts(const manager::Node& node, const std::string& serial, in
 grpc::Status require_current_certificate(const grpc::ServerContext& context,
                                          const manager::Node& node);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 bool JoinLimiter::allow(const std::string& source, SteadyTime now,
                         std::chrono::milliseconds* retry_after) {
@@ -97,4 +97,4 @@ std::string peer_ip(std::string_view peer) {
   return "";
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
@@ -75,4 +75,4 @@ class LogThrottle {
 // percent-encoded; an IPv4-mapped IPv6 address as IPv4), or "" when it is not an IP peer.
 std::string peer_ip(std::string_view peer);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -12,7 +12,7 @@
 #include "control/pki/ca.h"
 #include "control/pki/join_token.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 namespace {
 
@@ -310,4 +310,4 @@ BackupCounts count_objects(const std::vector<manager::Object>& objects) {
   return counts;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -22,7 +22,7 @@
 #include "control/manager/ca/cluster_secrets.h"
 #include "control/manager/store/store.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 inline constexpr int kBackupFormatVersion = 1;
 // Bounds the file (and the Backup/Restore messages that carry it): configs are at most 500 KiB
@@ -70,4 +70,4 @@ BackupCounts count_objects(const std::vector<manager::Object>& objects);
 // RFC 3339 in UTC, seconds precision: "2024-05-01T12:00:00Z".
 std::string format_time(std::chrono::system_clock::time_point time);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -9,7 +9,7 @@
 #include "control/manager/access/cert_status.h"
 #include "control/manager/leadership/leader_routing.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 namespace {
 constexpr size_t kMaxCsrBytes = 16 * 1024;
@@ -32,13 +32,13 @@ bool callers_fault(const grpc::Status& status) {
 grpc::Status check_join_address(const std::string& addr, const std::string& source) {
   auto claimed = Ipv4::parse(addr);
   if (!claimed.ok()) {
-    return invalid("advertise address " + printable(addr, {.max_bytes = 64}) +
-                   " is not an IPv4 address");
+    return api::invalid("advertise address " + printable(addr, {.max_bytes = 64}) +
+                        " is not an IPv4 address");
   }
   if (auto from = Ipv4::parse(source); !from.ok() || *from != *claimed) {
-    return invalid("advertise address " + addr + " is not the address this join came from (" +
-                   (source.empty() ? std::string("unknown") : source) +
-                   "): join from the advertise address, the one the managers see");
+    return api::invalid("advertise address " + addr + " is not the address this join came from (" +
+                        (source.empty() ? std::string("unknown") : source) +
+                        "): join from the advertise address, the one the managers see");
   }
   return grpc::Status::OK;
 }
@@ -81,7 +81,7 @@ grpc::Status CaService::forward(const ManagerContext& held, const std::string& s
                                 const api::IssueNodeCertificateRequest& request,
                                 api::IssueNodeCertificateResponse& response) const {
   if (!held.channels)
-    return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+    return {grpc::StatusCode::UNAVAILABLE, api::kNoLeader};
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kForwardDeadline);
   context.AddMetadata(kForwardedPeerMetadata, source);
@@ -123,7 +123,7 @@ grpc::Status CaService::join(const std::string& source, bool forwarded,
   if (!held || held->manager == nullptr || held->secrets == nullptr) {
     // Passed on to the leader, once: a forwarded join is not forwarded again.
     if (!held || held->leader_addr.empty() || forwarded)
-      return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+      return {grpc::StatusCode::UNAVAILABLE, api::kNoLeader};
     auto status = forward(*held, source, request, response);
     if (!status.ok() && callers_fault(status)) {
       limiter_.failed(source, now);
@@ -164,11 +164,11 @@ grpc::Status CaService::RenewNodeCertificate(grpc::ServerContext* context,
   if (!held || held->manager == nullptr || held->secrets == nullptr)
     return not_leading(*context, held.get());  // the caller's identity cannot be forwarded
   if (request->csr_pem().size() > kMaxCsrBytes)
-    return invalid("certificate request too large");
+    return api::invalid("certificate request too large");
   std::optional<manager::Node> node;
   held->manager->store().view([&](const manager::ReadTx& tx) { node = tx.get_node(who.node_id); });
   if (!node)
-    return not_found("node " + who.node_id + " (removed from the swarm)");
+    return api::not_found("node " + who.node_id + " (removed from the swarm)");
   if (auto current = require_current_certificate(*context, *node); !current.ok())
     return current;
   const pki::NodeRole presented = who.role;  // what the caller's certificate says
@@ -177,7 +177,7 @@ grpc::Status CaService::RenewNodeCertificate(grpc::ServerContext* context,
   who.cluster_id = held->secrets->cluster_id();
   auto cert = held->secrets->sign(request->csr_pem(), who, {node->addr.str()});
   if (!cert.ok())
-    return to_grpc(cert.error());
+    return api::to_grpc(cert.error());
   spdlog::info("node {} renewed its certificate as {}", who.node_id, pki::to_ou(who.role));
   record_certificate(*held->manager, who.node_id, cert->chain_pem, cert->issuer);
   response->set_node_id(who.node_id);
@@ -201,9 +201,9 @@ grpc::Status CaService::issue(const ManagerContext& held, const std::string& sou
     return {grpc::StatusCode::PERMISSION_DENIED, granted.error().message()};
   role = *granted;
   if (request.csr_pem().size() > kMaxCsrBytes)
-    return invalid("certificate request too large");
+    return api::invalid("certificate request too large");
   if (auto valid = validate_hostname(request.hostname()); !valid.ok())
-    return to_grpc(valid.error());
+    return api::to_grpc(valid.error());
   if (auto checked = check_join_address(request.addr(), source); !checked.ok())
     return checked;
   auto addr = Ipv4::parse(request.addr());
@@ -211,10 +211,10 @@ grpc::Status CaService::issue(const ManagerContext& held, const std::string& sou
       .node_id = held.manager->ids().next(), .role = role, .cluster_id = secrets.cluster_id()};
   auto cert = secrets.sign(request.csr_pem(), who, {request.addr()});
   if (!cert.ok())
-    return to_grpc(cert.error());
+    return api::to_grpc(cert.error());
   if (auto registered = register_node(*held.manager, who.node_id, request.hostname(), *addr, role);
       !registered.ok()) {
-    return to_grpc(registered.error(), grpc::StatusCode::ABORTED);
+    return api::to_grpc(registered.error(), grpc::StatusCode::ABORTED);
   }
   record_certificate(*held.manager, who.node_id, cert->chain_pem, cert->issuer);
   spdlog::info("node {} ({}, {}) joined as {}", who.node_id, printable_for_log(request.hostname()),
@@ -242,7 +242,7 @@ grpc::Status CaService::add_manager(ControlHooks& hooks, const std::string& node
       spdlog::warn("removing node {} after its failed join: {}", node_id,
                    removed.error().message());
   }
-  return to_grpc(cluster.error(), grpc::StatusCode::UNAVAILABLE);
+  return api::to_grpc(cluster.error(), grpc::StatusCode::UNAVAILABLE);
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

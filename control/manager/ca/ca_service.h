@@ -19,7 +19,7 @@
 #include "control/manager/loop/manager_runtime.h"
 #include "swarm.grpc.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 // The joining node's address, sent by a manager that forwards a join to the leader.
 inline constexpr const char* kForwardedPeerMetadata = "shoal-forwarded-peer";
@@ -76,4 +76,4 @@ class CaService final : public api::Ca::Service {
 Status register_node(ManagerRuntime& manager, const std::string& node_id,
                      const std::string& hostname, Ipv4 addr, pki::NodeRole role);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -9,7 +9,7 @@
 #include "control/pki/join_token.h"
 #include "control/pki/node_files.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 namespace {
 
@@ -25,11 +25,11 @@ Status write_private(const std::string& path, const std::string& content) {
 }
 
 // The keys a secrets file holds, or a first one for a file written before gossip had keys.
-Result<std::vector<GossipKey>> stored_or_first_keys(const nlohmann::json& json) {
+Result<std::vector<gossip::GossipKey>> stored_or_first_keys(const nlohmann::json& json) {
   if (json.contains("gossip_keys"))
-    return gossip_keys_from_json(json["gossip_keys"]);
-  SHOAL_ASSIGN_OR_RETURN(auto first, make_gossip_key(unix_now()));
-  return std::vector<GossipKey>{std::move(first)};
+    return gossip::gossip_keys_from_json(json["gossip_keys"]);
+  SHOAL_ASSIGN_OR_RETURN(auto first, gossip::make_gossip_key(gossip::unix_now()));
+  return std::vector<gossip::GossipKey>{std::move(first)};
 }
 
 // Files written before --cert-expiry existed hold none: Docker's default.
@@ -43,7 +43,7 @@ std::chrono::seconds expiry_of(const nlohmann::json& json) {
 
 ClusterSecrets::ClusterSecrets(pki::CertificateAuthority ca, std::string state_dir,
                                std::string cluster_id, JoinTokenPair tokens,
-                               std::vector<GossipKey> gossip_keys)
+                               std::vector<gossip::GossipKey> gossip_keys)
     : state_dir_(std::move(state_dir)),
       cluster_id_(std::move(cluster_id)),
       ca_(std::make_shared<const pki::CertificateAuthority>(std::move(ca))),
@@ -172,7 +172,7 @@ nlohmann::json ClusterSecrets::to_json_locked() const {
                       {"worker_token", tokens_.worker},
                       {"manager_token", tokens_.manager},
                       {"cert_expiry_s", cert_expiry_.count()},
-                      {"gossip_keys", gossip_keys_to_json(gossip_keys_)}};
+                      {"gossip_keys", gossip::gossip_keys_to_json(gossip_keys_)}};
   if (rotation_) {
     json["next_ca_cert"] = rotation_->next->cert_pem();
     json["next_ca_key"] = rotation_->next->key_pem();
@@ -283,16 +283,16 @@ Status ClusterSecrets::rotate(pki::NodeRole role) {
   return {};
 }
 
-std::vector<GossipKey> ClusterSecrets::gossip_keys() const {
+std::vector<gossip::GossipKey> ClusterSecrets::gossip_keys() const {
   std::lock_guard lock(mutex_);
   return gossip_keys_;
 }
 
 Status ClusterSecrets::rotate_gossip_key(int64_t now) {
-  SHOAL_ASSIGN_OR_RETURN(auto fresh, make_gossip_key(now));
+  SHOAL_ASSIGN_OR_RETURN(auto fresh, gossip::make_gossip_key(now));
   std::lock_guard lock(mutex_);
   auto previous = gossip_keys_;
-  gossip_keys_ = with_new_key(gossip_keys_, std::move(fresh));
+  gossip_keys_ = gossip::with_new_key(gossip_keys_, std::move(fresh));
   if (auto saved = save(); !saved.ok()) {
     gossip_keys_ = std::move(previous);
     return saved;
@@ -318,4 +318,4 @@ Result<pki::NodeRole> ClusterSecrets::role_for(std::string_view token) const {
                           "necessary to join this cluster");
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

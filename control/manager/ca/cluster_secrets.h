@@ -18,7 +18,7 @@
 #include "control/pki/identity.h"
 #include "gossip/keys/gossip_keys.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 struct JoinTokenPair {
   std::string worker;
@@ -78,7 +78,7 @@ class ClusterSecrets {
   JoinTokenPair tokens() const;
   Status rotate(pki::NodeRole role);
   // The gossip keys, oldest first.
-  std::vector<GossipKey> gossip_keys() const;
+  std::vector<gossip::GossipKey> gossip_keys() const;
   // Adds a fresh gossip key (the oldest of more than three goes) and saves.
   Status rotate_gossip_key(int64_t now);
   // How long the node certificates the CA signs are valid (`swarm init/update --cert-expiry`).
@@ -88,7 +88,7 @@ class ClusterSecrets {
   Result<pki::NodeRole> role_for(std::string_view token) const;
 
   ClusterSecrets(pki::CertificateAuthority ca, std::string state_dir, std::string cluster_id,
-                 JoinTokenPair tokens, std::vector<GossipKey> gossip_keys);
+                 JoinTokenPair tokens, std::vector<gossip::GossipKey> gossip_keys);
 
  private:
   // Everything in cluster.json, and the CA key in Docker's file; under mutex_.
@@ -102,8 +102,8 @@ class ClusterSecrets {
   std::shared_ptr<const pki::CertificateAuthority> ca_;
   std::optional<RootRotation> rotation_;
   JoinTokenPair tokens_;
-  std::vector<GossipKey> gossip_keys_;
+  std::vector<gossip::GossipKey> gossip_keys_;
   std::chrono::seconds cert_expiry_ = pki::kDefaultNodeCertValidity;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

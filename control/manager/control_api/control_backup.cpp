@@ -7,7 +7,7 @@
 #include "control/api/grpc_status.h"
 #include "control/manager/control_api/control_service.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 namespace {
 
@@ -55,8 +55,8 @@ grpc::Status ControlService::Backup(grpc::ServerContext* context, const api::Emp
     return status;
   auto secrets = held->hooks->backup_secrets();
   if (!secrets.ok())
-    return to_grpc(secrets.error(), grpc::StatusCode::INTERNAL);
-  daemon::Backup backup;
+    return api::to_grpc(secrets.error(), grpc::StatusCode::INTERNAL);
+  manager::Backup backup;
   backup.secrets = std::move(*secrets);
   backup.created_at = std::chrono::system_clock::now();
   held->manager->store().view([&](const manager::ReadTx& tx) { backup.objects = all_objects(tx); });
@@ -72,4 +72,4 @@ grpc::Status ControlService::Backup(grpc::ServerContext* context, const api::Emp
   return grpc::Status::OK;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

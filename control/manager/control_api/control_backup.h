@@ -4,9 +4,9 @@
 #include "control/manager/backup/backup.h"
 #include "swarm.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 // Counts and identity of a backup, for the CLI's report.
 void fill_summary(const Backup& backup, api::BackupSummary& out);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

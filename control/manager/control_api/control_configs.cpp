@@ -6,7 +6,7 @@
 #include "control/manager/control_api/lookup.h"
 #include "control/manager/rules/configs.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 using manager::ReadTx;
 using manager::WriteTx;
@@ -37,7 +37,7 @@ grpc::Status resolve_config_references(const ReadTx& tx,
       ref.mode = 0444;
   }
   if (auto valid = manager::validate_config_references(refs); !valid.ok())
-    return to_grpc(valid.error());
+    return api::to_grpc(valid.error());
   return grpc::Status::OK;
 }
 
@@ -54,7 +54,7 @@ grpc::Status ControlService::CreateConfig(grpc::ServerContext* context,
   config.labels.insert(request->labels().begin(), request->labels().end());
   config.created_at = manager::Clock::now();
   if (auto valid = manager::validate_config(config); !valid.ok())
-    return to_grpc(valid.error());
+    return api::to_grpc(valid.error());
   std::lock_guard lock(manager.control_mutex());
   bool exists = false;
   manager.store().view(
@@ -65,7 +65,7 @@ grpc::Status ControlService::CreateConfig(grpc::ServerContext* context,
   config.id = manager.ids().next();
   if (auto written = manager.store().update([&](WriteTx& tx) { return tx.create(config); });
       !written.ok()) {
-    return to_grpc(written.error(), grpc::StatusCode::ABORTED);
+    return api::to_grpc(written.error(), grpc::StatusCode::ABORTED);
   }
   api::to_proto(config, false, *response);
   return grpc::Status::OK;
@@ -114,15 +114,16 @@ grpc::Status ControlService::RemoveConfig(grpc::ServerContext* context,
     return config.refusal();
   if (!users.empty()) {
     // Docker's words: "config 'x' is in use by the following service: y".
-    return failed_precondition("config '" + config->name + "' is in use by the following service" +
-                               (users.size() > 1 ? "s" : "") + ": " + joined(users));
+    return api::failed_precondition("config '" + config->name +
+                                    "' is in use by the following service" +
+                                    (users.size() > 1 ? "s" : "") + ": " + joined(users));
   }
   if (auto written =
           manager.store().update([&](WriteTx& tx) { return tx.remove_config(config->id); });
       !written.ok()) {
-    return to_grpc(written.error(), grpc::StatusCode::ABORTED);
+    return api::to_grpc(written.error(), grpc::StatusCode::ABORTED);
   }
   return grpc::Status::OK;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

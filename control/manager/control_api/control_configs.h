@@ -8,11 +8,11 @@
 
 #include "control/manager/store/store.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 // Each reference names its config by id, name or id prefix (config_id, else config_name); on
 // success both are filled in, target defaults to /<name> and mode to 0444.
 grpc::Status resolve_config_references(const manager::ReadTx& tx,
                                        std::vector<manager::ConfigReference>& refs);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -15,7 +15,7 @@
 #include "control/manager/rules/types.h"
 #include "swarm.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 class ControlHooks {
  public:
@@ -45,4 +45,4 @@ class ControlHooks {
   virtual Result<BackupSecrets> backup_secrets() = 0;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

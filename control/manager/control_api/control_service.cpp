@@ -11,7 +11,7 @@
 #include "control/manager/rules/service_update.h"
 #include "control/manager/rules/validation.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 using manager::ReadTx;
 using manager::WriteTx;
@@ -21,7 +21,7 @@ namespace {
 grpc::Status write(manager::Store& store, const std::function<Status(WriteTx&)>& writer) {
   auto written = store.update(writer);
   if (!written.ok()) {
-    return to_grpc(written.error(), grpc::StatusCode::ABORTED);
+    return api::to_grpc(written.error(), grpc::StatusCode::ABORTED);
   }
   return grpc::Status::OK;
 }
@@ -71,7 +71,7 @@ grpc::Status check_demotion(const ManagerContext& held, const manager::Node& nod
     return grpc::Status::OK;
   }
   if (auto safe = held.hooks->check_manager_removal(node.id, node.addr.str()); !safe.ok()) {
-    return to_grpc(safe.error(), grpc::StatusCode::FAILED_PRECONDITION);
+    return api::to_grpc(safe.error(), grpc::StatusCode::FAILED_PRECONDITION);
   }
   return grpc::Status::OK;
 }
@@ -86,7 +86,7 @@ grpc::Status ControlService::hold(const grpc::ServerContext& context,
   }
   held = source_();
   if (!held || held->manager == nullptr)
-    return failed_precondition(kNotAManager);
+    return api::failed_precondition(api::kNotAManager);
   if (!require_certificate_)
     return grpc::Status::OK;  // the CLI socket: root on this host
   grpc::Status current;
@@ -143,13 +143,13 @@ grpc::Status ControlService::UpdateNode(grpc::ServerContext* context,
   if (!request->availability().empty()) {
     auto availability = manager::parse_availability(request->availability());
     if (!availability.ok())
-      return to_grpc(availability.error());
+      return api::to_grpc(availability.error());
     node->availability = *availability;
   }
   if (!request->role().empty()) {
     auto role = manager::parse_role(request->role());
     if (!role.ok())
-      return to_grpc(role.error());
+      return api::to_grpc(role.error());
     if (*role != node->role && *role == manager::NodeRole::kWorker) {
       if (auto status = check_demotion(*held, *node, request->force()); !status.ok())
         return status;
@@ -178,7 +178,7 @@ grpc::Status ControlService::UpdateNode(grpc::ServerContext* context,
         return tx.update(*current);
       });
       (void)reverted;  // the refusal is what the caller needs to hear
-      return to_grpc(removed.error(), grpc::StatusCode::FAILED_PRECONDITION);
+      return api::to_grpc(removed.error(), grpc::StatusCode::FAILED_PRECONDITION);
     }
   }
   api::to_proto(*node, node->id == held->hooks->leader_node_id(), *response);
@@ -197,20 +197,22 @@ grpc::Status ControlService::RemoveNode(grpc::ServerContext* context,
   if (!node)
     return node.refusal();
   if (node->id == held->hooks->leader_node_id()) {
-    return failed_precondition("node " + node->id + " is the leader manager and cannot be removed");
+    return api::failed_precondition("node " + node->id +
+                                    " is the leader manager and cannot be removed");
   }
   if (node->role == manager::NodeRole::kManager) {
     if (!request->force()) {
-      return failed_precondition("node " + node->id +
-                                 " is a cluster manager and is a member of the managers' store. "
-                                 "It must be demoted to worker before removal");
+      return api::failed_precondition(
+          "node " + node->id +
+          " is a cluster manager and is a member of the managers' store. "
+          "It must be demoted to worker before removal");
     }
     if (auto removed = held->hooks->remove_manager(node->id, node->addr.str(), true); !removed.ok())
-      return to_grpc(removed.error(), grpc::StatusCode::FAILED_PRECONDITION);
+      return api::to_grpc(removed.error(), grpc::StatusCode::FAILED_PRECONDITION);
   }
   if (node->status != manager::NodeStatus::kDown && !request->force()) {
-    return failed_precondition("node " + node->id +
-                               " is not down and can't be removed (use --force)");
+    return api::failed_precondition("node " + node->id +
+                                    " is not down and can't be removed (use --force)");
   }
   return write(manager.store(), [&](WriteTx& tx) { return tx.remove_node(node->id); });
 }
@@ -232,21 +234,22 @@ grpc::Status ControlService::CreateNetwork(grpc::ServerContext* context,
   if (!request->subnet().empty()) {
     auto subnet = Ipv4Prefix::parse(request->subnet());
     if (!subnet.ok())
-      return invalid("invalid subnet " + request->subnet() + ": " + subnet.error().message());
+      return api::invalid("invalid subnet " + request->subnet() + ": " + subnet.error().message());
     if (subnet->addr() != subnet->network()) {
-      return invalid("invalid subnet " + request->subnet() + ": host bits are set (did you mean " +
-                     Ipv4Prefix(subnet->network(), subnet->length()).str() + "?)");
+      return api::invalid("invalid subnet " + request->subnet() +
+                          ": host bits are set (did you mean " +
+                          Ipv4Prefix(subnet->network(), subnet->length()).str() + "?)");
     }
     network.subnet = *subnet;
   }
   if (!request->gateway().empty()) {
     auto gateway = Ipv4::parse(request->gateway());
     if (!gateway.ok())
-      return invalid("invalid gateway " + request->gateway());
+      return api::invalid("invalid gateway " + request->gateway());
     network.gateway = *gateway;
   }
   if (auto valid = manager::validate_network(network); !valid.ok()) {
-    return to_grpc(valid.error());
+    return api::to_grpc(valid.error());
   }
   std::lock_guard lock(manager.control_mutex());
   grpc::Status conflict = grpc::Status::OK;
@@ -258,8 +261,8 @@ grpc::Status ControlService::CreateNetwork(grpc::ServerContext* context,
         return;
       }
       if (network.subnet && other.subnet && network.subnet->overlaps(*other.subnet)) {
-        conflict = invalid("subnet " + network.subnet->str() + " overlaps with network " +
-                           other.name + " (" + other.subnet->str() + ")");
+        conflict = api::invalid("subnet " + network.subnet->str() + " overlaps with network " +
+                                other.name + " (" + other.subnet->str() + ")");
         return;
       }
     }
@@ -325,11 +328,11 @@ grpc::Status ControlService::RemoveNetwork(grpc::ServerContext* context,
   if (!network)
     return network.refusal();
   if (network->ingress) {
-    return failed_precondition("network " + network->name +
-                               " is the ingress network and cannot be removed");
+    return api::failed_precondition("network " + network->name +
+                                    " is the ingress network and cannot be removed");
   }
   if (!user.empty()) {
-    return failed_precondition("network " + network->name + " is in use by service " + user);
+    return api::failed_precondition("network " + network->name + " is in use by service " + user);
   }
   return write(manager.store(), [&](WriteTx& tx) { return tx.remove_network(network->id); });
 }
@@ -344,10 +347,10 @@ static grpc::Status resolve_alias_networks(const ReadTx& tx, manager::ServiceSpe
     auto network = find_network(tx, ref);
     if (!network)
       return network.ambiguous() ? network.refusal()
-                                 : not_found("network " + ref + " (of network aliases)");
+                                 : api::not_found("network " + ref + " (of network aliases)");
     if (std::find(spec.networks.begin(), spec.networks.end(), network->id) == spec.networks.end())
-      return invalid("service " + spec.name + " has aliases on network " + ref +
-                     ", which it is not on");
+      return api::invalid("service " + spec.name + " has aliases on network " + ref +
+                          ", which it is not on");
     auto& merged = by_id[network->id];
     merged.insert(merged.end(), names.begin(), names.end());
   }
@@ -359,7 +362,7 @@ static grpc::Status checked_spec(ManagerRuntime& manager, const api::ServiceSpec
                                  const std::string& own_id, manager::ServiceSpec& out) {
   auto spec = api::from_proto(in);
   if (!spec.ok())
-    return to_grpc(spec.error());
+    return api::to_grpc(spec.error());
   out = std::move(spec).value();
   grpc::Status status = grpc::Status::OK;
   manager.store().view([&](const ReadTx& tx) {
@@ -371,8 +374,8 @@ static grpc::Status checked_spec(ManagerRuntime& manager, const api::ServiceSpec
         return;
       }
       if (network->ingress) {
-        status = invalid("service cannot be explicitly attached to the ingress network " +
-                         network->name);
+        status = api::invalid("service cannot be explicitly attached to the ingress network " +
+                              network->name);
         return;
       }
       ids.push_back(network->id);
@@ -383,8 +386,8 @@ static grpc::Status checked_spec(ManagerRuntime& manager, const api::ServiceSpec
       return;
     for (const auto& port : out.ports) {
       if (auto holder = port_holder(tx, port, own_id)) {
-        status = invalid("port " + std::to_string(port.published) +
-                         " is already in use by service " + *holder + " as an ingress port");
+        status = api::invalid("port " + std::to_string(port.published) +
+                              " is already in use by service " + *holder + " as an ingress port");
         return;
       }
     }
@@ -397,7 +400,7 @@ static grpc::Status checked_spec(ManagerRuntime& manager, const api::ServiceSpec
   if (!status.ok())
     return status;
   if (auto valid = manager::validate_service_spec(out); !valid.ok()) {
-    return to_grpc(valid.error());
+    return api::to_grpc(valid.error());
   }
   return grpc::Status::OK;
 }
@@ -475,7 +478,7 @@ grpc::Status ControlService::UpdateService(grpc::ServerContext* context,
   if (auto updated = manager::update_service(*service, std::move(spec), request->force(),
                                              manager::Clock::now());
       !updated.ok()) {
-    return to_grpc(updated.error());
+    return api::to_grpc(updated.error());
   }
   if (auto status = write(manager.store(), [&](WriteTx& tx) { return tx.update(*service); });
       !status.ok()) {
@@ -499,7 +502,7 @@ grpc::Status ControlService::RollbackService(grpc::ServerContext* context,
   if (!service)
     return service.refusal();
   if (auto rolled = manager::roll_back_service(*service, manager::Clock::now()); !rolled.ok())
-    return to_grpc(rolled.error(), grpc::StatusCode::FAILED_PRECONDITION);
+    return api::to_grpc(rolled.error(), grpc::StatusCode::FAILED_PRECONDITION);
   if (auto status = write(manager.store(), [&](WriteTx& tx) { return tx.update(*service); });
       !status.ok()) {
     return status;
@@ -591,7 +594,7 @@ grpc::Status ControlService::RotateJoinToken(grpc::ServerContext* context,
     return status;
   auto tokens = held->hooks->rotate_join_token(request->role());
   if (!tokens.ok())
-    return to_grpc(tokens.error());
+    return api::to_grpc(tokens.error());
   *response = *tokens;
   return grpc::Status::OK;
 }
@@ -604,9 +607,9 @@ grpc::Status ControlService::UpdateSwarm(grpc::ServerContext* context,
     return status;
   auto settings = held->hooks->update_swarm(*request);
   if (!settings.ok())
-    return to_grpc(settings.error());
+    return api::to_grpc(settings.error());
   *response = *settings;
   return grpc::Status::OK;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -16,7 +16,7 @@
 #include "control/manager/loop/manager_runtime.h"
 #include "swarm.grpc.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 class DispatcherService;
 class ClusterSecrets;
@@ -94,4 +94,4 @@ class ControlService final : public api::Control::Service {
   bool require_certificate_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -1,6 +1,6 @@
 #include "control/manager/control_api/lookup.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 namespace {
 
 // One rule for every kind, Docker's (daemon/cluster/helpers.go): the exact id; else every
@@ -53,4 +53,4 @@ Found<manager::Config> find_config(const manager::ReadTx& tx, const std::string&
   return find("config", tx.configs(), ref, [](const manager::Config& c) { return c.name; });
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

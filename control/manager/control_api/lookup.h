@@ -13,7 +13,7 @@
 
 #include "control/manager/store/store.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 // The object a reference names, or why there is none. Reads like std::optional.
 template <typename T>
@@ -62,4 +62,4 @@ Found<manager::Network> find_network(const manager::ReadTx& tx, const std::strin
 Found<manager::Service> find_service(const manager::ReadTx& tx, const std::string& ref);
 Found<manager::Config> find_config(const manager::ReadTx& tx, const std::string& ref);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -7,7 +7,7 @@
 #include "control/manager/control_api/lookup.h"
 #include "control/manager/rules/validation.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 namespace {
 
 std::string pinned_to(const std::string& node_id) {
@@ -56,7 +56,7 @@ grpc::Status name_free(const manager::ReadTx& tx, const std::string& network_id,
 grpc::Status run_spec(const manager::ReadTx& tx, const std::string& node_id,
                       const api::StartRunRequest& request, manager::ServiceSpec& spec) {
   if (request.command().empty())
-    return invalid("run: no command given (shoal run --network NET -- CMD [ARG...])");
+    return api::invalid("run: no command given (shoal run --network NET -- CMD [ARG...])");
   if (auto running = live_runs(tx, node_id); running >= kMaxStandaloneRunsPerNode) {
     return {grpc::StatusCode::RESOURCE_EXHAUSTED,
             "node " + node_id + " already runs " + std::to_string(running) +
@@ -66,9 +66,10 @@ grpc::Status run_spec(const manager::ReadTx& tx, const std::string& node_id,
   if (!network)
     return network.refusal();
   if (!network->attachable || network->ingress) {
-    return failed_precondition("network " + network->name +
-                               " is not attachable: only services can use it (create a network "
-                               "with --attachable for standalone processes)");
+    return api::failed_precondition(
+        "network " + network->name +
+        " is not attachable: only services can use it (create a network "
+        "with --attachable for standalone processes)");
   }
   spec.name = request.name();
   spec.command.assign(request.command().begin(), request.command().end());
@@ -99,10 +100,10 @@ grpc::Status start_standalone_run(ManagerRuntime& manager, const std::string& no
   if (!status.ok())
     return status;
   if (auto valid = manager::validate_service_spec(service.spec); !valid.ok())
-    return to_grpc(valid.error());
+    return api::to_grpc(valid.error());
   auto written = manager.store().update([&](manager::WriteTx& tx) { return tx.create(service); });
   if (!written.ok())
-    return to_grpc(written.error(), grpc::StatusCode::ABORTED);
+    return api::to_grpc(written.error(), grpc::StatusCode::ABORTED);
   response.set_run_id(service.id);
   response.set_name(service.spec.name);
   return grpc::Status::OK;
@@ -118,7 +119,7 @@ grpc::Status end_standalone_run(ManagerRuntime& manager, const std::string& node
     return tx.remove_service(run_id);
   });
   if (!written.ok())
-    return to_grpc(written.error(), grpc::StatusCode::ABORTED);
+    return api::to_grpc(written.error(), grpc::StatusCode::ABORTED);
   return grpc::Status::OK;
 }
 
@@ -131,4 +132,4 @@ Status remove_ended_run(manager::WriteTx& tx, const manager::Task& task) {
   return tx.remove_service(service->id);
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -11,7 +11,7 @@
 #include "control/manager/loop/manager_runtime.h"
 #include "swarm.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 // Live `shoal run` processes one node may have; StartRun beyond it is RESOURCE_EXHAUSTED. A
 // node certificate is all it takes to start a run, and each run is a service, a task and
@@ -31,4 +31,4 @@ grpc::Status end_standalone_run(ManagerRuntime& manager, const std::string& node
 // Within a task report's write: the run whose task has just ended goes with it.
 Status remove_ended_run(manager::WriteTx& tx, const manager::Task& task);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

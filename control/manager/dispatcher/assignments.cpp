@@ -5,7 +5,7 @@
 
 #include "control/api/convert.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 using manager::TaskState;
 
@@ -133,4 +133,4 @@ std::vector<std::string> manager_addresses(const manager::ReadTx& tx, const std:
   return out;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -11,7 +11,7 @@
 #include "control/manager/store/store.h"
 #include "swarm.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 // Log subscriptions and the heartbeat period are the dispatcher's to add.
 api::Assignments node_assignments(const manager::ReadTx& tx, const std::string& node_id,
@@ -21,4 +21,4 @@ api::Assignments node_assignments(const manager::ReadTx& tx, const std::string& 
 std::vector<std::string> manager_addresses(const manager::ReadTx& tx, const std::string& leader_id,
                                            uint16_t manager_port);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -14,7 +14,7 @@
 #include "control/manager/control_api/standalone_run.h"
 #include "control/manager/dispatcher/assignments.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 using namespace std::chrono_literals;
 using manager::TaskState;
@@ -50,19 +50,19 @@ void cut(std::string& text, size_t bytes) {
 grpc::Status apply_session(manager::Node& node, const api::SessionRequest& request) {
   if (!request.hostname().empty() && request.hostname() != node.hostname) {
     if (auto valid = validate_hostname(request.hostname()); !valid.ok())
-      return to_grpc(valid.error());
+      return api::to_grpc(valid.error());
     node.hostname = request.hostname();
   }
   if (!request.addr().empty() && request.addr() != node.addr.str()) {
-    return failed_precondition(
+    return api::failed_precondition(
         "node " + node.id + " joined with address " + node.addr.str() + " and asks for " +
         printable(request.addr(), {.max_bytes = 64}) +
         ": a node's address is fixed at join (remove the node and join it again to change it)");
   }
   if (!request.lb_backend().empty()) {
     if (request.lb_backend() != "ebpf" && request.lb_backend() != "ipvs") {
-      return invalid("load balancer " + printable(request.lb_backend(), {.max_bytes = 64}) +
-                     " is neither ebpf nor ipvs");
+      return api::invalid("load balancer " + printable(request.lb_backend(), {.max_bytes = 64}) +
+                          " is neither ebpf nor ipvs");
     }
     node.lb_backend = request.lb_backend();
   }
@@ -118,7 +118,7 @@ grpc::Status DispatcherService::register_session(const std::string& node_id,
   if (!refusal.ok())
     return refusal;
   if (!written.ok())
-    return to_grpc(written.error(), grpc::StatusCode::ABORTED);
+    return api::to_grpc(written.error(), grpc::StatusCode::ABORTED);
   session_id = manager_.ids().next();
   {
     std::lock_guard lock(mutex_);
@@ -256,7 +256,7 @@ grpc::Status DispatcherService::UpdateTaskStatus(grpc::ServerContext* context,
     return {};
   });
   if (!written.ok())
-    return to_grpc(written.error(), grpc::StatusCode::ABORTED);
+    return api::to_grpc(written.error(), grpc::StatusCode::ABORTED);
   return grpc::Status::OK;
 }
 
@@ -316,8 +316,8 @@ grpc::Status DispatcherService::accept_logs(LogRequest& pending, const std::stri
                   node_id + " about"};
     }
     if (line.stream() != "stdout" && line.stream() != "stderr") {
-      return invalid("log line stream " + printable(line.stream(), {.max_bytes = 64}) +
-                     " is neither stdout nor stderr");
+      return api::invalid("log line stream " + printable(line.stream(), {.max_bytes = 64}) +
+                          " is neither stdout nor stderr");
     }
   }
   if (!pending.answered.insert(node_id).second)
@@ -360,4 +360,4 @@ grpc::Status DispatcherService::collect_logs(const std::vector<manager::Task>& t
   return grpc::Status::OK;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -22,7 +22,7 @@
 #include "control/pki/identity.h"
 #include "swarm.grpc.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 // A task's status message (an error shown in `service ps`) is cut to this.
 inline constexpr size_t kMaxTaskMessageBytes = 1024;
@@ -98,4 +98,4 @@ class DispatcherService final : public api::Dispatcher::Service {
   LogThrottle session_refusals_;  // an agent retries every second: one line per interval
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

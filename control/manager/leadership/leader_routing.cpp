@@ -6,7 +6,7 @@
 #include "control/manager/access/auth.h"
 #include "control/manager/backup/backup.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 using namespace std::chrono_literals;
 
@@ -28,7 +28,7 @@ std::shared_ptr<grpc::Channel> LeaderChannels::get(const std::string& addr) {
   std::lock_guard lock(mutex_);
   auto& channel = channels_[addr];
   if (!channel) {
-    channel = node_channel(addr, files_, kMaxBackupBytes + 4096);  // a backup is the largest
+    channel = api::node_channel(addr, files_, kMaxBackupBytes + 4096);  // a backup is the largest
   }
   return channel;
 }
@@ -52,16 +52,16 @@ bool LeaderChannels::reachable(const std::string& addr) {
 }
 
 grpc::Status no_leader(grpc::ServerContext& context) {
-  context.AddTrailingMetadata(kRefusalMetadata, "no-leader");
-  return {grpc::StatusCode::UNAVAILABLE, kNoLeader};
+  context.AddTrailingMetadata(api::kRefusalMetadata, "no-leader");
+  return {grpc::StatusCode::UNAVAILABLE, api::kNoLeader};
 }
 
 grpc::Status not_leading(grpc::ServerContext& context, const ManagerContext* held) {
   if (held == nullptr || held->leader_addr.empty()) {
     return no_leader(context);
   }
-  context.AddTrailingMetadata(kRefusalMetadata, "not-leader");
-  context.AddTrailingMetadata(kLeaderMetadata, held->leader_addr);
+  context.AddTrailingMetadata(api::kRefusalMetadata, "not-leader");
+  context.AddTrailingMetadata(api::kLeaderMetadata, held->leader_addr);
   return {grpc::StatusCode::UNAVAILABLE, "this manager does not lead; the leader is " +
                                              held->leader_id + " at " + held->leader_addr};
 }
@@ -127,7 +127,7 @@ grpc::Status ControlRouter::route(grpc::ServerContext* context, const Request* r
     if (held->channels->reachable(held->leader_addr)) {
       auto stub = api::Control::NewStub(held->channels->get(held->leader_addr));
       status = (stub.get()->*remote)(&client, *request, response);
-      refused = refused_by_a_manager(client);
+      refused = api::refused_by_a_manager(client);
     }
     const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE && !refused;
     if (!unreachable) {
@@ -227,4 +227,4 @@ grpc::Status DispatcherRouter::PublishLogs(grpc::ServerContext* context,
                [&](DispatcherService& d) { return d.PublishLogs(context, request, response); });
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

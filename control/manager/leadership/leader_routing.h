@@ -24,7 +24,7 @@
 #include "control/pki/node_files.h"
 #include "swarm.grpc.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 inline constexpr const char* kForwardedMetadata = "shoal-forwarded";
 
@@ -142,4 +142,4 @@ class DispatcherRouter final : public api::Dispatcher::Service {
   ManagerSource source_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -5,7 +5,7 @@
 
 #include "common/net_types.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 std::string choose_listen_addr(const std::string& requested, const std::string& configured,
                                const std::string& advertise_addr) {
@@ -36,4 +36,4 @@ UniqueFd hold_ipv6_wildcard(const std::string& listen_addr) {
   return fd;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

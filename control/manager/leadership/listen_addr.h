@@ -11,7 +11,7 @@
 
 #include "common/unique_fd.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 inline constexpr uint16_t kManagerPort = 2377;
 
@@ -27,4 +27,4 @@ std::string choose_listen_addr(const std::string& requested, const std::string& 
 // address (or port 0, or a host without IPv6), where nothing needs holding.
 UniqueFd hold_ipv6_wildcard(const std::string& listen_addr);
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -10,7 +10,7 @@
 #include "control/manager/leadership/listen_addr.h"
 #include "control/shoald/cert_renewal.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 using namespace std::chrono_literals;
 
@@ -59,7 +59,7 @@ Status ManagerNode::open_seat() {
                           .key_pem = config_.files.node_key_pem},
                   .etcd_binary = config_.etcd_binary};
   if (!config_.files.watch_dir.empty()) {  // renewed certificates reach etcd without a restart
-    seat.tls.credentials = node_credentials(config_.files);
+    seat.tls.credentials = api::node_credentials(config_.files);
     seat.tls.identity_file = pki::identity_file(config_.files.watch_dir);
   }
   if (config_.force_new_cluster) {
@@ -86,9 +86,9 @@ Status ManagerNode::serve() {
       });
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config_.listen_addr, manager_credentials(config_.files), &port);
-  accept_keepalives(builder);
-  limit_resources(builder);
+  builder.AddListeningPort(config_.listen_addr, api::manager_credentials(config_.files), &port);
+  api::accept_keepalives(builder);
+  api::limit_resources(builder);
   builder.RegisterService(control_.get());
   builder.RegisterService(dispatcher_.get());
   builder.RegisterService(ca_.get());
@@ -202,7 +202,7 @@ grpc::Status ManagerNode::collect_logs(const std::vector<manager::Task>& tasks, 
                                        api::LogsResponse& response) {
   auto held = context();
   if (!held || held->dispatcher == nullptr) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, kNoLeader);
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, api::kNoLeader);
   }
   return held->dispatcher->collect_logs(tasks, tail, response);
 }
@@ -301,11 +301,11 @@ std::vector<std::string> ManagerNode::gossip_keys() {
   auto held = secrets();
   if (!held)
     return {};
-  if (rotation_due(held->gossip_keys(), unix_now(), config_.gossip_key_rotation)) {
+  if (gossip::rotation_due(held->gossip_keys(), gossip::unix_now(), config_.gossip_key_rotation)) {
     if (auto rotated = rotate_gossip_key(true); !rotated.ok())
       spdlog::warn("gossip key rotation: {}", rotated.error().message());  // next call retries
   }
-  return keyring_order(held->gossip_keys());
+  return gossip::keyring_order(held->gossip_keys());
 }
 
 Status ManagerNode::rotate_gossip_key(bool when_due) {
@@ -318,8 +318,8 @@ Status ManagerNode::rotate_gossip_key(bool when_due) {
   if (!held) {
     return Error{.op = "rotate", .object = "gossip key", .detail = "this manager has no secrets"};
   }
-  auto now = unix_now();
-  if (when_due && !rotation_due(held->gossip_keys(), now, config_.gossip_key_rotation))
+  auto now = gossip::unix_now();
+  if (when_due && !gossip::rotation_due(held->gossip_keys(), now, config_.gossip_key_rotation))
     return {};  // another session's call rotated it meanwhile
   SHOAL_TRY(held->rotate_gossip_key(now));
   spdlog::info("gossip keys rotated: {} held", held->gossip_keys().size());
@@ -336,7 +336,7 @@ Result<api::SwarmSettings> ManagerNode::update_swarm(const api::UpdateSwarmReque
     return Error{.op = "update", .object = "the swarm", .detail = "this manager has no secrets"};
   }
   if (request.cert_expiry_s() != 0) {
-    SHOAL_ASSIGN_OR_RETURN(auto expiry, checked_cert_expiry(request.cert_expiry_s()));
+    SHOAL_ASSIGN_OR_RETURN(auto expiry, shoald::checked_cert_expiry(request.cert_expiry_s()));
     SHOAL_TRY(held->set_cert_expiry(expiry));
     SHOAL_TRY(share_secrets(*held));  // what a new leader adopts
     spdlog::info("node certificates signed from now on are valid for {} s", expiry.count());
@@ -428,4 +428,4 @@ std::map<std::string, std::string> ManagerNode::manager_statuses() {
   return statuses;
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

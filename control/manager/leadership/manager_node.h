@@ -23,7 +23,7 @@
 #include "control/manager/leadership/manager_seat.h"
 #include "control/pki/node_files.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 inline constexpr const char* kSecretsKey = "/shoal/secrets";
 
@@ -42,7 +42,7 @@ struct ManagerNodeConfig {
   // `swarm init --force-new-cluster`: this manager's store alone, the other managers demoted.
   bool force_new_cluster = false;
   // How often the leader adds a gossip key (gossip_keys.h).
-  std::chrono::seconds gossip_key_rotation = kGossipKeyRotation;
+  std::chrono::seconds gossip_key_rotation = gossip::kGossipKeyRotation;
 };
 
 // The manager port and the manager around the store (its hooks for the API servers).
@@ -125,4 +125,4 @@ class ManagerNode final : public ControlHooks {
   std::unique_ptr<grpc::Server> server_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

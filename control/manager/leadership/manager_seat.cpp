@@ -10,7 +10,7 @@
 #include "control/etcd/etcd_store.h"
 #include "control/manager/store/sqlite_store.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -566,4 +566,4 @@ Result<std::vector<etcd::MemberInfo>> ManagerSeat::members() {
   return client_->members();
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -32,7 +32,7 @@ namespace shoal::etcd {
 class EtcdStore;
 }
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 inline constexpr const char* kLeaderKey = "/shoal/leader";
 inline constexpr const char* kStorePrefix = "/shoal/store/";
@@ -162,4 +162,4 @@ class ManagerSeat {
   mutable std::map<std::string, std::shared_ptr<etcd::Client>> probe_clients_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -5,7 +5,7 @@
 #include "control/manager/store/memory_store.h"
 #include "control/manager/store/sqlite_store.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 using namespace std::chrono_literals;
 using manager::NodeStatus;
@@ -165,4 +165,4 @@ void ManagerRuntime::mark_silent_nodes_down() {
   }
 }
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

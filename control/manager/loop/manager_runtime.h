@@ -22,7 +22,7 @@
 #include "control/manager/rules/scheduler.h"
 #include "control/manager/store/store.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 
 struct ManagerOptions {
   std::string store_path;  // SQLite file; empty: in memory (tests)
@@ -99,4 +99,4 @@ class ManagerRuntime {
   std::thread thread_;
 };
 
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -13,7 +13,7 @@
 namespace shoal::testing {
 namespace {
 
-using daemon::ManagerSeat;
+using manager::ManagerSeat;
 using namespace std::chrono_literals;
 
 class Seats : public ::testing::Test {
@@ -31,17 +31,17 @@ class Seats : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  daemon::SeatConfig config(int i) {
+  manager::SeatConfig config(int i) {
     const std::string name = "n" + std::to_string(i);
     const std::string ip = EtcdCluster::ip(i);
-    return daemon::SeatConfig{.node_id = name,
-                              .dir = dir_ + "/" + name,
-                              .runtime = {},
-                              .advertise_ip = ip,
-                              .manager_addr = ip + ":2377",
-                              .tls = certs_.manager(name, ip),
-                              .lease_ttl = 2s,
-                              .poll = 100ms};
+    return manager::SeatConfig{.node_id = name,
+                               .dir = dir_ + "/" + name,
+                               .runtime = {},
+                               .advertise_ip = ip,
+                               .manager_addr = ip + ":2377",
+                               .tls = certs_.manager(name, ip),
+                               .lease_ttl = 2s,
+                               .poll = 100ms};
   }
 
   std::unique_ptr<ManagerSeat>& seat(int i) { return seats_[static_cast<size_t>(i)]; }
@@ -60,7 +60,7 @@ class Seats : public ::testing::Test {
   std::unique_ptr<ManagerSeat> seats_[4];
 };
 
-Result<std::string> create_network(daemon::ManagerRuntime& runtime, const std::string& name) {
+Result<std::string> create_network(manager::ManagerRuntime& runtime, const std::string& name) {
   manager::Network network;
   network.id = runtime.ids().next();
   network.name = name;
@@ -68,7 +68,7 @@ Result<std::string> create_network(daemon::ManagerRuntime& runtime, const std::s
   return network.id;
 }
 
-uint32_t vni_of(daemon::ManagerRuntime& runtime, const std::string& id) {
+uint32_t vni_of(manager::ManagerRuntime& runtime, const std::string& id) {
   uint32_t vni = 0;
   runtime.store().view([&](const manager::ReadTx& tx) {
     if (auto network = tx.get_network(id))
@@ -85,14 +85,14 @@ int leading(std::initializer_list<ManagerSeat*> seats) {
 }
 
 TEST(MemberRemoval, KeepsAQuorumOfWhatRemains) {
-  EXPECT_TRUE(daemon::check_member_removal(3, 2, "a").ok());   // 2 remain, both reachable
-  EXPECT_FALSE(daemon::check_member_removal(3, 1, "a").ok());  // 2 remain, one reachable
-  EXPECT_TRUE(daemon::check_member_removal(5, 3, "a").ok());
-  EXPECT_FALSE(daemon::check_member_removal(5, 2, "a").ok());
-  auto last = daemon::check_member_removal(1, 0, "a");
+  EXPECT_TRUE(manager::check_member_removal(3, 2, "a").ok());   // 2 remain, both reachable
+  EXPECT_FALSE(manager::check_member_removal(3, 1, "a").ok());  // 2 remain, one reachable
+  EXPECT_TRUE(manager::check_member_removal(5, 3, "a").ok());
+  EXPECT_FALSE(manager::check_member_removal(5, 2, "a").ok());
+  auto last = manager::check_member_removal(1, 0, "a");
   ASSERT_FALSE(last.ok());
   EXPECT_NE(last.error().message().find("last manager"), std::string::npos);
-  auto lossy = daemon::check_member_removal(3, 1, "a");
+  auto lossy = manager::check_member_removal(3, 1, "a");
   EXPECT_NE(lossy.error().message().find("--force"), std::string::npos);
 }
 

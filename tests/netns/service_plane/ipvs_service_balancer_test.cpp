@@ -9,7 +9,7 @@
 #include "tests/support/assertions.h"
 #include "tests/unit/ipvs/fake_ipvs_kernel.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 using ipvs::Command;
@@ -161,4 +161,4 @@ TEST_F(IpvsServiceBalancerTest, ARestartedBalancerAdoptsEachNamespaceAndPrunesTh
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -24,7 +24,7 @@
 #include "tests/support/testbed.h"
 #include "tests/support/traffic.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 using namespace std::chrono_literals;
@@ -436,4 +436,4 @@ TEST_F(ServicePlaneNetns, AMemberCannotMakeItselfABackendOfAnotherService) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

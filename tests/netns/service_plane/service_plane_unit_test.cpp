@@ -8,7 +8,7 @@
 #include "tests/support/assertions.h"
 #include "tests/support/recording_sinks.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 using agent::EndpointRecord;
@@ -175,4 +175,4 @@ TEST(ServiceFeedIngress, RowsThatArrivedBeforeTheIngressWasKnownAreReprogrammed)
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

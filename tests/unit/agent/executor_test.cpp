@@ -10,7 +10,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 using namespace std::chrono_literals;
@@ -193,4 +193,4 @@ TEST_F(ExecutorTest, ARestartedExecutorAdoptsItsRunningTaskAndSaysSoAgain) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

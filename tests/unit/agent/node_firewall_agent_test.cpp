@@ -21,7 +21,7 @@
 #include "control/manager/store/memory_store.h"
 #include "tests/support/assertions.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 using testing::ip;
@@ -99,9 +99,9 @@ TEST(NodeFirewallAgent, EachAssignmentSetsTheWholeListAndAFailureIsTriedAgain) {
 }
 
 TEST(ManagerListenAddress, DefaultsToTheAdvertiseAddressNotEveryAddress) {
-  EXPECT_EQ(choose_listen_addr("", "", "198.51.100.11"), "198.51.100.11:2377");
-  EXPECT_EQ(choose_listen_addr("", "0.0.0.0:2377", "198.51.100.11"), "0.0.0.0:2377");
-  EXPECT_EQ(choose_listen_addr("198.51.100.11:4000", "0.0.0.0:2377", "198.51.100.11"),
+  EXPECT_EQ(manager::choose_listen_addr("", "", "198.51.100.11"), "198.51.100.11:2377");
+  EXPECT_EQ(manager::choose_listen_addr("", "0.0.0.0:2377", "198.51.100.11"), "0.0.0.0:2377");
+  EXPECT_EQ(manager::choose_listen_addr("198.51.100.11:4000", "0.0.0.0:2377", "198.51.100.11"),
             "198.51.100.11:4000");
 }
 
@@ -138,14 +138,15 @@ bool in_fresh_netns(const std::function<void()>& fn) {
 }
 
 TEST(ManagerListenAddress, AnExplicitIpv4WildcardIsKeptOffIpv6) {
-  EXPECT_FALSE(hold_ipv6_wildcard("198.51.100.11:2377").valid()) << "only 0.0.0.0 needs it";
-  EXPECT_FALSE(hold_ipv6_wildcard("0.0.0.0:0").valid());
+  EXPECT_FALSE(manager::hold_ipv6_wildcard("198.51.100.11:2377").valid())
+      << "only 0.0.0.0 needs it";
+  EXPECT_FALSE(manager::hold_ipv6_wildcard("0.0.0.0:0").valid());
   bool checked = false;
   const bool entered = in_fresh_netns([&] {
-    const uint16_t port = kManagerPort;
+    const uint16_t port = manager::kManagerPort;
     const std::string listen = "0.0.0.0:" + std::to_string(port);
     // As ManagerNode::serve starts the manager port.
-    UniqueFd held = hold_ipv6_wildcard(listen);
+    UniqueFd held = manager::hold_ipv6_wildcard(listen);
     if (!held.valid())
       return;  // no IPv6 in this kernel: nothing to keep off
     grpc::ServerBuilder builder;
@@ -174,4 +175,4 @@ TEST(ManagerListenAddress, AnExplicitIpv4WildcardIsKeptOffIpv6) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

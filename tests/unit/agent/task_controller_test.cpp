@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 using manager::TaskState;
@@ -110,4 +110,4 @@ TEST(ExitReportOf, CompleteOnZeroFailedWithTheCodeOrTheSignalOrUnknown) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -9,7 +9,7 @@
 
 #include "tests/support/temp_dir.h"
 
-namespace shoal::daemon {
+namespace shoal::agent {
 namespace {
 
 TEST(TaskRecordFiles, ASavedRecordComesBackWithItsNetworksAddressesAndLastReport) {
@@ -69,4 +69,4 @@ TEST(TaskRecordFiles, NothingSavedYetLoadsNothing) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::agent

@@ -8,7 +8,7 @@
 
 #include "tests/support/assertions.h"
 
-namespace shoal::daemon {
+namespace shoal::gossip {
 namespace {
 
 GossipKey key(char fill, int64_t created) {
@@ -70,4 +70,4 @@ TEST(GossipKeys, JsonRoundTripsAndRefusesWhatIsNotKeys) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::gossip

@@ -19,7 +19,7 @@
 #include "control/shoald/cert_renewal.h"
 #include "swarm.grpc.pb.h"
 
-namespace shoal::daemon {
+namespace shoal::shoald {
 namespace {
 
 using namespace std::chrono_literals;
@@ -264,8 +264,8 @@ class WatchedTls : public ::testing::Test {
 
   void serve(const pki::NodeFiles& files) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", manager_credentials(files), &port_);
-    accept_keepalives(builder);  // as the manager port: else its GOAWAY ends the early channel
+    builder.AddListeningPort("127.0.0.1:0", api::manager_credentials(files), &port_);
+    api::accept_keepalives(builder);  // as the manager port: else its GOAWAY ends the early channel
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
     ASSERT_TRUE(server_);
@@ -300,7 +300,7 @@ TEST_F(WatchedTls, RenewedFilesAreUsedWithoutARestartAfterTheOldOnesExpire) {
   const std::string client_dir = root_ + "/client";
   serve(save(server_dir, issue("m1", 4s), true));
   auto client = save(client_dir, issue("m2", 4s), true);
-  auto early = node_channel(addr(), client);
+  auto early = api::node_channel(addr(), client);
   ASSERT_EQ(call(early), client.node_cert_pem);
 
   auto renewed_server = issue("m1", 1h);
@@ -309,7 +309,7 @@ TEST_F(WatchedTls, RenewedFilesAreUsedWithoutARestartAfterTheOldOnesExpire) {
   save(client_dir, renewed_client, true);
   std::this_thread::sleep_for(6s);  // both first certificates have expired
 
-  EXPECT_EQ(call(node_channel(addr(), client)), renewed_client.node_cert_pem);
+  EXPECT_EQ(call(api::node_channel(addr(), client)), renewed_client.node_cert_pem);
   EXPECT_EQ(call(early), client.node_cert_pem);  // its connection, made before, goes on
 }
 
@@ -321,8 +321,8 @@ TEST_F(WatchedTls, UnwatchedCredentialsFailOnceTheCertificateExpired) {
   auto client = save(root_ + "/client", issue("m2", 1h), false);
   save(server_dir, issue("m1", 1h), false);  // renewed on disk, but nobody reads it
   std::this_thread::sleep_for(4s);
-  EXPECT_EQ(call(node_channel(addr(), client)).rfind("error: ", 0), 0u);
+  EXPECT_EQ(call(api::node_channel(addr(), client)).rfind("error: ", 0), 0u);
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::shoald

@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-namespace shoal::daemon {
+namespace shoal::shoald {
 namespace {
 
 namespace fs = std::filesystem;
@@ -142,4 +142,4 @@ TEST_F(StateDirTest, AFileIsNotADirectory) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::shoald

@@ -17,7 +17,7 @@
 #include "tests/support/assertions.h"
 #include "tests/support/fake_control_hooks.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 namespace {
 
 using nlohmann::json;
@@ -253,7 +253,7 @@ TEST_F(BackupCodec, ControlBackupWritesTheStoreAndTheSecrets) {
   grpc::ServerContext again;
   auto refused = control.Backup(&again, nullptr, &data);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(refused.error_message(), kNotAManager);
+  EXPECT_EQ(refused.error_message(), api::kNotAManager);
 }
 
 TEST_F(BackupCodec, RestoredSecretsKeepTheCaAndTokens) {
@@ -276,4 +276,4 @@ TEST_F(BackupCodec, RestoredSecretsKeepTheCaAndTokens) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

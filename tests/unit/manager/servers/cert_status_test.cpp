@@ -5,7 +5,7 @@
 #include "control/manager/access/cert_status.h"
 #include "control/manager/rules/types.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 namespace {
 
 TEST(ReplacedCertificates, OnlyTheLatestCountsAndTheOneBeforeForAGrace) {
@@ -28,4 +28,4 @@ TEST(ReplacedCertificates, OnlyTheLatestCountsAndTheOneBeforeForAGrace) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

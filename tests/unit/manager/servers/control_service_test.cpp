@@ -27,7 +27,7 @@
 #include "tests/support/fake_control_hooks.h"
 #include "tests/support/wait.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 namespace {
 
 using ::testing::HasSubstr;
@@ -456,7 +456,7 @@ TEST(ControlServiceWithoutManager, AnswersNotASwarmManager) {
   api::CreateNetworkRequest request;
   request.set_name("app");
   api::Network network;
-  EXPECT_EQ(control.CreateNetwork(&context, &request, &network).error_message(), kNotAManager);
+  EXPECT_EQ(control.CreateNetwork(&context, &request, &network).error_message(), api::kNotAManager);
   // A context without a manager in it is the same.
   auto empty = std::make_shared<ManagerContext>();
   ControlService control2([empty] { return empty; }, false);
@@ -466,4 +466,4 @@ TEST(ControlServiceWithoutManager, AnswersNotASwarmManager) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

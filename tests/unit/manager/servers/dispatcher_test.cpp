@@ -21,7 +21,7 @@
 #include "tests/support/assertions.h"
 #include "tests/support/wait.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 namespace {
 
 using ::testing::HasSubstr;
@@ -63,7 +63,7 @@ class DispatcherTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     socket_ = "unix:" + dir_ + "/manager.sock";
     builder.AddListeningPort(socket_,
-                             manager_credentials(files("m1manager", pki::NodeRole::kManager)));
+                             api::manager_credentials(files("m1manager", pki::NodeRole::kManager)));
     builder.RegisterService(dispatcher_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
@@ -91,7 +91,8 @@ class DispatcherTest : public ::testing::Test {
   }
 
   std::unique_ptr<api::Dispatcher::Stub> as(const std::string& node_id) {
-    return api::Dispatcher::NewStub(node_channel(socket_, files(node_id, pki::NodeRole::kWorker)));
+    return api::Dispatcher::NewStub(
+        api::node_channel(socket_, files(node_id, pki::NodeRole::kWorker)));
   }
 
   static std::unique_ptr<grpc::ClientContext> call(std::chrono::seconds timeout = 10s) {
@@ -331,4 +332,4 @@ TEST_F(DispatcherTest, TaskStatusMessagesAreCut) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

@@ -8,7 +8,7 @@
 
 #include <memory>
 
-namespace shoal::daemon {
+namespace shoal::manager {
 namespace {
 
 using namespace std::chrono_literals;
@@ -48,8 +48,8 @@ TEST_F(FollowerRouter, NoLeaderKnownIsARefusalMarkedAsOne) {
   api::ListNodesResponse nodes;
   auto status = stub_->ListNodes(&context, api::Empty(), &nodes);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(status.error_message(), kNoLeader);
-  EXPECT_TRUE(refused_by_a_manager(context));
+  EXPECT_EQ(status.error_message(), api::kNoLeader);
+  EXPECT_TRUE(api::refused_by_a_manager(context));
 }
 
 TEST_F(FollowerRouter, ALeaderThatCannotBeReachedIsNoRefusal) {
@@ -61,8 +61,8 @@ TEST_F(FollowerRouter, ALeaderThatCannotBeReachedIsNoRefusal) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_NE(status.error_message().find("does not answer"), std::string::npos)
       << status.error_message();
-  EXPECT_FALSE(refused_by_a_manager(context));
+  EXPECT_FALSE(api::refused_by_a_manager(context));
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

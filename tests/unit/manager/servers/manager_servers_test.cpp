@@ -29,7 +29,7 @@
 #include "tests/support/fake_control_hooks.h"
 #include "tests/support/wait.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 namespace {
 
 using ::testing::HasSubstr;
@@ -672,4 +672,4 @@ TEST_F(NodeAssignmentsTest, NodesLearnTheirRoleAndTheManagersLeaderFirst) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::manager

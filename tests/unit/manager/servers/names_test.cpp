@@ -20,7 +20,7 @@
 #include "tests/support/assertions.h"
 #include "tests/support/fake_control_hooks.h"
 
-namespace shoal::daemon {
+namespace shoal::manager {
 namespace {
 
 using ::testing::HasSubstr;
@@ -337,4 +337,4 @@ TEST_F(JoinTest, AForwardedJoinIsNotForwardedAgain) {
 }
 
 }  // namespace
-}  // namespace shoal::daemon
+}  // namespace shoal::manager
