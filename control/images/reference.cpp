@@ -160,9 +160,10 @@ Status check_path(std::string_view text, std::string_view path) {
       return bad_reference(text, "repository name " + in_quotes(path) + " has an empty component");
     }
     if (!is_path_component(component)) {
-      return bad_reference(text, "repository name component " + in_quotes(component) +
-                                     " may hold only a-z, 0-9 and single '.', '_', '__' or "
-                                     "'-' separators between them");
+      return bad_reference(text,
+                           "repository name component " + in_quotes(component) +
+                               " may hold only a-z and 0-9, joined by one '.', '_' or '__' or by "
+                               "'-'s");
     }
   }
   return {};
@@ -248,11 +249,18 @@ Status split_name(std::string_view text, std::string_view name, Reference& out) 
   return {};
 }
 
-std::string docker_hub_short_path(const Reference& ref) {
+// Docker Hub's short form: "library/" dropped from official images, the domain from all. A Hub
+// path whose first component looks like a registry ("docker.io/foo.bar/x") keeps the domain,
+// or the short form would name another registry's image.
+std::string docker_hub_short_name(const Reference& ref) {
   std::string_view path = ref.path;
   constexpr std::string_view kLibrary = "library/";
   if (path.starts_with(kLibrary) && path.find('/', kLibrary.size()) == std::string_view::npos) {
     return std::string(path.substr(kLibrary.size()));
+  }
+  size_t slash = path.find('/');
+  if (slash != std::string_view::npos && names_a_registry(path.substr(0, slash))) {
+    return ref.name();
   }
   return ref.path;
 }
@@ -338,7 +346,7 @@ std::string Reference::str() const {
 }
 
 std::string Reference::familiar() const {
-  std::string text = domain == kDockerHubDomain ? docker_hub_short_path(*this) : name();
+  std::string text = domain == kDockerHubDomain ? docker_hub_short_name(*this) : name();
   if (!tag.empty()) {
     text += ":" + tag;
   }
