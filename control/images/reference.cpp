@@ -109,38 +109,38 @@ bool is_bracketed_ipv6(std::string_view host) {
   return std::all_of(inner.begin(), inner.end(), [](char c) { return is_hex(c) || c == ':'; });
 }
 
-Status check_domain(std::string_view text, std::string_view domain) {
-  std::string_view host = domain;
+// A domain split at its port's ':' ("host:5000", "[::1]:5000"); in "[::1]" the colons are the
+// address's, so a port's ':' must come after the ']'.
+struct HostPort {
+  std::string_view host;
   std::string_view port;
+  bool has_port = false;
+};
+
+HostPort split_host_port(std::string_view domain) {
   size_t colon = domain.rfind(':');
-  bool ipv6 = !domain.empty() && domain.front() == '[';
-  if (ipv6) {
-    size_t close = domain.find(']');
-    if (close != std::string_view::npos && close + 1 < domain.size()) {
-      host = domain.substr(0, close + 1);
-      if (domain[close + 1] != ':') {
-        return bad_reference(text, "registry " + in_quotes(domain) + " is not a host[:port]");
-      }
-      port = domain.substr(close + 2);
-      if (!is_port(port)) {
-        return bad_reference(text, "registry port " + in_quotes(port) + " is not a number");
-      }
-    }
-    if (!is_bracketed_ipv6(host)) {
-      return bad_reference(text, "registry " + in_quotes(domain) + " is not a valid IPv6 address");
+  size_t close = domain.rfind(']');
+  if (colon == std::string_view::npos || (close != std::string_view::npos && colon < close)) {
+    return {.host = domain, .port = {}, .has_port = false};
+  }
+  return {.host = domain.substr(0, colon), .port = domain.substr(colon + 1), .has_port = true};
+}
+
+Status check_domain(std::string_view text, std::string_view domain) {
+  HostPort parts = split_host_port(domain);
+  if (parts.has_port && !is_port(parts.port)) {
+    return bad_reference(text, "registry port " + in_quotes(parts.port) + " is not a number");
+  }
+  if (parts.host.starts_with('[')) {
+    if (!is_bracketed_ipv6(parts.host)) {
+      return bad_reference(text,
+                           "registry " + in_quotes(parts.host) + " is not a valid IPv6 address");
     }
     return {};
   }
-  if (colon != std::string_view::npos) {
-    host = domain.substr(0, colon);
-    port = domain.substr(colon + 1);
-    if (!is_port(port)) {
-      return bad_reference(text, "registry port " + in_quotes(port) + " is not a number");
-    }
-  }
-  for (std::string_view label : split(host, '.')) {
+  for (std::string_view label : split(parts.host, '.')) {
     if (!is_domain_label(label)) {
-      return bad_reference(text, "registry host " + in_quotes(host) +
+      return bad_reference(text, "registry host " + in_quotes(parts.host) +
                                      " is not a valid host name (letters, digits, inner '-', "
                                      "labels joined by '.')");
     }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 namespace shoal::images {
@@ -18,6 +19,11 @@ struct Normalised {
   std::string canonical;
   std::string familiar;
 };
+
+// Test names show the input, not the struct's bytes.
+void PrintTo(const Normalised& c, std::ostream* out) {
+  *out << '"' << c.input << '"';
+}
 
 class ValidReference : public ::testing::TestWithParam<Normalised> {};
 
@@ -85,6 +91,10 @@ struct Refused {
   std::string says;  // a part of the message
 };
 
+void PrintTo(const Refused& c, std::ostream* out) {
+  *out << '"' << c.input << '"';
+}
+
 class InvalidReference : public ::testing::TestWithParam<Refused> {};
 
 TEST_P(InvalidReference, IsRefusedSayingWhy) {
@@ -116,6 +126,10 @@ INSTANTIATE_TEST_SUITE_P(
         Refused{"registry.example:http/x", "port \"http\" is not a number"},
         Refused{"-bad.example/x", "host \"-bad.example\""},
         Refused{"bad..example/x", "host \"bad..example\""}, Refused{"[zz::1]/x", "IPv6"},
+        Refused{"[::1]x/app", "IPv6"}, Refused{"[::1]:http/app", "port \"http\""},
+        // Docker would take "Foo" as a registry; a first component is a registry here only
+        // with '.', ':' or as localhost, so this is the Hub name it most likely meant.
+        Refused{"Foo/bar", "repository name \"Foo/bar\" must be lowercase"},
         Refused{kHex, "image id"}, Refused{"a/" + std::string(260, 'b'), "not be more than 255"},
         Refused{std::string(600, 'a'), "characters long"}));
 
