@@ -38,6 +38,11 @@ struct Tls {
   // the certificate, replaced atomically on renewal, which etcd reads at each handshake.
   std::shared_ptr<grpc::ChannelCredentials> credentials{};
   std::string identity_file{};
+  // For the member: the revocation list (PEM CRL) it checks every new client and peer
+  // connection against, re-read at each one, so that replacing the file revokes without a
+  // restart; and what to write there when the file does not exist yet (an empty list). Empty:
+  // no revocation list.
+  std::string crl_pem{};
 };
 
 struct KeyValue {

@@ -42,6 +42,10 @@ std::string url(const std::string& ip, uint16_t port) {
 
 }  // namespace
 
+std::string crl_file(const MemberConfig& config) {
+  return config.dir + "/tls/crl.pem";
+}
+
 std::string peer_url(const std::string& ip, uint16_t port) {
   return url(ip, port);
 }
@@ -75,6 +79,12 @@ std::vector<std::string> Member::command_line(const MemberConfig& c) {
       // No HTTP/JSON gateway: nothing uses it, and its connection to the member's own client
       // URL (refused by the checks above) held the member from serving for about 15 s.
       "--enable-grpc-gateway=false"};
+  if (!c.tls.crl_pem.empty()) {
+    for (const char* flag : {"--client-crl-file", "--peer-crl-file"}) {
+      argv.emplace_back(flag);
+      argv.push_back(crl_file(c));
+    }
+  }
   if (c.force_new_cluster) {
     argv.emplace_back("--force-new-cluster");
   }
@@ -98,6 +108,9 @@ Result<std::unique_ptr<Member>> Member::start(MemberConfig config) {
         std::pair{"member.key", &config.tls.key_pem}}) {
     SHOAL_TRY(write_file_atomically(tls + name, *pem, 0600));
   }
+  // A list already there is newer than the one given (the leader's, followed since).
+  if (!config.tls.crl_pem.empty() && !fs::exists(crl_file(config)))
+    SHOAL_TRY(write_file_atomically(crl_file(config), config.tls.crl_pem, 0600));
   std::unique_ptr<Member> member(new Member(std::move(config)));
   // The supervising thread starts etcd too: the parent-death signal follows the thread that
   // forked, and the caller's (a gRPC worker, say) may end long before shoald does.

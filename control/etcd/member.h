@@ -47,6 +47,9 @@ struct MemberConfig {
   std::chrono::milliseconds election_timeout{1000};
 };
 
+// Where the member's revocation list lives (tls.crl_pem): <dir>/tls/crl.pem.
+std::string crl_file(const MemberConfig& config);
+
 std::string peer_url(const std::string& ip, uint16_t port);
 
 class Member {

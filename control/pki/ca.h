@@ -50,6 +50,12 @@ class CertificateAuthority {
   // subject, key and key identifier as `next`'s certificate; valid no longer than either root.
   Result<std::string> cross_sign(const CertificateAuthority& next) const;
 
+  // A certificate revocation list (PEM, X.509 v2 CRL) this root signs, naming the certificates
+  // with these serials (lowercase hex, as serial_of() gives them) revoked; valid for
+  // `valid_for`. etcd reads it at every new connection (--client-crl-file, --peer-crl-file).
+  Result<std::string> revocation_list(const std::vector<std::string>& serials,
+                                      std::chrono::seconds valid_for) const;
+
  private:
   CertificateAuthority(ossl::X509Ptr cert, ossl::Pkey key);
   static Result<CertificateAuthority> from(ossl::X509Ptr cert, ossl::Pkey key);

@@ -31,22 +31,6 @@ double clamp01(double value) {
 
 }  // namespace
 
-Result<std::chrono::seconds> checked_cert_expiry(uint64_t seconds) {
-  if (seconds == 0)
-    return std::chrono::seconds(pki::kDefaultNodeCertValidity);
-  const char* allow = std::getenv("SHOAL_ALLOW_SHORT_CERT_EXPIRY");
-  const bool short_allowed = allow != nullptr && std::string_view(allow) == "1";
-  const std::chrono::seconds floor = short_allowed
-                                         ? std::chrono::seconds(pki::kTestMinNodeCertValidity)
-                                         : std::chrono::seconds(pki::kMinNodeCertValidity);
-  constexpr uint64_t kCeiling = 100ULL * 365 * 24 * 3600;  // what the CA signs at most
-  if (seconds < static_cast<uint64_t>(floor.count()) || seconds > kCeiling) {
-    return invalid_argument("certificate expiry " + std::to_string(seconds) + "s",
-                            "must be between " + std::to_string(floor.count()) + "s and 100 years");
-  }
-  return std::chrono::seconds(static_cast<int64_t>(seconds));
-}
-
 TimePoint renewal_time(const pki::Validity& validity, double fraction,
                        const RenewalPolicy& policy) {
   auto lifetime = duration_cast<milliseconds>(validity.not_after - validity.not_before);

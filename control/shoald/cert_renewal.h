@@ -62,11 +62,6 @@ TimePoint renewal_time(const pki::Validity& validity, double fraction,
 std::chrono::milliseconds retry_delay(int failures, double jitter,
                                       const RenewalPolicy& policy = {});
 
-// A requested certificate lifetime (`--cert-expiry`, in seconds; 0: the default), checked
-// against the floor: 1 hour as Docker, 1 minute when the environment has
-// SHOAL_ALLOW_SHORT_CERT_EXPIRY=1 (tests that watch certificates expire).
-Result<std::chrono::seconds> checked_cert_expiry(uint64_t seconds);
-
 // What the renewer needs from the node.
 class CertificateHolder {
  public:

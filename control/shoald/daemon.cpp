@@ -20,7 +20,9 @@
 #include "control/manager/ca/ca_service.h"
 #include "control/manager/control_api/control_backup.h"
 #include "control/manager/store/sqlite_store.h"
+#include "control/pki/cert_expiry.h"
 #include "control/pki/join_token.h"
+#include "control/shoald/advertise_addr.h"
 
 namespace shoal::shoald {
 
@@ -366,10 +368,8 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
   state.role = "manager";
   state.advertise_addr =
       request.advertise_addr().empty() ? options_.advertise_addr : request.advertise_addr();
-  if (!Ipv4::parse(state.advertise_addr).ok()) {
-    return api::invalid("advertise address \"" + state.advertise_addr +
-                        "\" is not an IPv4 address (use --advertise-addr)");
-  }
+  if (auto checked = check_advertise_addr(state.advertise_addr); !checked.ok())
+    return api::invalid(checked.error().message());
   state.listen_addr = manager::choose_listen_addr(request.listen_addr(), options_.listen_addr,
                                                   state.advertise_addr);
   state.default_addr_pool =
@@ -383,7 +383,7 @@ grpc::Status Daemon::init(const api::InitRequest& request, api::InitResponse& ou
   }
   state.heartbeat_ms = request.heartbeat_ms() == 0 ? 5000 : request.heartbeat_ms();
   state.manager_addr = api_addr(state.advertise_addr, state.listen_addr);
-  auto cert_expiry = checked_cert_expiry(request.cert_expiry_s());
+  auto cert_expiry = pki::checked_cert_expiry(request.cert_expiry_s());
   if (!cert_expiry.ok())
     return api::invalid(cert_expiry.error().message());
 
@@ -489,10 +489,8 @@ grpc::Status Daemon::join(const api::JoinRequest& request, api::JoinResponse& ou
     state.manager_addr += ":2377";
   state.advertise_addr =
       request.advertise_addr().empty() ? options_.advertise_addr : request.advertise_addr();
-  if (!Ipv4::parse(state.advertise_addr).ok()) {
-    return api::invalid("advertise address \"" + state.advertise_addr +
-                        "\" is not an IPv4 address (use --advertise-addr)");
-  }
+  if (auto checked = check_advertise_addr(state.advertise_addr); !checked.ok())
+    return api::invalid(checked.error().message());
   // First contact: fetch the root certificate and trust it only if the token names it.
   api::RootCertificate root;
   {
@@ -645,10 +643,7 @@ Result<NodeState> Daemon::restored_state(const api::RestoreRequest& request,
   state.role = "manager";
   state.advertise_addr =
       request.advertise_addr().empty() ? options_.advertise_addr : request.advertise_addr();
-  if (!Ipv4::parse(state.advertise_addr).ok()) {
-    return invalid_argument("advertise address \"" + state.advertise_addr + "\"",
-                            "is not an IPv4 address (use --advertise-addr)");
-  }
+  SHOAL_TRY(check_advertise_addr(state.advertise_addr));
   state.listen_addr = manager::choose_listen_addr(request.listen_addr(), options_.listen_addr,
                                                   state.advertise_addr);
   state.default_addr_pool = backup.secrets.default_addr_pool;

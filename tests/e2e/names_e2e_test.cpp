@@ -88,6 +88,24 @@ TEST_F(NamesE2E, HostileNamesAndForeignAddressesAreRefused) {
   EXPECT_EQ(status["h2"], "Ready");
 }
 
+// #23: the overlays and the routing mesh use the interface that holds the advertise address.
+// An address no interface of the host holds made a node that joined and then carried nothing;
+// init and join refuse it, naming it, and the host stays out of the swarm.
+TEST_F(NamesE2E, AnAdvertiseAddressNoInterfaceHoldsIsRefusedAtInitAndJoin) {
+  const std::string foreign = "10.99.0.1";  // held by no interface of h4
+  auto init = c().shoal(4, {"swarm", "init", "--advertise-addr", foreign});
+  EXPECT_NE(init.exit_code, 0) << init.output;
+  EXPECT_THAT(init.output, HasSubstr("advertise address \"" + foreign +
+                                     "\": no interface of this host holds it"));
+  auto join = c().shoal(4, {"swarm", "join", "--token", worker_token(), "--advertise-addr",
+                            foreign, c().address(1) + ":2377"});
+  EXPECT_NE(join.exit_code, 0) << join.output;
+  EXPECT_THAT(join.output, HasSubstr("no interface of this host holds it"));
+  EXPECT_EQ(hostnames(), (std::vector<std::string>{"h1", "h2", "h3"}));
+  auto info = c().shoal(4, {"node", "ls"});
+  EXPECT_NE(info.exit_code, 0) << "h4 must still be outside any swarm: " << info.output;
+}
+
 // The review (F): one stranger tried 1,773 tokens a second, each answered and logged.
 TEST_F(NamesE2E, FailedJoinsAreRateLimitedAndLoggedOncePerInterval) {
   auto wrong = worker_token();

@@ -10,8 +10,9 @@
 // follower's forwarding, a reconnecting agent, etcd peers) failed their handshakes.
 //
 // Revocation of replaced certificates rides along: each manager certificate replaced by a
-// renewal, though still valid, is refused by the leader once the grace (a tenth of the
-// lifetime, 6 s here) is over, while the current one is served.
+// renewal, though still valid, is refused by the leader's manager port and by its etcd member
+// (the revocation list) once the grace (a tenth of the lifetime, 6 s here) is over, while the
+// current one is served by both.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -70,8 +72,11 @@ std::pair<std::string, std::string> identity_of_node(SwarmCluster& c, int host) 
   return {pem.substr(end + kKeyEnd.size()), pem.substr(0, end + kKeyEnd.size())};
 }
 
-// One ListNodes on the leader (h1) from h3's namespace with a node's certificate files.
-testing::CommandResult call_with(SwarmCluster& c, const std::string& cert, const std::string& key) {
+// `command(ca, cert, key)` run in h3's namespace with a node's certificate files written out.
+testing::CommandResult run_with_files(
+    SwarmCluster& c, const std::string& cert, const std::string& key,
+    const std::function<std::vector<std::string>(std::string, std::string, std::string)>&
+        command) {
   const std::string dir = c.state_dir(3) + "-certs";
   std::filesystem::create_directories(dir);
   auto write = [&](const std::string& name, const std::string& text) {
@@ -79,13 +84,39 @@ testing::CommandResult call_with(SwarmCluster& c, const std::string& cert, const
     return dir + "/" + name;
   };
   auto ca = read_text(c.state_dir(1) + "/certificates/swarm-root-ca.crt");
-  auto done =
-      testing::run_in_ns(c.testbed().host_ns(3),
-                         {NODE_CLIENT_PATH, c.address(1) + ":2377", "call", "ListNodes",
-                          write("ca.pem", ca), write("cert.pem", cert), write("key.pem", key)},
-                         20000);
+  auto done = testing::run_in_ns(
+      c.testbed().host_ns(3),
+      command(write("ca.pem", ca), write("cert.pem", cert), write("key.pem", key)), 20000);
   std::filesystem::remove_all(dir);
   return done.ok() ? *done : testing::CommandResult{};
+}
+
+// One ListNodes on the leader (h1) with a node's certificate.
+testing::CommandResult call_with(SwarmCluster& c, const std::string& cert, const std::string& key) {
+  return run_with_files(c, cert, key, [&](auto ca, auto cert_file, auto key_file) {
+    return std::vector<std::string>{
+        NODE_CLIENT_PATH, c.address(1) + ":2377", "call", "ListNodes", ca, cert_file, key_file};
+  });
+}
+
+// One read of the leader's etcd member (h1) with a node's certificate: the key's name when
+// etcd took the certificate.
+testing::CommandResult etcd_with(SwarmCluster& c, const std::string& cert, const std::string& key) {
+  return run_with_files(c, cert, key, [&](auto ca, auto cert_file, auto key_file) {
+    return std::vector<std::string>{"env",
+                                    "ETCDCTL_API=3",
+                                    "etcdctl",
+                                    "--endpoints=https://" + c.address(1) + ":2379",
+                                    "--insecure-skip-tls-verify",
+                                    "--cacert=" + ca,
+                                    "--cert=" + cert_file,
+                                    "--key=" + key_file,
+                                    "--dial-timeout=2s",
+                                    "--command-timeout=3s",
+                                    "get",
+                                    "--keys-only",
+                                    "/shoal/secrets"};
+  });
 }
 
 // Restores the environment and ends the cluster whatever the test did.
@@ -148,6 +179,7 @@ TEST(RenewalE2E, EveryNodeRenewsItsOneMinuteCertificateWithNoFailedCall) {
     held[host] = identity_of_node(c, host);
   std::vector<Replaced> replaced;
   int revoked = 0;
+  int etcd_revoked = 0;
   std::vector<std::string> still_taken;
   const auto until = first_expiry + 20s;
   while (std::chrono::system_clock::now() < until) {
@@ -155,7 +187,8 @@ TEST(RenewalE2E, EveryNodeRenewsItsOneMinuteCertificateWithNoFailedCall) {
     for (int host : {1, 2}) {
       auto current = identity_of_node(c, host);
       if (current.first != held[host].first && !current.first.empty()) {
-        replaced.push_back({held[host].first, held[host].second, now + 7s});
+        // Past the grace (6 s) and the revocation list's way to etcd (a second or two).
+        replaced.push_back({held[host].first, held[host].second, now + 10s});
         held[host] = current;
       }
     }
@@ -170,7 +203,12 @@ TEST(RenewalE2E, EveryNodeRenewsItsOneMinuteCertificateWithNoFailedCall) {
         if (refused.exit_code == 1 && refused.output.find("is revoked") != std::string::npos)
           ++revoked;
         else
-          still_taken.push_back(refused.output);
+          still_taken.push_back("manager port: " + refused.output);
+        auto etcd = etcd_with(c, it->cert, it->key);
+        if (etcd.exit_code != 0 && etcd.output.find("/shoal/secrets") == std::string::npos)
+          ++etcd_revoked;
+        else
+          still_taken.push_back("etcd: " + etcd.output);
       }
       it = replaced.erase(it);
     }
@@ -194,6 +232,10 @@ TEST(RenewalE2E, EveryNodeRenewsItsOneMinuteCertificateWithNoFailedCall) {
   // The current certificate of a manager is served (the client above works).
   auto served = call_with(c, held[2].first, held[2].second);
   EXPECT_EQ(served.exit_code, 0) << served.output;
+  EXPECT_GE(etcd_revoked, 1) << "etcd never refused a replaced certificate";
+  auto etcd_served = etcd_with(c, held[2].first, held[2].second);
+  EXPECT_EQ(etcd_served.exit_code, 0) << etcd_served.output;
+  EXPECT_NE(etcd_served.output.find("/shoal/secrets"), std::string::npos) << etcd_served.output;
   for (int host = 1; host <= kHosts; ++host) {
     EXPECT_GE(seen[host].size(), 2u)
         << "h" << host << " never renewed its certificate" << c.daemon_logs(60);

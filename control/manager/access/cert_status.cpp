@@ -30,14 +30,14 @@ void record_certificate(ManagerRuntime& manager, const std::string& node_id,
     auto node = tx.get_node(node_id);
     if (!node)
       return {};  // removed meanwhile
+    const int64_t now = unix_seconds(std::chrono::system_clock::now());
+    if (auto serial = pki::serial_of(cert_pem); serial.ok() && *serial != node->cert_serial)
+      note_replacement(*node, *serial, now);
     node->cert_not_before = unix_seconds(validity->not_before);
     node->cert_not_after = unix_seconds(validity->not_after);
     node->cert_issuer = issuer;
-    if (auto serial = pki::serial_of(cert_pem); serial.ok() && *serial != node->cert_serial) {
-      node->previous_cert_serial = node->cert_serial;
-      node->cert_replaced_at = unix_seconds(std::chrono::system_clock::now());
-      node->cert_serial = *serial;
-    }
+    std::erase_if(node->revoked_cert_serials,
+                  [now](const auto& revoked) { return revoked.second <= now; });
     return tx.update(*node);
   });
   if (!recorded.ok())
@@ -45,14 +45,42 @@ void record_certificate(ManagerRuntime& manager, const std::string& node_id,
                  recorded.error().message());
 }
 
+void note_replacement(manager::Node& node, const std::string& serial, int64_t now) {
+  if (!node.previous_cert_serial.empty())
+    node.revoked_cert_serials[node.previous_cert_serial] = node.previous_cert_not_after;
+  node.previous_cert_serial = node.cert_serial;
+  node.previous_cert_not_after = node.cert_not_after;
+  node.cert_replaced_at = now;
+  node.cert_serial = serial;
+}
+
+int64_t replaced_grace_seconds(const manager::Node& node) {
+  const int64_t lifetime = node.cert_not_after - node.cert_not_before;
+  return lifetime > 0 ? std::min(kReplacedCertificateGraceSeconds, lifetime / 10)
+                      : kReplacedCertificateGraceSeconds;
+}
+
 bool certificate_counts(const manager::Node& node, const std::string& serial, int64_t now) {
   if (node.cert_serial.empty() || serial == node.cert_serial)
     return true;
-  const int64_t lifetime = node.cert_not_after - node.cert_not_before;
-  const int64_t grace = lifetime > 0 ? std::min(kReplacedCertificateGraceSeconds, lifetime / 10)
-                                     : kReplacedCertificateGraceSeconds;
   return !node.previous_cert_serial.empty() && serial == node.previous_cert_serial &&
-         now < node.cert_replaced_at + grace;
+         now < node.cert_replaced_at + replaced_grace_seconds(node);
+}
+
+std::vector<std::string> serials_to_revoke(const std::vector<manager::Node>& nodes, int64_t now) {
+  std::vector<std::string> serials;
+  for (const auto& node : nodes) {
+    for (const auto& [serial, not_after] : node.revoked_cert_serials) {
+      if (not_after > now)
+        serials.push_back(serial);
+    }
+    const bool past_grace = now >= node.cert_replaced_at + replaced_grace_seconds(node);
+    if (!node.previous_cert_serial.empty() && past_grace && node.previous_cert_not_after > now)
+      serials.push_back(node.previous_cert_serial);
+  }
+  std::sort(serials.begin(), serials.end());
+  serials.erase(std::unique(serials.begin(), serials.end()), serials.end());
+  return serials;
 }
 
 grpc::Status require_current_certificate(const grpc::ServerContext& context,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -28,6 +29,17 @@ inline constexpr int64_t kReplacedCertificateGraceSeconds = 60;
 // the CA signed last, or the one before during the grace. A node recorded before revocation
 // existed (no serial) keeps any. The rule of revocation for replaced certificates (#18).
 bool certificate_counts(const manager::Node& node, const std::string& serial, int64_t now);
+
+// Records that the CA signed `serial` for `node` at `now`: the current certificate becomes the
+// previous one (its grace starts), and the previous one joins the revoked.
+void note_replacement(manager::Node& node, const std::string& serial, int64_t now);
+
+// The serials etcd's revocation list names at `now` (sorted, once each): every node's older
+// replaced certificates and its previous one past the grace, while still valid. etcd cannot ask
+// the store who is current; it reads this list at each new connection instead
+// (ManagerNode::publish_revocations). A certificate never recorded (minted with a stolen CA key)
+// is not in it: root rotation is the remedy there.
+std::vector<std::string> serials_to_revoke(const std::vector<manager::Node>& nodes, int64_t now);
 
 // The same for a caller: PERMISSION_DENIED naming the node when its certificate was replaced.
 grpc::Status require_current_certificate(const grpc::ServerContext& context,

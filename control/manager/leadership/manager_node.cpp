@@ -2,17 +2,54 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <set>
 
 #include "control/api/tls.h"
+#include "control/manager/access/cert_status.h"
 #include "control/manager/ca/ca_service.h"
 #include "control/manager/dispatcher/dispatcher_service.h"
 #include "control/manager/leadership/listen_addr.h"
-#include "control/shoald/cert_renewal.h"
+#include "control/pki/ca.h"
+#include "control/pki/cert_expiry.h"
 
 namespace shoal::manager {
 
 using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kRevocationsCheckPeriod = std::chrono::seconds(1);
+constexpr auto kRevocationsRepublish = std::chrono::hours(24);
+constexpr auto kRevocationListValidity = std::chrono::hours(24 * 7);
+
+int64_t unix_seconds_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// What a member starts with until it follows the leader's list: an empty one. Signed by the
+// swarm's root when this manager holds it; a manager that joins holds it only later, and etcd
+// reads the serials of a CRL, never its signature (checked with etcd 3.4), so a key made for
+// this list alone signs it then.
+std::string initial_revocation_list(const ClusterSecrets* secrets) {
+  std::shared_ptr<const pki::CertificateAuthority> ca = secrets ? secrets->ca() : nullptr;
+  if (!ca) {
+    auto made = pki::CertificateAuthority::create();
+    if (made.ok())
+      ca = std::make_shared<const pki::CertificateAuthority>(std::move(*made));
+  }
+  auto crl = ca ? ca->revocation_list({}, kRevocationListValidity)
+                : Result<std::string>(Error{"make", "a key for the revocation list", 0, {}});
+  if (!crl.ok()) {
+    spdlog::error("etcd runs without a revocation list: {}", crl.error().message());
+    return {};
+  }
+  return *crl;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<ManagerNode>> ManagerNode::start(ManagerNodeConfig config,
                                                         std::unique_ptr<ClusterSecrets> secrets) {
@@ -58,6 +95,7 @@ Status ManagerNode::open_seat() {
                           .cert_pem = config_.files.node_cert_pem,
                           .key_pem = config_.files.node_key_pem},
                   .etcd_binary = config_.etcd_binary};
+  seat.tls.crl_pem = initial_revocation_list(secrets_.get());
   if (!config_.files.watch_dir.empty()) {  // renewed certificates reach etcd without a restart
     seat.tls.credentials = api::node_credentials(config_.files);
     seat.tls.identity_file = pki::identity_file(config_.files.watch_dir);
@@ -247,6 +285,35 @@ Status ManagerNode::share_secrets(const ClusterSecrets& secrets) {
   return seat_->write_key(kSecretsKey, secrets.to_json());
 }
 
+void ManagerNode::publish_revocations(const ClusterSecrets& secrets) {
+  auto runtime = seat_->runtime();
+  if (!runtime || !seat_->is_replicated())
+    return;  // a single manager runs no etcd member
+  std::lock_guard lock(revocations_mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - revocations_checked_ < kRevocationsCheckPeriod)
+    return;
+  revocations_checked_ = now;
+  std::vector<manager::Node> nodes;
+  runtime->store().view([&](const manager::ReadTx& tx) { nodes = tx.nodes(); });
+  const auto serials = serials_to_revoke(nodes, unix_seconds_now());
+  if (serials == published_revocations_ && now - revocations_published_ < kRevocationsRepublish)
+    return;
+  auto crl = secrets.ca()->revocation_list(serials, kRevocationListValidity);
+  if (!crl.ok()) {
+    spdlog::warn("revocation list: {}", crl.error().message());
+    return;
+  }
+  if (auto written = seat_->write_key(kRevocationListKey, *crl); !written.ok()) {
+    spdlog::warn("revocation list: {}", written.error().message());
+    return;
+  }
+  if (published_revocations_ != serials)
+    spdlog::info("etcd's revocation list names {} replaced certificate(s)", serials.size());
+  published_revocations_ = serials;
+  revocations_published_ = now;
+}
+
 void ManagerNode::fill_secrets(api::Assignments& out) {
   for (auto& key : gossip_keys())
     out.add_gossip_keys(std::move(key));
@@ -257,6 +324,7 @@ void ManagerNode::fill_secrets(api::Assignments& out) {
   }
   if (held) {
     finish_root_rotation_when_done(*held);
+    publish_revocations(*held);
     out.set_trust_roots_pem(held->trust_bundle_pem());
     auto rotation = held->rotation();
     out.set_signing_root_pem(rotation ? rotation->next->cert_pem() : held->ca()->cert_pem());
@@ -336,7 +404,7 @@ Result<api::SwarmSettings> ManagerNode::update_swarm(const api::UpdateSwarmReque
     return Error{.op = "update", .object = "the swarm", .detail = "this manager has no secrets"};
   }
   if (request.cert_expiry_s() != 0) {
-    SHOAL_ASSIGN_OR_RETURN(auto expiry, shoald::checked_cert_expiry(request.cert_expiry_s()));
+    SHOAL_ASSIGN_OR_RETURN(auto expiry, pki::checked_cert_expiry(request.cert_expiry_s()));
     SHOAL_TRY(held->set_cert_expiry(expiry));
     SHOAL_TRY(share_secrets(*held));  // what a new leader adopts
     spdlog::info("node certificates signed from now on are valid for {} s", expiry.count());

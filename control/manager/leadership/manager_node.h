@@ -94,6 +94,9 @@ class ManagerNode final : public ControlHooks {
   void fill_secrets(api::Assignments& out);
   // The leader's gossip keys in the order nodes install them, rotated first when due.
   std::vector<std::string> gossip_keys();
+  // The leader's revocation list for every manager's etcd member (kRevocationListKey), signed
+  // anew when the serials to revoke change (cert_status.h), at most once a second, and daily.
+  void publish_revocations(const ClusterSecrets& secrets);
   // Ends a root rotation once every node's certificate is the new root's.
   void finish_root_rotation_when_done(ClusterSecrets& secrets);
   // How many nodes the root that signs now has signed, of how many.
@@ -114,6 +117,9 @@ class ManagerNode final : public ControlHooks {
   mutable std::mutex mutex_;  // context_ and secrets_
   std::shared_ptr<const ManagerContext> context_;
   std::shared_ptr<ClusterSecrets> secrets_;
+  std::mutex revocations_mutex_;  // the three below
+  std::chrono::steady_clock::time_point revocations_checked_{}, revocations_published_{};
+  std::optional<std::vector<std::string>> published_revocations_;
   std::mutex refresh_mutex_;         // one refresh at a time
   bool demote_others_ = false;       // under refresh_mutex_: after a forced new cluster
   std::mutex membership_mutex_;      // one manager join at a time

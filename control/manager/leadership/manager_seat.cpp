@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "common/atomic_file.h"
 #include "control/etcd/etcd_store.h"
 #include "control/manager/store/sqlite_store.h"
 
@@ -206,6 +207,7 @@ void ManagerSeat::run() {
     const bool renotify = std::exchange(renotify_, false);
     lock.unlock();
     converge();
+    follow_revocation_list();
     if (renotify) {
       notify();
     }
@@ -528,6 +530,27 @@ bool ManagerSeat::store_has_quorum() {
     answering += answers ? 1 : 0;
   }
   return answering >= health->size() / 2 + 1;
+}
+
+void ManagerSeat::follow_revocation_list() {
+  const auto now = std::chrono::steady_clock::now();
+  if (!member_ || !client_ || now - crl_checked_ < std::chrono::seconds(1))
+    return;
+  crl_checked_ = now;
+  auto listed = client_->get(kRevocationListKey);
+  if (!listed.ok() || !*listed || (*listed)->value == followed_crl_)
+    return;  // unreachable now (the next poll retries), none yet, or unchanged
+  const auto& pem = (*listed)->value;
+  if (pem.rfind("-----BEGIN X509 CRL-----", 0) != 0) {
+    spdlog::warn("revocation list in etcd is no PEM CRL: kept the one in use");
+    return;
+  }
+  if (auto written = write_file_atomically(etcd::crl_file(member_->config()), pem, 0600);
+      !written.ok()) {
+    spdlog::warn("revocation list: {}", written.error().message());
+    return;
+  }
+  followed_crl_ = pem;
 }
 
 Result<std::optional<std::string>> ManagerSeat::read_key(const std::string& key) {

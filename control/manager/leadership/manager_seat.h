@@ -34,6 +34,10 @@ class EtcdStore;
 
 namespace shoal::manager {
 
+// The revocation list every manager's etcd member checks connections against (a PEM CRL of the
+// node certificates replaced past their grace: ManagerNode::publish_revocations writes it).
+inline constexpr const char* kRevocationListKey = "/shoal/revoked-certificates";
+
 inline constexpr const char* kLeaderKey = "/shoal/leader";
 inline constexpr const char* kStorePrefix = "/shoal/store/";
 
@@ -118,6 +122,9 @@ class ManagerSeat {
   Status trust_roots(const std::string& ca_pem);
 
  private:
+  // Copies the leader's revocation list (kRevocationListKey) to this member's CRL file when it
+  // changed: etcd re-reads the file at each new connection.
+  void follow_revocation_list();
   explicit ManagerSeat(SeatConfig config) : config_(std::move(config)) {}
   Status start_member(std::string initial_cluster, bool join_existing);
   void start_campaign();
@@ -157,6 +164,9 @@ class ManagerSeat {
   etcd::Fence runtime_fence_;
   Listener listener_;
   std::thread thread_;
+
+  std::string followed_crl_;  // the list last written to the member's file (seat thread)
+  std::chrono::steady_clock::time_point crl_checked_{};
 
   mutable std::mutex probe_mutex_;
   mutable std::map<std::string, std::shared_ptr<etcd::Client>> probe_clients_;

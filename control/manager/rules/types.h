@@ -50,7 +50,11 @@ struct Node {
   // that the node reconnects with the new one (control/manager/access/cert_status.h).
   std::string cert_serial;
   std::string previous_cert_serial;
+  int64_t previous_cert_not_after = 0;
   int64_t cert_replaced_at = 0;
+  // Older replaced certificates still valid: serial -> notAfter (unix seconds), dropped once
+  // expired. With the previous one past its grace, what etcd's revocation list names.
+  std::map<std::string, int64_t> revoked_cert_serials;
   uint64_t version = 0;
 };
 

@@ -169,7 +169,9 @@ json to_json(const Node& n) {
           {"cert_issuer", n.cert_issuer},
           {"cert_serial", n.cert_serial},
           {"previous_cert_serial", n.previous_cert_serial},
+          {"previous_cert_not_after", n.previous_cert_not_after},
           {"cert_replaced_at", n.cert_replaced_at},
+          {"revoked_cert_serials", n.revoked_cert_serials},
           {"version", n.version}};
 }
 
@@ -329,6 +331,9 @@ Object node_from(const json& j) {
   n.cert_serial = j.value("cert_serial", std::string());  // absent before revocation existed
   n.previous_cert_serial = j.value("previous_cert_serial", std::string());
   n.cert_replaced_at = j.value("cert_replaced_at", int64_t{0});
+  n.previous_cert_not_after = j.value("previous_cert_not_after", int64_t{0});
+  n.revoked_cert_serials =
+      j.value("revoked_cert_serials", std::map<std::string, int64_t>{});  // absent before #18's CRL
   n.version = j.at("version").get<uint64_t>();
   return n;
 }
