@@ -1,7 +1,9 @@
 #include "control/images/image_store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -147,10 +149,18 @@ Result<std::unique_ptr<ImageStore>> ImageStore::open(const std::string& root,
     return sys_error("mkdir", root, ec.value());
   for (const char* sub : {"/layouts", "/rootfs", "/tmp"})
     SHOAL_TRY(make_dir(root + sub));
+  UniqueFd lock(::open((root + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock.valid())
+    return sys_error("open", root + "/lock", errno);
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    return sys_error("lock image store", root, err,
+                     err == EWOULDBLOCK ? "another image store has it open" : "");
+  }
+  std::unique_ptr<ImageStore> store(new ImageStore(root, std::move(tools), std::move(lock)));
   // What is in tmp/ belongs to a call that died with its process.
   for (const auto& stale : fs::directory_iterator(root + "/tmp", ec))
     fs::remove_all(stale.path(), ec);
-  std::unique_ptr<ImageStore> store(new ImageStore(root, std::move(tools)));
   SHOAL_TRY(store->load_index());
   return store;
 }
@@ -285,6 +295,8 @@ Result<std::vector<ImageRecord>> ImageStore::commit(
 Result<ImageRecord> ImageStore::pull(std::string_view reference, const PullOptions& options) {
   SHOAL_ASSIGN_OR_RETURN(Reference ref, parse_reference(reference));
   const std::string key = ref.str();
+  if (options.timeout.count() <= 0)
+    return invalid_argument("pull timeout for " + key, "must be positive");
   if (!ref.digest.empty()) {
     std::lock_guard lock(mutex_);
     if (auto it = index_.find(key); it != index_.end()) {
@@ -404,6 +416,8 @@ Result<std::vector<ArchiveImage>> oci_archive_images(const std::string& archive,
 
 Result<std::vector<ImageRecord>> ImageStore::load(const std::string& archive,
                                                   std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0)
+    return invalid_argument("load timeout for " + archive, "must be positive");
   if (archive.find(':') != std::string::npos)
     return invalid_argument("archive path \"" + archive + "\"", "skopeo cannot take a ':' in it");
   SHOAL_ASSIGN_OR_RETURN(auto members,

@@ -11,6 +11,7 @@
 //                          being the config digest's; several references to one image share it
 //   rootfs/<hex>/          the image's unpacked root filesystem, made once by unpack(), never
 //                          written afterwards (task containers put an overlay on top)
+//   lock                   flock(2)ed by the open store: one store per directory
 //   tmp/                   work directories (pull-*, load-*, unpack-*, trash-*), emptied by
 //                          open(): whatever is there belongs to a run that died
 //
@@ -52,6 +53,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 #include "control/images/image_manifest.h"
 #include "control/images/single_flight.h"
 #include "control/images/tools.h"
@@ -91,12 +93,15 @@ using InUse = std::set<std::string>;
 class ImageStore {
  public:
   // Opens (making it if needed) the store at `root`, an absolute path without ':' (skopeo's
-  // `oci:PATH:TAG` syntax has no escape for it). Empties tmp/. Refuses a corrupt images.json
-  // rather than forgetting images silently.
+  // `oci:PATH:TAG` syntax has no escape for it). Holds an exclusive lock on `root/lock` while
+  // open: a second store on one directory (a second agent given the same state dir) is
+  // refused, not left to empty the first one's tmp/. Empties tmp/. Refuses a corrupt
+  // images.json rather than forgetting images silently.
   static Result<std::unique_ptr<ImageStore>> open(const std::string& root,
                                                   std::shared_ptr<Tools> tools);
 
-  // Makes `reference` present. Errors: `pull REF: timed out after N s`, `pull REF: <the
+  // Makes `reference` present. Callers that join a pull of the same reference already running
+  // share its options and its result. Errors: `pull REF: timed out after N s`, `pull REF: <the
   // registry's reason, as skopeo reports it>`, or the image's documents are refused.
   Result<ImageRecord> pull(std::string_view reference, const PullOptions& options = {});
 
@@ -136,8 +141,8 @@ class ImageStore {
     Entry entry;
   };
 
-  ImageStore(std::string root, std::shared_ptr<Tools> tools)
-      : root_(std::move(root)), tools_(std::move(tools)) {}
+  ImageStore(std::string root, std::shared_ptr<Tools> tools, UniqueFd lock)
+      : root_(std::move(root)), tools_(std::move(tools)), lock_(std::move(lock)) {}
 
   Status load_index();
   std::string index_json(const std::map<std::string, Entry>& index) const;
@@ -163,6 +168,7 @@ class ImageStore {
 
   const std::string root_;
   const std::shared_ptr<Tools> tools_;
+  const UniqueFd lock_;  // flock(LOCK_EX) on root/lock for the store's life
   mutable std::mutex mutex_;
   std::map<std::string, Entry> index_;  // by canonical reference
   SingleFlight<Result<ImageRecord>> pulls_;

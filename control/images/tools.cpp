@@ -97,12 +97,14 @@ bool drain(int fd, Clock::time_point deadline, std::string& output) {
   }
 }
 
-// Waits for the leader until the deadline (its output closed, it is exiting); false at the
-// deadline. Polling waitpid: a pidfd would do too, but the wait is milliseconds.
-bool wait_exit(pid_t pid, Clock::time_point deadline, int& status) {
+// Waits until the leader has exited (its output closed: it is exiting) or the deadline; false
+// at the deadline. It is left a zombie (WNOWAIT), so its pid, which is the group's id, cannot be
+// reused before the caller has killed the group. Polling: the wait is milliseconds.
+bool wait_exit(pid_t pid, Clock::time_point deadline) {
   while (true) {
-    const pid_t got = ::waitpid(pid, &status, WNOHANG);
-    if (got == pid || (got < 0 && errno != EINTR))
+    siginfo_t info{};
+    const int got = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+    if ((got == 0 && info.si_pid == pid) || (got < 0 && errno != EINTR))
       return true;
     if (left_until(deadline).count() == 0)
       return false;
@@ -138,18 +140,15 @@ Result<ToolOutcome> run_bounded(const std::vector<std::string>& argv,
 
   const auto deadline = Clock::now() + timeout;
   ToolOutcome outcome;
+  const bool finished = drain(read_end.get(), deadline, outcome.output) && wait_exit(pid, deadline);
+  // The whole group, the leader not yet reaped: at the limit, `ip netns exec`, skopeo and what
+  // they started; after a normal exit, strays that would otherwise outlive the call.
+  ::kill(-pid, SIGKILL);
   int status = 0;
-  const bool finished =
-      drain(read_end.get(), deadline, outcome.output) && wait_exit(pid, deadline, status);
-  if (!finished) {
-    ::kill(-pid, SIGKILL);  // the whole group: `ip netns exec` and whatever skopeo started
-    ::waitpid(pid, &status, 0);
-    outcome.timed_out = true;
-    outcome.exit_code = -1;
-  } else {
-    ::kill(-pid, SIGKILL);  // strays of a finished program; the leader is reaped, group empty
-    outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  outcome.timed_out = !finished;
+  outcome.exit_code = finished && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (outcome.output.size() > kMaxToolOutput)
     outcome.output.erase(0, outcome.output.size() - kMaxToolOutput);
   return outcome;

@@ -291,6 +291,10 @@ TEST_F(ImageStoreTest, OpenEmptiesTmpAndRefusesBadRoots) {
   fs::create_directories(at("tmp/pull-dead/layout"));
   reopen();
   EXPECT_EQ(entries(at("tmp")), 0u);
+  auto second = ImageStore::open(dir_.at("images"), tools_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().message().find("another image store has it open"), std::string::npos)
+      << second.error().message();
   EXPECT_FALSE(ImageStore::open("relative/dir", tools_).ok());
   EXPECT_FALSE(ImageStore::open(dir_.at("a:b"), tools_).ok());
 }
