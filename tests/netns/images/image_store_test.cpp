@@ -122,6 +122,60 @@ TEST(ImageStoreLoad, DockerSaveArchiveLoadsAndUnpacksOffline) {
   expect_no_work_left(store.root());
 }
 
+// Two OCI archives made with umoci and skopeo in DIR: wh.tar (docker.io/library/wh:1), whose
+// second layer deletes d/gone (a whiteout), and evil.tar (docker.io/library/evil:1), that image
+// plus a layer holding `../evil` (GNU tar -P keeps the `..`; umoci add-layer adds it verbatim).
+constexpr const char* kMakeArchives = R"(set -eu
+cd "$1"
+umoci init --layout L
+umoci new --image L:wh
+umoci unpack --image L:wh b >/dev/null
+mkdir -p b/rootfs/d
+echo keep >b/rootfs/d/keep
+echo gone >b/rootfs/d/gone
+umoci repack --image L:wh b >/dev/null
+rm b/rootfs/d/gone
+umoci repack --image L:wh b >/dev/null
+skopeo copy --quiet oci:L:wh oci-archive:"$1"/wh.tar:docker.io/library/wh:1
+mkdir -p x/sub
+echo evil >x/evil
+(cd x/sub && tar -cf "$1"/evil-layer.tar -P ../evil)
+umoci raw add-layer --image L:wh evil-layer.tar
+skopeo copy --quiet oci:L:wh oci-archive:"$1"/evil.tar:docker.io/library/evil:1
+)";
+
+// OCI archives load by their image name; whiteouts are applied by the unpack; a layer with an
+// entry outside the rootfs is refused before umoci sees it (umoci would clamp it into the rootfs).
+TEST(ImageStoreLoad, OciArchiveWhiteoutsAndAnEscapingLayer) {
+  TempDir dir("shoal-test-archives");
+  auto made = run_command({"sh", "-c", kMakeArchives, "sh", dir.path()}, 30000);
+  ASSERT_TRUE(made.ok() && made->exit_code == 0) << (made.ok() ? made->output : "");
+  TempDir root("shoal-test-store");
+  auto opened = ImageStore::open(root.at("images"), std::make_shared<ProcessTools>());
+  ASSERT_TRUE(opened.ok()) << opened.error().message();
+  ImageStore& store = **opened;
+
+  auto loaded = store.load(dir.at("wh.tar"));
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->front().reference, "docker.io/library/wh:1");
+  auto rootfs = store.unpack("wh:1");
+  ASSERT_TRUE(rootfs.ok()) << rootfs.error().message();
+  EXPECT_TRUE(fs::exists(*rootfs + "/d/keep"));
+  EXPECT_FALSE(fs::exists(*rootfs + "/d/gone")) << "the whiteout was not applied";
+  EXPECT_FALSE(fs::exists(*rootfs + "/d/.wh.gone"));
+
+  auto evil = store.load(dir.at("evil.tar"));
+  ASSERT_TRUE(evil.ok()) << evil.error().message();
+  auto refused = store.unpack("evil:1");
+  ASSERT_FALSE(refused.ok());
+  const std::string message = refused.error().message();
+  EXPECT_NE(message.find("\"../evil\": it points outside the rootfs"), std::string::npos)
+      << message;
+  EXPECT_FALSE(fs::exists(store.rootfs_path(evil->front().config_digest)));
+  expect_no_work_left(store.root());
+}
+
 // Two simulated hosts: the registry on host 1, the store's skopeo in host 2.
 class ImageStoreNetns : public ::testing::Test {
  protected:
