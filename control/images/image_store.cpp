@@ -86,6 +86,22 @@ class TreeGuard {
   std::string path_;
 };
 
+// fs::exists without exceptions: an error (EACCES on a path component) counts as absent, and
+// the rename or read that follows reports it.
+bool exists(const std::string& path) {
+  std::error_code ignored;
+  return fs::exists(path, ignored);
+}
+
+// The names in `dir`, without exceptions (a directory that cannot be read has none).
+std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    names.push_back(it->path().filename());
+  return names;
+}
+
 Status make_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
     return sys_error("mkdir", path, errno);
@@ -159,8 +175,8 @@ Result<std::unique_ptr<ImageStore>> ImageStore::open(const std::string& root,
   }
   std::unique_ptr<ImageStore> store(new ImageStore(root, std::move(tools), std::move(lock)));
   // What is in tmp/ belongs to a call that died with its process.
-  for (const auto& stale : fs::directory_iterator(root + "/tmp", ec))
-    fs::remove_all(stale.path(), ec);
+  for (const std::string& stale : names_in(root + "/tmp"))
+    fs::remove_all(root + "/tmp/" + stale, ec);
   SHOAL_TRY(store->load_index());
   return store;
 }
@@ -175,7 +191,7 @@ std::string ImageStore::layout_path(const std::string& config_digest) const {
 
 Status ImageStore::load_index() {
   const std::string path = root_ + "/images.json";
-  if (!fs::exists(path))
+  if (!exists(path))
     return {};
   SHOAL_ASSIGN_OR_RETURN(std::string bytes, read_bounded(path, kMaxIndexBytes));
   const json doc = json::parse(bytes, nullptr, false);
@@ -271,7 +287,7 @@ Result<std::vector<ImageRecord>> ImageStore::commit(
     const std::string target = layout_path(entry.config);
     // Present already (another reference to the same image): ours is a duplicate, and the work
     // directory's guard deletes it.
-    if (!fs::exists(target)) {
+    if (!exists(target)) {
       if (::rename(staged[i].layout_dir.c_str(), target.c_str()) != 0) {
         const int err = errno;
         undo();
@@ -468,7 +484,7 @@ Result<std::string> ImageStore::unpack(std::string_view reference,
     entry = it->second;
   }
   const std::string target = rootfs_path(entry.config);
-  if (fs::exists(target))
+  if (exists(target))
     return target;
   return unpacks_.run(entry.config, [&] { return unpack_now(key, entry, timeout); });
 }
@@ -476,7 +492,7 @@ Result<std::string> ImageStore::unpack(std::string_view reference,
 Result<std::string> ImageStore::unpack_now(const std::string& key, const Entry& entry,
                                            std::chrono::milliseconds timeout) {
   const std::string target = rootfs_path(entry.config);
-  if (fs::exists(target))
+  if (exists(target))
     return target;  // a run that just finished made it
   auto failed = [&](const std::string& why) { return sys_error("unpack", key, 0, why); };
   const std::string layout = layout_path(entry.config);
@@ -635,9 +651,8 @@ std::vector<std::string> ImageStore::collect_garbage(const InUse& in_use,
   std::vector<std::string> trash;
   std::set<std::string> gone;
   for (const char* kind : {"layouts", "rootfs"}) {
-    std::error_code ec;
-    for (const auto& dir : fs::directory_iterator(root_ + "/" + kind, ec)) {
-      const std::string hex = dir.path().filename();
+    for (const std::string& hex : names_in(root_ + "/" + kind)) {
+      const std::string dir = root_ + "/" + kind + "/" + hex;
       if (live.contains(hex))
         continue;
       // Out of the store's directories at once (rename is atomic); deleting the tree, which
@@ -645,7 +660,7 @@ std::vector<std::string> ImageStore::collect_garbage(const InUse& in_use,
       auto work = make_work_dir("trash");
       if (!work.ok())
         continue;  // left for the next prune
-      if (::rename(dir.path().c_str(), (*work + "/" + kind).c_str()) == 0)
+      if (::rename(dir.c_str(), (*work + "/" + kind).c_str()) == 0)
         gone.insert("sha256:" + hex);
       trash.push_back(*work);
     }

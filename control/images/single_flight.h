@@ -5,6 +5,7 @@
 // the run finished starts a new one (the store has made the repeat cheap by then).
 #pragma once
 
+#include <exception>
 #include <functional>
 #include <future>
 #include <map>
@@ -16,8 +17,9 @@ namespace shoal::images {
 template <typename T>
 class SingleFlight {
  public:
-  // `work` runs on the calling thread of the first caller and must not throw; the others block
-  // until it returns. `joined` (optional) is set to whether this call shared another's run.
+  // `work` runs on the calling thread of the first caller; the others block until it returns
+  // (and rethrow what it threw). `joined` (optional) is set to whether this call shared another's
+  // run.
   T run(const std::string& key, const std::function<T()>& work, bool* joined = nullptr) {
     std::unique_lock lock(mutex_);
     if (auto it = running_.find(key); it != running_.end()) {
@@ -32,12 +34,18 @@ class SingleFlight {
     lock.unlock();
     if (joined != nullptr)
       *joined = false;
-    T result = work();
-    lock.lock();
-    running_.erase(key);
-    lock.unlock();
-    promise.set_value(result);
-    return result;
+    // Whatever happens, the key is freed and the waiters get an answer: a throwing `work`
+    // (bad_alloc) must not leave every later caller of the key waiting on a dead run.
+    try {
+      T result = work();
+      finish(key);
+      promise.set_value(result);
+      return result;
+    } catch (...) {
+      finish(key);
+      promise.set_exception(std::current_exception());
+      throw;
+    }
   }
 
   size_t running() const {
@@ -46,6 +54,11 @@ class SingleFlight {
   }
 
  private:
+  void finish(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    running_.erase(key);
+  }
+
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_future<T>> running_;
 };

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 #include "control/images/tar_scan.h"
@@ -353,6 +354,18 @@ TEST_F(ImageStoreTest, LoadIsAllOrNothingAndRefusesOtherFiles) {
   auto untagged = store_->load(dir_.at("untagged.tar"));
   ASSERT_FALSE(untagged.ok());
   EXPECT_NE(untagged.error().message().find("carries no reference"), std::string::npos);
+}
+
+TEST(SingleFlight, AThrowingRunFreesItsKey) {
+  SingleFlight<int> flight;
+  EXPECT_THROW(flight.run("k", []() -> int { throw std::runtime_error("boom"); }),
+               std::runtime_error);
+  EXPECT_EQ(flight.running(), 0u);
+  bool joined = true;
+  EXPECT_EQ(flight.run(
+                "k", [] { return 7; }, &joined),
+            7);
+  EXPECT_FALSE(joined);
 }
 
 TEST(TarScan, ReadsGzipAndPaxAndChecksEveryEntry) {
