@@ -525,8 +525,10 @@ Result<std::string> ImageStore::unpack_now(const std::string& key, const Entry& 
   });
   if (!referenced)
     return failed("the image was removed while it was unpacked");
-  if (::rename(request.rootfs_dir.c_str(), target.c_str()) != 0)
-    return sys_error("rename", request.rootfs_dir + " to " + target, errno);
+  if (::rename(request.rootfs_dir.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    return sys_error("rename", request.rootfs_dir + " to " + target, err);
+  }
   return target;
 }
 

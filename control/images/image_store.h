@@ -36,7 +36,9 @@
 //     wrote it) or by config digest. remove() refuses the last reference of an image in use,
 //     and a reference in use itself; it untags otherwise and deletes the image with its last
 //     reference. prune() deletes every image none of whose references, nor its digest, is in
-//     use, and directories no reference leads to (left by a crash).
+//     use, and directories no reference leads to (left by a crash, or by a tag that moved).
+//     A running task should be named by the config digest it runs: its tag may have been
+//     pulled again since and now name another image.
 //
 // Thread-safe: one mutex guards images.json, the in-memory index and every rename; skopeo and
 // umoci run outside it.
