@@ -150,7 +150,7 @@ Status check_process(const ProcessSpec& process) {
   }
   if (!clean_absolute(process.cwd))
     return invalid_argument("process.cwd '" + process.cwd + "'", "not a clean absolute path");
-  if (process.nofile_soft > process.nofile_hard)
+  if (process.nofile && process.nofile->soft > process.nofile->hard)
     return invalid_argument("RLIMIT_NOFILE", "soft limit above the hard limit");
   return {};
 }
@@ -243,18 +243,17 @@ json process_json(const ProcessSpec& process) {
   json user = {{"uid", process.uid}, {"gid", process.gid}};
   if (!process.additional_gids.empty())
     user["additionalGids"] = process.additional_gids;
-  return {
-      {"terminal", false},
-      {"user", std::move(user)},
-      {"args", process.argv},
-      {"env", process.env},
-      {"cwd", process.cwd},
-      {"capabilities", capabilities()},
-      {"rlimits", json::array({{{"type", "RLIMIT_NOFILE"},
-                                {"soft", process.nofile_soft},
-                                {"hard", process.nofile_hard}}})},
+  json result = {
+      {"terminal", false},       {"user", std::move(user)}, {"args", process.argv},
+      {"env", process.env},      {"cwd", process.cwd},      {"capabilities", capabilities()},
       {"noNewPrivileges", true},
   };
+  if (process.nofile) {
+    result["rlimits"] = json::array({{{"type", "RLIMIT_NOFILE"},
+                                      {"soft", process.nofile->soft},
+                                      {"hard", process.nofile->hard}}});
+  }
+  return result;
 }
 
 json namespaces(const std::string& netns_path) {

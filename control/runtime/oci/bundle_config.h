@@ -8,7 +8,8 @@
 //   - process: the image's and service's argv, env, cwd and user (control/images/
 //     container_config.h), no terminal, no_new_privileges, Docker's 14 default capabilities
 //     (confine.h) in the bounding, effective and permitted sets (inheritable and ambient empty,
-//     as Docker: a non-root user or an exec'd setuid-less program keeps nothing), RLIMIT_NOFILE;
+//     as Docker: a non-root user or an exec'd setuid-less program keeps nothing), RLIMIT_NOFILE
+//     when asked;
 //   - mounts: Docker's defaults (proc, a tmpfs /dev, devpts, /dev/shm, mqueue, a read-only
 //     sysfs, a read-only cgroup), then the read-only binds;
 //   - Docker's masked and read-only paths under /proc and /sys;
@@ -26,6 +27,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,11 @@ struct BindFile {
   std::string target;  // absolute path in the container; not under /proc, /sys or /dev
 };
 
+struct Rlimit {
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+
 struct ProcessSpec {
   std::vector<std::string> argv;  // not empty; argv[0] is looked up in the container's PATH
   std::vector<std::string> env;   // exactly the environment, "NAME=value"
@@ -47,10 +54,12 @@ struct ProcessSpec {
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> additional_gids;
-  // RLIMIT_NOFILE. Docker leaves it to the daemon's own limit; since containerd and dockerd no
-  // longer raise theirs, a container gets systemd's default, 1024 soft and 524288 hard.
-  uint64_t nofile_soft = 1024;
-  uint64_t nofile_hard = 524288;
+  // RLIMIT_NOFILE; none: the container keeps runc's (the agent's) limits, as a Docker container
+  // keeps its daemon's unless --ulimit is given. A hard limit above the caller's own needs
+  // CAP_SYS_RESOURCE, which root lacks on some hosts (this project's machine: runc then fails
+  // with "error setting rlimit type 7: operation not permitted"): the caller picks one within
+  // its own (getrlimit).
+  std::optional<Rlimit> nofile;
 };
 
 struct BundleSpec {
@@ -68,8 +77,10 @@ struct BundleSpec {
   // (under the node's cgroup, where its eBPF connect hooks are attached and inherited); on cgroup
   // v1 it is one directory per mounted controller, /sys/fs/cgroup/<controller>/shoal/<node>/
   // <task>, and in hybrid mode also the same path under the cgroup2 mount
-  // (/sys/fs/cgroup/unified). runc removes these on delete, except that in hybrid mode it leaves
-  // empty v1 directories behind: remove_task_cgroups() (cgroup_cleanup.h) removes them.
+  // (/sys/fs/cgroup/unified), where the eBPF hooks are. runc makes the parents it needs and
+  // removes only the container's own directories on delete: remove_task_cgroups()
+  // (cgroup_cleanup.h) removes what a failed or interrupted delete leaves, and the node's
+  // directories when the node leaves.
   std::string cgroups_path;
   // Files bound read-only over /etc/resolv.conf, /etc/hosts and /etc/hostname; empty: not bound
   // (the image's own file, if any, is seen).

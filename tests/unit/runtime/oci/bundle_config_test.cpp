@@ -30,6 +30,7 @@ BundleSpec sample() {
   spec.process.uid = 33;
   spec.process.gid = 33;
   spec.process.additional_gids = {100, 101};
+  spec.process.nofile = Rlimit{1024, 4096};
   spec.hostname = "web-1";
   spec.netns_path = "/run/netns/shoal-n1-task-4xjt";
   spec.cgroups_path = "/shoal/n1/task-4xjt";
@@ -92,7 +93,13 @@ TEST(BundleConfig, ProcessIsTheTasks) {
   ASSERT_EQ(process["rlimits"].size(), 1u);
   EXPECT_EQ(process["rlimits"][0]["type"], "RLIMIT_NOFILE");
   EXPECT_EQ(process["rlimits"][0]["soft"], 1024);
-  EXPECT_EQ(process["rlimits"][0]["hard"], 524288);
+  EXPECT_EQ(process["rlimits"][0]["hard"], 4096);
+}
+
+TEST(BundleConfig, NoRlimitIsTheCallersLimit) {
+  BundleSpec spec = sample();
+  spec.process.nofile.reset();
+  EXPECT_FALSE(config_of(spec)["process"].contains("rlimits"));
 }
 
 TEST(BundleConfig, NoAdditionalGidsIsNoField) {
@@ -281,7 +288,7 @@ TEST(BundleConfig, RefusesWhatWouldLeadElsewhere) {
   EXPECT_NE(with([](BundleSpec& s) { s.files.push_back({"/tmp/x", "/proc/sys/kernel/x"}); }), "");
   EXPECT_NE(with([](BundleSpec& s) { s.files.push_back({"/tmp/x", "/dev/sda"}); }), "");
   EXPECT_NE(with([](BundleSpec& s) { s.files.push_back({"relative", "/etc/x"}); }), "");
-  EXPECT_NE(with([](BundleSpec& s) { s.process.nofile_soft = s.process.nofile_hard + 1; }), "");
+  EXPECT_NE(with([](BundleSpec& s) { s.process.nofile = Rlimit{2, 1}; }), "");
   // The message names what was refused.
   EXPECT_NE(with([](BundleSpec& s) { s.cgroups_path = "rel"; }).find("rel"), std::string::npos);
 }
