@@ -115,6 +115,21 @@ int remaining_ms(Clock::time_point deadline) {
   return static_cast<int>(std::max<long long>(0, left.count()));
 }
 
+// Waits until the child has exited (its pidfd readable) or the deadline passes, then reaps it.
+Result<ExitStatus> wait_child(Child& child, Clock::time_point deadline, const std::string& id) {
+  if (child.pidfd() < 0)
+    return sys_error("open pidfd of", "runc for " + id, errno);
+  pollfd exited{child.pidfd(), POLLIN, 0};
+  int ready = 0;
+  while ((ready = ::poll(&exited, 1, remaining_ms(deadline))) < 0 && errno == EINTR) {
+  }
+  if (ready < 0)
+    return sys_error("wait for", "runc for " + id, errno);
+  if (ready == 0)
+    return Error{"wait for", "runc for " + id, ETIMEDOUT, "no exit before the deadline"};
+  return child.reap();
+}
+
 // Appends what is readable on fd to out (bounded); false at end of file or on an error.
 bool drain(int fd, std::string& out) {
   char buffer[8192];
@@ -142,6 +157,8 @@ Error timed_out(const std::vector<std::string>& args, std::chrono::milliseconds 
 // Waits for the child to exit (up to deadline), reading its stdout and stderr pipes meanwhile.
 // A grandchild holding a pipe open does not keep this waiting: the child's exit ends it.
 Result<Captured> collect(Child& child, UniqueFd out, UniqueFd err, Clock::time_point deadline) {
+  if (child.pidfd() < 0)
+    return sys_error("open pidfd of", "runc", errno);
   Captured got;
   pollfd fds[3] = {{out.get(), POLLIN, 0}, {err.get(), POLLIN, 0}, {child.pidfd(), POLLIN, 0}};
   std::string* sinks[2] = {&got.out, &got.err};
@@ -265,6 +282,25 @@ Result<pid_t> read_pid_file(const std::string& path) {
   return static_cast<pid_t>(pid);
 }
 
+// Runs runc with the container's stdio (a container started by it inherits them) and waits for
+// it to exit; errors say "runc run".
+Result<ExitStatus> run_with_io(const std::vector<std::string>& args, const ContainerIo& io,
+                               Clock::time_point deadline, const std::string& id) {
+  SpawnSetup setup;
+  setup.stdio(0, io.in);
+  setup.stdio(1, io.out);
+  setup.stdio(2, io.err);
+  SHOAL_ASSIGN_OR_RETURN(const pid_t pid, setup.spawn(args));
+  Child child(pid);
+  auto waited = wait_child(child, deadline, id);
+  if (!waited.ok()) {
+    Error error = std::move(waited).error();
+    error.op = "runc run";
+    return error;
+  }
+  return waited;
+}
+
 }  // namespace
 
 Result<pid_t> Runc::run_detached(const std::string& id, const std::string& bundle,
@@ -277,21 +313,8 @@ Result<pid_t> Runc::run_detached(const std::string& id, const std::string& bundl
   const auto args =
       runc_args(options_, {"--log", log_file, "--log-format", "json", "run", "--detach",
                            "--pid-file", pid_file, "--bundle", bundle, id});
-  SpawnSetup setup;
-  setup.stdio(0, io.in);
-  setup.stdio(1, io.out);
-  setup.stdio(2, io.err);
-  SHOAL_ASSIGN_OR_RETURN(const pid_t pid, setup.spawn(args));
-  Child child(pid);
-  const auto deadline = Clock::now() + options_.timeout;
-  pollfd exited{child.pidfd(), POLLIN, 0};
-  int ready = 0;
-  while ((ready = ::poll(&exited, 1, remaining_ms(deadline))) < 0 && errno == EINTR) {
-  }
-  if (ready <= 0)
-    return Error{"runc run", id, ETIMEDOUT,
-                 "no answer within " + std::to_string(options_.timeout.count()) + " ms"};
-  const ExitStatus status = child.reap();
+  SHOAL_ASSIGN_OR_RETURN(const ExitStatus status,
+                         run_with_io(args, io, Clock::now() + options_.timeout, id));
   if (status.code != 0) {
     const std::string message = log_errors(log_file);
     return Error{"runc run", id, errno_of(message), message.empty() ? "runc failed" : message};
@@ -306,21 +329,8 @@ Result<int> Runc::run(const std::string& id, const std::string& bundle, const Co
   ::unlink(log_file.c_str());
   const auto args = runc_args(
       options_, {"--log", log_file, "--log-format", "json", "run", "--bundle", bundle, id});
-  SpawnSetup setup;
-  setup.stdio(0, io.in);
-  setup.stdio(1, io.out);
-  setup.stdio(2, io.err);
-  SHOAL_ASSIGN_OR_RETURN(const pid_t pid, setup.spawn(args));
-  Child child(pid);
-  pollfd exited{child.pidfd(), POLLIN, 0};
-  const auto deadline = Clock::now() + timeout;
-  int ready = 0;
-  while ((ready = ::poll(&exited, 1, remaining_ms(deadline))) < 0 && errno == EINTR) {
-  }
-  if (ready <= 0)
-    return Error{"runc run", id, ETIMEDOUT,
-                 "still running after " + std::to_string(timeout.count()) + " ms"};
-  const ExitStatus status = child.reap();
+  SHOAL_ASSIGN_OR_RETURN(const ExitStatus status,
+                         run_with_io(args, io, Clock::now() + timeout, id));
   if (status.signal)
     return Error{"runc run", id, 0, "runc killed by signal " + std::to_string(*status.signal)};
   // runc's own failure is logged; the container's exit code is not.
