@@ -25,6 +25,8 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxCapture = 1024 * 1024;
 // What of runc's log an error quotes.
 constexpr std::streamoff kMaxLogTail = 16 * 1024;
+// Where the subcommand sits in runc_args(): runc --root ROOT --log-format json SUBCOMMAND.
+constexpr size_t kSubcommand = 5;
 constexpr const char* kRuncEnv =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -150,8 +152,8 @@ struct Captured {
 };
 
 Error timed_out(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
-  return Error{args.size() > 3 ? "runc " + args[3] : "runc", args.back(), ETIMEDOUT,
-               "no answer within " + std::to_string(timeout.count()) + " ms"};
+  return Error{args.size() > kSubcommand ? "runc " + args[kSubcommand] : "runc", args.back(),
+               ETIMEDOUT, "no answer within " + std::to_string(timeout.count()) + " ms"};
 }
 
 // Waits for the child to exit (up to deadline), reading its stdout and stderr pipes meanwhile.
@@ -206,18 +208,12 @@ int errno_of(const std::string& message) {
   return 0;
 }
 
-// The error lines of runc's JSON log (`--log-format json`), or its raw tail.
-std::string log_errors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in)
-    return {};
-  const std::streamoff size = in.tellg();
-  in.seekg(std::max<std::streamoff>(0, size - kMaxLogTail));
-  std::string line;
+// The messages of the error lines of runc's JSON log output (`--log-format json`), or the text
+// itself when it has none (a panic, a message printed outside the logger).
+std::string error_messages(const std::string& text) {
+  std::istringstream lines(text);
   std::string errors;
-  std::string raw;
-  while (std::getline(in, line)) {
-    raw += line + "\n";
+  for (std::string line; std::getline(lines, line);) {
     const auto entry = nlohmann::json::parse(line, nullptr, false);
     if (!entry.is_object())
       continue;
@@ -225,12 +221,25 @@ std::string log_errors(const std::string& path) {
     if (level == "error" || level == "fatal")
       errors += (errors.empty() ? "" : "; ") + entry.value("msg", "");
   }
-  return errors.empty() ? trim(raw) : errors;
+  return errors.empty() ? trim(text) : errors;
+}
+
+// The errors of runc's log file, from its tail.
+std::string log_errors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in)
+    return {};
+  const std::streamoff size = in.tellg();
+  in.seekg(std::max<std::streamoff>(0, size - kMaxLogTail));
+  std::stringstream tail;
+  tail << in.rdbuf();
+  return error_messages(tail.str());
 }
 
 std::vector<std::string> runc_args(const RuncOptions& options,
                                    std::initializer_list<std::string> rest) {
-  std::vector<std::string> args{options.binary, "--root", options.root};
+  // JSON log lines, on stderr too, so that errors are read as runc's messages.
+  std::vector<std::string> args{options.binary, "--root", options.root, "--log-format", "json"};
   args.insert(args.end(), rest);
   return args;
 }
@@ -268,10 +277,10 @@ Result<Captured> run_captured(const RuncOptions& options, const std::vector<std:
 }
 
 Error runc_error(const std::vector<std::string>& args, const std::string& id, const Captured& got) {
-  const std::string message = trim(got.err.empty() ? got.out : got.err);
+  const std::string message = error_messages(got.err.empty() ? got.out : got.err);
   const std::string how = got.exit.signal ? "killed by signal " + std::to_string(*got.exit.signal)
                                           : "exit " + std::to_string(got.exit.code.value_or(-1));
-  return Error{"runc " + args[3], id, errno_of(message), how + ": " + message};
+  return Error{"runc " + args[kSubcommand], id, errno_of(message), how + ": " + message};
 }
 
 Result<pid_t> read_pid_file(const std::string& path) {
@@ -310,9 +319,8 @@ Result<pid_t> Runc::run_detached(const std::string& id, const std::string& bundl
   const std::string log_file = bundle + "/runc.log";
   ::unlink(pid_file.c_str());
   ::unlink(log_file.c_str());
-  const auto args =
-      runc_args(options_, {"--log", log_file, "--log-format", "json", "run", "--detach",
-                           "--pid-file", pid_file, "--bundle", bundle, id});
+  const auto args = runc_args(options_, {"--log", log_file, "run", "--detach", "--pid-file",
+                                         pid_file, "--bundle", bundle, id});
   SHOAL_ASSIGN_OR_RETURN(const ExitStatus status,
                          run_with_io(args, io, Clock::now() + options_.timeout, id));
   if (status.code != 0) {
@@ -327,8 +335,7 @@ Result<int> Runc::run(const std::string& id, const std::string& bundle, const Co
   SHOAL_TRY(check_options(options_));
   const std::string log_file = bundle + "/runc.log";
   ::unlink(log_file.c_str());
-  const auto args = runc_args(
-      options_, {"--log", log_file, "--log-format", "json", "run", "--bundle", bundle, id});
+  const auto args = runc_args(options_, {"--log", log_file, "run", "--bundle", bundle, id});
   SHOAL_ASSIGN_OR_RETURN(const ExitStatus status,
                          run_with_io(args, io, Clock::now() + timeout, id));
   if (status.signal)

@@ -518,6 +518,7 @@ TEST_F(RuncBundle, AMissingExecutableIsRuncsErrorAndCleansUp) {
   bundle.prepare(ns_, process({"/no/such/program"}));
   auto pid = bundle.start();
   ASSERT_FALSE(pid.ok());
+  std::cout << "a missing executable: " << pid.error().message() << "\n";
   EXPECT_NE(pid.error().message().find("/no/such/program"), std::string::npos)
       << pid.error().message();
   ASSERT_TRUE(bundle.runc().delete_container(bundle.id(), true).ok());
@@ -610,8 +611,10 @@ TEST(Runc, ErrorsCarryRuncsWords) {
   auto run = runc.run_detached("no-config", node.path(), {});
   ASSERT_FALSE(run.ok());
   EXPECT_NE(run.error().message().find("config.json"), std::string::npos) << run.error().message();
+  std::cout << "no config.json: " << run.error().message() << "\n";
   auto killed = runc.kill("no-such-container", SIGTERM);
   ASSERT_FALSE(killed.ok());
+  std::cout << "kill of a missing container: " << killed.error().message() << "\n";
   EXPECT_EQ(killed.error().errnum, ENOENT) << killed.error().message();
   EXPECT_TRUE(runc.delete_container("no-such-container", false).ok());
   auto state = runc.state("no-such-container");
