@@ -213,6 +213,12 @@ RootfsMount::~RootfsMount() {
   (void)release();
 }
 
+void RootfsMount::leave_mounted() {
+  rootfs_.clear();
+  upper_.clear();
+  work_.clear();
+}
+
 Status RootfsMount::release() {
   if (rootfs_.empty())
     return {};

@@ -37,6 +37,10 @@ class RootfsMount {
   // On an error the object keeps ownership (a later release() or the destructor tries again).
   Status release();
 
+  // Gives up ownership and leaves the mount and its directories as they are: an agent that stops
+  // while its tasks run keeps their roots, and adopts them again when it starts (mount()).
+  void leave_mounted();
+
   const std::string& rootfs() const { return rootfs_; }  // canonical path of the mount point
   const std::string& upper() const { return upper_; }
   const std::string& work() const { return work_; }

@@ -567,6 +567,11 @@ TEST(RootfsMount, AdoptsTheMountAlreadyThere) {
   ASSERT_TRUE(first.ok()) << first.error().message();
   EXPECT_FALSE(first->adopted());
   ASSERT_TRUE(write_text(first->rootfs() + "/kept", "upper\n"));
+  // An agent stopped while the task runs: the mount stays.
+  first->leave_mounted();
+  first = RootfsMount::mount(ImageEnvironment::rootfs(), bundle.path());
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  EXPECT_TRUE(first->adopted());
   // An agent restarted: the same task's overlay is found, not stacked.
   auto second = RootfsMount::mount(ImageEnvironment::rootfs(), bundle.path());
   ASSERT_TRUE(second.ok()) << second.error().message();
