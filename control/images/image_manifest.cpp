@@ -6,6 +6,7 @@
 #include <limits>
 #include <utility>
 
+#include "common/json_nesting.h"
 #include "common/printable.h"
 #include "control/images/reference.h"
 
@@ -58,37 +59,13 @@ std::string element_path(std::string_view parent, size_t index) {
   return std::string(parent) + "[" + std::to_string(index) + "]";
 }
 
-// The deepest [ or { nesting of JSON text, strings skipped.
-int nesting_of(std::string_view text) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;  // the escaped character cannot end the string
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 Result<json> parse_object(std::string_view bytes, std::string_view document) {
   if (bytes.size() > kMaxDocumentBytes) {
     return bad(document, "",
                std::to_string(bytes.size()) + " bytes is more than the " +
                    std::to_string(kMaxDocumentBytes >> 20) + " MiB allowed");
   }
-  if (nesting_of(bytes) > kMaxNesting) {
+  if (json_nesting(bytes) > kMaxNesting) {
     return bad(document, "", "JSON nested deeper than " + std::to_string(kMaxNesting) + " levels");
   }
   json doc = json::parse(bytes, nullptr, /*allow_exceptions=*/false);

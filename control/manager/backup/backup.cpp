@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "common/json_nesting.h"
 #include "common/net_types.h"
 #include "control/manager/store/codec.h"
 #include "control/pki/ca.h"
@@ -28,30 +29,6 @@ constexpr uint64_t kMaxHeartbeatMs = 24ull * 3600 * 1000;
 
 Error bad(std::string where, std::string why) {
   return Error{.op = "invalid backup", .object = std::move(where), .detail = std::move(why)};
-}
-
-// The deepest [ or { nesting of JSON text, strings skipped.
-int nesting_of(std::string_view text) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
 }
 
 Result<const json*> member(const json& parent, const std::string& path, const char* key,
@@ -248,7 +225,7 @@ Result<Backup> decode_backup(std::string_view bytes) {
     return bad("", std::to_string(bytes.size()) + " bytes is more than the " +
                        std::to_string(kMaxBackupBytes >> 20) + " MiB a backup may hold");
   }
-  if (nesting_of(bytes) > kMaxNesting) {
+  if (json_nesting(bytes) > kMaxNesting) {
     return bad("", "not a shoal swarm backup (JSON nested deeper than " +
                        std::to_string(kMaxNesting) + " levels)");
   }
