@@ -30,7 +30,7 @@ struct ImageSpec {
   std::string rootfs;  // the unpacked image root (absolute; read-only, shared, never written)
   uint32_t uid = 0;
   uint32_t gid = 0;
-  std::vector<uint32_t> additional_gids;
+  std::vector<uint32_t> additional_gids{};
   int stop_signal = 15;  // the image's or service's StopSignal, sent by stop() (SIGTERM default)
   bool readonly_rootfs = false;  // `--read-only`
 };
@@ -47,7 +47,7 @@ struct TaskSpec {
   std::vector<TaskFile> files;
   // Set: the task runs in the image's root file system through runc (an image task; it needs a
   // netns). Unset: a process of the node's own files, as before.
-  std::optional<ImageSpec> image;
+  std::optional<ImageSpec> image{};
 };
 
 enum class TaskPhase { kRunning, kExited };
