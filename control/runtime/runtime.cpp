@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,10 @@
 #include "common/unique_fd.h"
 #include "control/runtime/cgroup.h"
 #include "control/runtime/launch.h"
+#include "control/runtime/oci/bundle_config.h"
+#include "control/runtime/oci/cgroup_cleanup.h"
+#include "control/runtime/oci/rootfs_mount.h"
+#include "control/runtime/oci/runc.h"
 #include "control/runtime/process.h"
 #include "control/runtime/task_files.h"
 #include "dataplane/netns.h"
@@ -30,6 +35,22 @@ bool valid_name(const std::string& name) {
   return name.find_first_not_of(
              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
              "0123456789_.-") == std::string::npos;
+}
+
+Status validate_image(const TaskSpec& spec) {
+  const ImageSpec& image = *spec.image;
+  if (image.rootfs.empty() || image.rootfs[0] != '/') {
+    return invalid_argument("image rootfs \"" + image.rootfs + "\" of task " + spec.id,
+                            "not an absolute path");
+  }
+  if (spec.netns.empty()) {
+    return invalid_argument("netns of image task " + spec.id,
+                            "required: runc joins the task's network namespace, never makes one");
+  }
+  if (image.stop_signal < 1 || image.stop_signal > SIGRTMAX) {
+    return invalid_argument("stop signal of task " + spec.id, std::to_string(image.stop_signal));
+  }
+  return {};
 }
 
 Status validate(const TaskSpec& spec) {
@@ -60,7 +81,7 @@ Status validate(const TaskSpec& spec) {
       }
     }
   }
-  return {};
+  return spec.image ? validate_image(spec) : Status{};
 }
 
 // The namespace file of a named or given netns, checked to exist and to be one.
@@ -74,12 +95,12 @@ Result<std::string> resolve_netns(const std::string& netns) {
   return path;
 }
 
-std::string hosts_file(const TaskSpec& spec) {
-  if (!spec.hosts.empty() || spec.hostname.empty()) {
-    return spec.hosts;
+std::string hosts_file(const std::string& hosts, const std::string& hostname) {
+  if (!hosts.empty() || hostname.empty()) {
+    return hosts;
   }
-  return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" +
-         spec.hostname + "\n";
+  return "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname +
+         "\n";
 }
 
 Result<std::string> find_shim(const std::string& configured) {
@@ -99,16 +120,9 @@ Result<std::string> find_shim(const std::string& configured) {
   return path;
 }
 
-// Writes what the shim reads: the spec and the files it binds into the task's mount namespace.
-Status write_task_files(const TaskPaths& paths, const TaskSpec& spec, ShimSpec shim) {
-  if (!spec.resolv_conf.empty()) {
-    SHOAL_TRY(write_file(paths.resolv_conf(), spec.resolv_conf));
-    shim.resolv_conf = paths.resolv_conf();
-  }
-  if (const std::string hosts = hosts_file(spec); !hosts.empty()) {
-    SHOAL_TRY(write_file(paths.hosts(), hosts));
-    shim.hosts = paths.hosts();
-  }
+// The spec's config files, written into the task directory, and where each goes.
+Result<std::vector<FileMount>> write_config_files(const TaskPaths& paths, const TaskSpec& spec) {
+  std::vector<FileMount> mounts;
   if (!spec.files.empty() && ::mkdir(paths.files().c_str(), 0700) != 0) {
     return sys_error("create", paths.files(), errno);
   }
@@ -116,15 +130,107 @@ Status write_task_files(const TaskPaths& paths, const TaskSpec& spec, ShimSpec s
     SHOAL_TRY(write_file(paths.file(i), spec.files[i].content));
     if (::chmod(paths.file(i).c_str(), spec.files[i].mode & 07777) != 0)
       return sys_error("chmod", paths.file(i), errno);
-    shim.files.push_back({paths.file(i), spec.files[i].target});
+    mounts.push_back({paths.file(i), spec.files[i].target});
   }
+  return mounts;
+}
+
+// Writes what the shim reads: the spec and the files it binds into the task's mount namespace.
+Status write_task_files(const TaskPaths& paths, const TaskSpec& spec, ShimSpec shim) {
+  if (!spec.resolv_conf.empty()) {
+    SHOAL_TRY(write_file(paths.resolv_conf(), spec.resolv_conf));
+    shim.resolv_conf = paths.resolv_conf();
+  }
+  if (const std::string hosts = hosts_file(spec.hosts, spec.hostname); !hosts.empty()) {
+    SHOAL_TRY(write_file(paths.hosts(), hosts));
+    shim.hosts = paths.hosts();
+  }
+  SHOAL_ASSIGN_OR_RETURN(shim.files, write_config_files(paths, spec));
   return write_file(paths.spec(), encode_spec(shim));
 }
 
-// Kills whatever runs in a task's cgroup and deletes the cgroup and the task's files.
-Status discard(const TaskPaths& paths, const TaskCgroup& cgroup) {
+// An image task's bundle is its task directory: config.json, and the files it binds read-only
+// (resolv.conf, hosts, hostname, configs). The shim mounts rootfs/ (it runs runc).
+Status write_bundle(const TaskPaths& paths, const TaskSpec& spec, const std::string& netns_path,
+                    const std::string& cgroups_path) {
+  const ImageSpec& image = *spec.image;
+  oci::BundleSpec bundle;
+  bundle.id = spec.id;
+  bundle.rootfs = paths.rootfs();
+  bundle.readonly_rootfs = image.readonly_rootfs;
+  bundle.process = {.argv = spec.argv,
+                    .env = spec.env,
+                    .cwd = spec.workdir,
+                    .uid = image.uid,
+                    .gid = image.gid,
+                    .additional_gids = image.additional_gids,
+                    .nofile = std::nullopt};
+  // As Docker: the container id's first 12 characters when no hostname is given.
+  bundle.hostname = spec.hostname.empty() ? spec.id.substr(0, 12) : spec.hostname;
+  bundle.netns_path = netns_path;
+  bundle.cgroups_path = cgroups_path;
+  // No resolv.conf given: the node's, as Docker copies the host's (the image's own is not used).
+  std::string resolv = spec.resolv_conf;
+  if (resolv.empty()) {
+    SHOAL_ASSIGN_OR_RETURN(resolv, read_file("/etc/resolv.conf"));
+  }
+  SHOAL_TRY(write_file(paths.resolv_conf(), resolv));
+  bundle.resolv_conf = paths.resolv_conf();
+  SHOAL_TRY(write_file(paths.hosts(), hosts_file(spec.hosts, bundle.hostname)));
+  bundle.hosts = paths.hosts();
+  SHOAL_TRY(write_file(paths.hostname(), bundle.hostname + "\n"));
+  bundle.hostname_file = paths.hostname();
+  SHOAL_ASSIGN_OR_RETURN(const std::vector<FileMount> files, write_config_files(paths, spec));
+  for (const FileMount& file : files) {
+    bundle.files.push_back({file.source, file.target});
+  }
+  SHOAL_ASSIGN_OR_RETURN(const nlohmann::json config, oci::bundle_config(bundle));
+  return oci::write_bundle_config(paths.dir, config);
+}
+
+std::string id_of(const TaskPaths& paths) {
+  return paths.dir.substr(paths.dir.rfind('/') + 1);
+}
+
+oci::Runc runc_of(const ShimImage& image) {
+  return oci::Runc({image.runc, image.runc_root});
+}
+
+// Unmounts a task's overlay root, if mounted, and removes rootfs/, upper/ and work/.
+Status release_rootfs(const TaskPaths& paths, const std::string& lower) {
+  if (!path_exists(paths.rootfs())) {
+    return {};
+  }
+  // Adopting the mount (or mounting it anew, which is harmless) lets RootfsMount undo it.
+  if (auto mounted = oci::RootfsMount::mount(lower, paths.dir); mounted.ok()) {
+    return mounted->release();
+  }
+  // The image's layer is gone (or was never mounted here): detach whatever is on rootfs/, so
+  // that removing the task directory never walks into a mount.
+  if (::umount2(paths.rootfs().c_str(), MNT_DETACH) != 0 && errno != EINVAL) {
+    return sys_error("unmount", paths.rootfs(), errno);
+  }
+  return {};
+}
+
+// What an image task holds beyond a process task's: runc's state entry, the overlay root, and
+// the cgroup directories runc made in every hierarchy (cgroup v1 leftovers on hybrid hosts).
+Status discard_container(const TaskPaths& paths, const ShimImage& image,
+                         const std::string& cgroups_dir) {
+  SHOAL_TRY(runc_of(image).delete_container(id_of(paths), true));
+  SHOAL_TRY(release_rootfs(paths, image.lower));
+  return oci::remove_task_cgroups(cgroups_dir);
+}
+
+// Kills whatever runs in a task's cgroup and deletes the cgroup and the task's files (and, for
+// an image task, its container: `cgroups_dir` is /shoal/<node>/<id>).
+Status discard(const TaskPaths& paths, const TaskCgroup& cgroup, const ShimImage* image,
+               const std::string& cgroups_dir) {
   SHOAL_TRY(kill_cgroup(cgroup.dir));
   SHOAL_TRY(wait_cgroup_empty(cgroup.dir, kKillTimeout));
+  if (image != nullptr) {
+    SHOAL_TRY(discard_container(paths, *image, cgroups_dir));
+  }
   SHOAL_TRY(remove_task_cgroup(cgroup));
   return remove_tree(paths.dir);
 }
@@ -132,12 +238,14 @@ Status discard(const TaskPaths& paths, const TaskCgroup& cgroup) {
 // Undoes a start() that failed half way, unless dismissed.
 class StartGuard {
  public:
-  StartGuard(const TaskPaths& paths, const TaskCgroup& cgroup) : paths_(paths), cgroup_(cgroup) {}
+  StartGuard(const TaskPaths& paths, const TaskCgroup& cgroup, const ShimImage* image,
+             std::string cgroups_dir)
+      : paths_(paths), cgroup_(cgroup), image_(image), cgroups_dir_(std::move(cgroups_dir)) {}
   StartGuard(const StartGuard&) = delete;
   StartGuard& operator=(const StartGuard&) = delete;
   ~StartGuard() {
     if (armed_) {
-      [[maybe_unused]] Status ignored = discard(paths_, cgroup_);
+      [[maybe_unused]] Status ignored = discard(paths_, cgroup_, image_, cgroups_dir_);
     }
   }
   void dismiss() { armed_ = false; }
@@ -145,6 +253,8 @@ class StartGuard {
  private:
   const TaskPaths& paths_;
   const TaskCgroup& cgroup_;
+  const ShimImage* image_;
+  std::string cgroups_dir_;
   bool armed_ = true;
 };
 
@@ -157,6 +267,7 @@ struct Task {
   PidRecord pids;
   UniqueFd shim;  // pidfd; invalid when the shim was already gone when we adopted the task
   std::optional<ExitRecord> exit;
+  std::optional<ShimImage> image;  // an image task: its container is runc's
 };
 
 struct Runtime::State {
@@ -178,6 +289,15 @@ struct Runtime::State {
 
   TaskPaths paths_of(const std::string& id) const { return {tasks_dir + "/" + id}; }
   TaskCgroup cgroup_of(const std::string& id) const { return {node_cgroup + "/" + id}; }
+  // An image task's cgroup as runc names it, relative to every hierarchy's root; the container
+  // is in its task/ leaf, as a process task is.
+  std::string container_cgroups(const std::string& id) const {
+    return "/shoal/" + config.node + "/" + id;
+  }
+  Status discard(const Task& task) const {
+    return runtime::discard(task.paths, task.cgroup, task.image ? &*task.image : nullptr,
+                            container_cgroups(task.id));
+  }
 
   Result<std::shared_ptr<Task>> find(const std::string& op, const std::string& id) {
     auto it = tasks.find(id);
@@ -217,6 +337,15 @@ TaskStatus status_of(const Task& task) {
   return status;
 }
 
+// `runc kill` of a container's init; one that has just ended is no error.
+Status signal_container(const Task& task, int signal) {
+  Status sent = runc_of(*task.image).kill(task.id, signal);
+  if (!sent.ok() && sent.error().errnum != ESRCH && sent.error().errnum != ENOENT) {
+    return sent;
+  }
+  return {};
+}
+
 // Waits for every process of the task to be gone: its shim exits only after that.
 bool wait_gone(const Task& task, std::chrono::milliseconds timeout) {
   if (task.shim.valid()) {
@@ -252,11 +381,16 @@ void Runtime::State::adopt(const std::string& id) {
   task->id = id;
   task->paths = paths_of(id);
   task->cgroup = cgroup_of(id);
+  if (auto spec = read_file(task->paths.spec()); spec.ok()) {
+    if (auto decoded = decode_spec(*spec); decoded.ok()) {
+      task->image = decoded->image;
+    }
+  }
   auto text = read_file(task->paths.pid());
   auto pids = text.ok() ? decode_pids(*text) : Result<PidRecord>(std::move(text).error());
   if (!pids.ok()) {
     // A start() that never finished (the agent died during it): nothing to adopt.
-    [[maybe_unused]] Status ignored = discard(task->paths, task->cgroup);
+    [[maybe_unused]] Status ignored = discard(*task);
     return;
   }
   task->pids = *pids;
@@ -303,6 +437,7 @@ Result<Runtime> Runtime::open(RuntimeConfig config) {
   state->config = std::move(config);
   SHOAL_TRY(make_dirs(state->tasks_dir));
   SHOAL_TRY(make_dirs(state->node_cgroup));
+  SHOAL_TRY(make_dirs(state->config.state_dir + "/runc"));
   state->adopt_all();
   return Runtime(std::move(state));
 }
@@ -332,10 +467,19 @@ Result<TaskStatus> Runtime::start(const TaskSpec& spec) {
   task->cgroup = state_->cgroup_of(spec.id);
   shim.shim_cgroup = task->cgroup.shim();
   shim.task_cgroup = task->cgroup.task();
+  if (spec.image) {
+    task->image = ShimImage{spec.image->rootfs, state_->config.runc_path,
+                            state_->config.state_dir + "/runc", spec.image->stop_signal};
+    shim.image = task->image;
+  }
   if (::mkdir(task->paths.dir.c_str(), 0700) != 0) {
     return sys_error("start task", spec.id, errno, "creating " + task->paths.dir);
   }
-  StartGuard guard(task->paths, task->cgroup);
+  const std::string cgroups = state_->container_cgroups(spec.id);
+  StartGuard guard(task->paths, task->cgroup, task->image ? &*task->image : nullptr, cgroups);
+  if (spec.image) {
+    SHOAL_TRY(write_bundle(task->paths, spec, shim.netns, cgroups + "/task"));
+  }
   SHOAL_TRY(write_task_files(task->paths, spec, std::move(shim)));
   SHOAL_TRY(create_task_cgroup(task->cgroup));
   auto launched = launch_shim(state_->config.shim_path, task->paths, state_->config.start_timeout);
@@ -362,10 +506,16 @@ Status Runtime::stop(const std::string& id, std::chrono::milliseconds grace) {
     }
   }
   // Unlocked while waiting: the task's pidfds and paths do not change once it is known.
-  if (auto main = open_process(task->pids.task); main.ok()) {
+  if (task->image) {
+    SHOAL_TRY(signal_container(*task, task->image->stop_signal));
+  } else if (auto main = open_process(task->pids.task); main.ok()) {
     SHOAL_TRY(signal_process(main->get(), SIGTERM, "task " + id));
   }
   if (!wait_gone(*task, grace)) {
+    if (task->image) {
+      [[maybe_unused]] Status killed = runc_of(*task->image).kill(id, SIGKILL, true);
+    }
+    // Whatever runc did, the task's cgroup leaf holds everything of it.
     SHOAL_TRY(kill_cgroup(task->cgroup.task()));
     if (!wait_gone(*task, kKillTimeout)) {
       return sys_error("stop task", id, ETIMEDOUT, "still running after SIGKILL");
@@ -383,7 +533,7 @@ Status Runtime::remove(const std::string& id) {
   if (!task->exit) {
     return sys_error("remove task", id, EBUSY, "still running; stop it first");
   }
-  SHOAL_TRY(discard(task->paths, task->cgroup));
+  SHOAL_TRY(state_->discard(*task));
   // The shim exits just after writing the exit file: reap it now, as nobody will later.
   if (task->shim.valid() && wait_exit(task->shim.get(), kKillTimeout)) {
     reap_if_child(task->shim.get());

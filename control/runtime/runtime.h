@@ -31,9 +31,14 @@ struct RuntimeConfig {
   // Absolute paths no task may see (the node's state dir, with its keys and sockets): each is
   // covered by an empty read-only tmpfs in every task's mount namespace. state_dir always is.
   std::vector<std::string> hidden_paths{};
+  // The OCI runtime that runs image tasks (TaskSpec::image); its state is node-scoped, under
+  // <state_dir>/runc. Image tasks' cgroups are /shoal/<node>/<id>/task in every hierarchy:
+  // cgroup_root must be the cgroup2 mount runc uses (the default finds it).
+  std::string runc_path = "/usr/sbin/runc";
 };
 
-// The process runtime (TaskRuntime): a task is a process of the node's own files.
+// The task runtime (TaskRuntime): a task is a process of the node's own files, or, given an
+// image (TaskSpec::image), a container run by runc from the shim (see README.md).
 class Runtime final : public TaskRuntime {
  public:
   // Creates the state and cgroup directories as needed and adopts the tasks already there.

@@ -16,6 +16,8 @@
 #include "common/atomic_file.h"
 #include "common/unique_fd.h"
 #include "control/runtime/cgroup.h"
+#include "control/runtime/oci/rootfs_mount.h"
+#include "control/runtime/oci/runc.h"
 #include "control/runtime/process.h"
 #include "control/runtime/task_files.h"
 #include "control/runtime/task_init.h"
@@ -109,7 +111,31 @@ Result<TaskLaunch> prepare(const TaskPaths& paths, const ShimSpec& spec) {
 struct Started {
   StartedTask task;
   std::string task_cgroup;
+  bool image = false;  // the task is a container: its init is the task, no status pipe
 };
+
+// An image task: the overlay root on <task dir>/rootfs, then `runc run --detach` of the bundle
+// the runtime wrote (config.json) with the task's log files as its stdout and stderr. The
+// container's init is re-parented to us (the child subreaper) when runc exits. The mount stays
+// with the task until the runtime's remove(); on an error it goes, with runc's state.
+Result<StartedTask> start_container(const TaskPaths& paths, const ShimSpec& spec) {
+  const ShimImage& image = *spec.image;
+  SHOAL_ASSIGN_OR_RETURN(oci::RootfsMount rootfs, oci::RootfsMount::mount(image.lower, paths.dir));
+  SHOAL_ASSIGN_OR_RETURN(UniqueFd out, open_log(paths.stdout_log(), O_WRONLY | O_CREAT | O_APPEND));
+  SHOAL_ASSIGN_OR_RETURN(UniqueFd err, open_log(paths.stderr_log(), O_WRONLY | O_CREAT | O_APPEND));
+  oci::Runc runc({image.runc, image.runc_root});
+  const std::string id = paths.dir.substr(paths.dir.rfind('/') + 1);
+  Result<pid_t> pid = runc.run_detached(id, paths.dir, {-1, out.get(), err.get()});
+  if (!pid.ok()) {
+    [[maybe_unused]] Status deleted = runc.delete_container(id, true);
+    return std::move(pid).error();
+  }
+  rootfs.leave_mounted();
+  StartedTask task;
+  task.init = *pid;
+  task.task = *pid;
+  return task;
+}
 
 Result<Started> start_task(const TaskPaths& paths) {
   SHOAL_ASSIGN_OR_RETURN(const std::string text, read_file(paths.spec()));
@@ -118,10 +144,15 @@ Result<Started> start_task(const TaskPaths& paths) {
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
     return sys_error("become subreaper", "shim", errno);
   }
+  if (spec.image) {
+    // runc joins the task's netns by path (config.json); the shim needs none.
+    SHOAL_ASSIGN_OR_RETURN(StartedTask task, start_container(paths, spec));
+    return Started{std::move(task), spec.task_cgroup, true};
+  }
   SHOAL_TRY(enter_netns(spec.netns));
   SHOAL_ASSIGN_OR_RETURN(TaskLaunch launch, prepare(paths, spec));
   SHOAL_ASSIGN_OR_RETURN(StartedTask task, start_task_in_namespaces(launch));
-  return Started{std::move(task), spec.task_cgroup};
+  return Started{std::move(task), spec.task_cgroup, false};
 }
 
 // Reaps children until the task's init has exited and nothing the task left behind remains;
@@ -189,9 +220,12 @@ int run_shim(const std::string& task_dir, int report_fd) {
   report(report_fd, "ok");
   ::close(report_fd);
   const std::optional<int> init_status = wait_for_init(task->task.init, task->task_cgroup);
-  const ExitRecord exit =
-      init_status ? exit_from_wait_status(task_wait_status(task->task.status.get(), *init_status))
-                  : ExitRecord{};
+  // A container's init is the task itself; a process task's init passes the task's status on.
+  ExitRecord exit;
+  if (init_status) {
+    exit = exit_from_wait_status(
+        task->image ? *init_status : task_wait_status(task->task.status.get(), *init_status));
+  }
   if (Status written =
           write_file_atomically(paths.exit(), encode_exit(exit), 0644, Durability::kAtomicOnly);
       !written.ok()) {

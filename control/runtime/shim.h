@@ -14,6 +14,11 @@
 //   4. reports "ok" (after writing the pid file, with the task's PID as this namespace numbers
 //      it) or "error <message>" on report_fd and closes it; an error of the init or of the task
 //      before exec travels back through a close-on-exec socket, so start() sees it;
+//   3'. an image task instead (ShimSpec::image): mounts the task's overlay root
+//   (oci/rootfs_mount.h)
+//      and runs `runc run --detach` of the bundle the runtime wrote into the task directory, the
+//      task's log files as the container's stdout and stderr; the container's init, orphaned
+//      when runc exits, becomes our child (we are its subreaper) and is both "init" and "task";
 //   5. waits for the init, which exits with the task (taking the rest of the namespace along);
 //      kills what may remain in the task cgroup, writes the exit file (the task's own wait
 //      status, passed on by the init) and exits.

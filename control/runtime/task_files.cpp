@@ -31,6 +31,11 @@ std::string encode_spec(const ShimSpec& spec) {
             {"hidden", spec.hidden}};
   for (const auto& file : spec.files)
     j["files"].push_back({{"source", file.source}, {"target", file.target}});
+  if (spec.image)
+    j["image"] = {{"lower", spec.image->lower},
+                  {"runc", spec.image->runc},
+                  {"runc_root", spec.image->runc_root},
+                  {"stop_signal", spec.image->stop_signal}};
   return j.dump(2) + "\n";
 }
 
@@ -51,6 +56,12 @@ Result<ShimSpec> decode_spec(const std::string& text) {
       spec.files.push_back(
           {file.at("source").get<std::string>(), file.at("target").get<std::string>()});
     spec.hidden = j.value("hidden", std::vector<std::string>());
+    if (j.contains("image")) {
+      const json& image = j.at("image");
+      spec.image =
+          ShimImage{image.at("lower").get<std::string>(), image.at("runc").get<std::string>(),
+                    image.at("runc_root").get<std::string>(), image.at("stop_signal").get<int>()};
+    }
     return spec;
   } catch (const json::exception& e) {
     return invalid_argument("task spec", e.what());

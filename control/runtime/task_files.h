@@ -5,6 +5,9 @@
 //   spec.json    what to run and where (ShimSpec), written by the runtime before the shim starts
 //   resolv.conf  bound over the task's /etc/resolv.conf (when the spec gives one)
 //   hosts        bound over the task's /etc/hosts (when the spec gives one or a hostname)
+//   hostname     bound over an image task's /etc/hostname
+//   config.json, rootfs/, upper/, work/, container.pid, runc.log   an image task's OCI bundle
+//                (the task directory is the bundle; see oci/README.md)
 //   pid          shim and task pids with their start times, written by the shim once the task
 //                has exec'd (the start times guard against pid reuse)
 //   exit         "exit N", "signal N" or "unknown", written once the task and every process it
@@ -30,6 +33,8 @@ struct TaskPaths {
   std::string spec() const { return dir + "/spec.json"; }
   std::string resolv_conf() const { return dir + "/resolv.conf"; }
   std::string hosts() const { return dir + "/hosts"; }
+  std::string hostname() const { return dir + "/hostname"; }
+  std::string rootfs() const { return dir + "/rootfs"; }
   std::string pid() const { return dir + "/pid"; }
   std::string exit() const { return dir + "/exit"; }
   std::string stdout_log() const { return dir + "/stdout.log"; }
@@ -45,6 +50,16 @@ struct FileMount {
   std::string target;
 };
 
+// An image task's part of the shim's spec: the shim mounts the overlay root and runs the bundle
+// (config.json, written by the runtime into the task directory) with runc. The runtime reads it
+// back after a restart (stop signal, lower layer to release).
+struct ShimImage {
+  std::string lower;      // the unpacked image root
+  std::string runc;       // runc binary
+  std::string runc_root;  // runc --root, node-scoped
+  int stop_signal = 15;
+};
+
 // Everything the shim needs; paths are absolute.
 struct ShimSpec {
   std::vector<std::string> argv;
@@ -58,6 +73,8 @@ struct ShimSpec {
   std::string task_cgroup;  // cgroup directory the task lives in
   std::vector<FileMount> files;
   std::vector<std::string> hidden;  // paths covered in the task's view (see task_view.h)
+  std::optional<ShimImage> image;   // set: an image task (the fields above up to here unused
+                                    // but the cgroups: config.json says the rest)
 };
 
 std::string encode_spec(const ShimSpec& spec);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,19 @@ struct TaskFile {
   uint32_t mode = 0444;
 };
 
+// What makes a task an image task: its root file system is the image's, run by an OCI runtime
+// (runc) instead of the node's own files. The process is still TaskSpec's argv, env and workdir,
+// which the caller has merged from the image config and the service (control/images/
+// container_config.h), as it has resolved the user to numbers through the image's passwd/group.
+struct ImageSpec {
+  std::string rootfs;  // the unpacked image root (absolute; read-only, shared, never written)
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::vector<uint32_t> additional_gids{};
+  int stop_signal = 15;  // the image's or service's StopSignal, sent by stop() (SIGTERM default)
+  bool readonly_rootfs = false;  // `--read-only`
+};
+
 struct TaskSpec {
   std::string id;  // [A-Za-z0-9][A-Za-z0-9_.-]*, at most 128 characters
   std::vector<std::string> argv;
@@ -31,6 +45,9 @@ struct TaskSpec {
   std::string hostname;     // set in a UTS namespace of the task's own; empty: the host's
   std::string hosts;        // content of /etc/hosts; empty: generated when hostname is set
   std::vector<TaskFile> files;
+  // Set: the task runs in the image's root file system through runc (an image task; it needs a
+  // netns). Unset: a process of the node's own files, as before.
+  std::optional<ImageSpec> image{};
 };
 
 enum class TaskPhase { kRunning, kExited };
