@@ -13,9 +13,8 @@ Result<std::chrono::seconds> checked_cert_expiry(uint64_t seconds) {
     return std::chrono::seconds(kDefaultNodeCertValidity);
   const char* allow = std::getenv("SHOAL_ALLOW_SHORT_CERT_EXPIRY");
   const bool short_allowed = allow != nullptr && std::string_view(allow) == "1";
-  const std::chrono::seconds floor = short_allowed
-                                         ? std::chrono::seconds(kTestMinNodeCertValidity)
-                                         : std::chrono::seconds(kMinNodeCertValidity);
+  const std::chrono::seconds floor = short_allowed ? std::chrono::seconds(kTestMinNodeCertValidity)
+                                                   : std::chrono::seconds(kMinNodeCertValidity);
   constexpr uint64_t kCeiling = 100ULL * 365 * 24 * 3600;  // what the CA signs at most
   if (seconds < static_cast<uint64_t>(floor.count()) || seconds > kCeiling) {
     return invalid_argument("certificate expiry " + std::to_string(seconds) + "s",

@@ -97,8 +97,8 @@ TEST_F(NamesE2E, AnAdvertiseAddressNoInterfaceHoldsIsRefusedAtInitAndJoin) {
   EXPECT_NE(init.exit_code, 0) << init.output;
   EXPECT_THAT(init.output, HasSubstr("advertise address \"" + foreign +
                                      "\": no interface of this host holds it"));
-  auto join = c().shoal(4, {"swarm", "join", "--token", worker_token(), "--advertise-addr",
-                            foreign, c().address(1) + ":2377"});
+  auto join = c().shoal(4, {"swarm", "join", "--token", worker_token(), "--advertise-addr", foreign,
+                            c().address(1) + ":2377"});
   EXPECT_NE(join.exit_code, 0) << join.output;
   EXPECT_THAT(join.output, HasSubstr("no interface of this host holds it"));
   EXPECT_EQ(hostnames(), (std::vector<std::string>{"h1", "h2", "h3"}));

@@ -75,8 +75,7 @@ std::pair<std::string, std::string> identity_of_node(SwarmCluster& c, int host) 
 // `command(ca, cert, key)` run in h3's namespace with a node's certificate files written out.
 testing::CommandResult run_with_files(
     SwarmCluster& c, const std::string& cert, const std::string& key,
-    const std::function<std::vector<std::string>(std::string, std::string, std::string)>&
-        command) {
+    const std::function<std::vector<std::string>(std::string, std::string, std::string)>& command) {
   const std::string dir = c.state_dir(3) + "-certs";
   std::filesystem::create_directories(dir);
   auto write = [&](const std::string& name, const std::string& text) {
