@@ -10,6 +10,7 @@
 
 #include <thread>
 
+#include "common/spawn_attributes.h"
 #include "common/unique_fd.h"
 
 extern char** environ;
@@ -25,20 +26,8 @@ std::chrono::milliseconds left_until(Clock::time_point deadline) {
                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
 }
 
-// Owns the spawn attributes and file actions so every exit path destroys them.
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnSetup() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
+// The spawn objects (destroyed on every path) and what this file's children get.
+struct SpawnSetup : SpawnAttributes {
 
   // stdin /dev/null, stdout and stderr to `out`, nothing else open; a new process group (so a
   // kill reaches what the program started); default signal dispositions and an empty mask

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/spawn_attributes.h"
 #include "control/runtime/process.h"
 
 namespace shoal::runtime {
@@ -19,22 +20,7 @@ namespace {
 
 constexpr int kReportFd = 3;
 
-// posix_spawn's attribute and file-action objects, destroyed on every path.
-struct SpawnSetup {
-  posix_spawnattr_t attr{};
-  posix_spawn_file_actions_t actions{};
-
-  SpawnSetup() {
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_init(&actions);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
+using SpawnSetup = SpawnAttributes;
 
 // The shim starts in a session of its own, with no blocked signals and default dispositions
 // (the agent's would otherwise be inherited), stdin from /dev/null, its own output to shim.log

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/spawn_attributes.h"
 #include "common/unique_fd.h"
 
 namespace shoal::runtime::oci {
@@ -30,26 +31,16 @@ constexpr size_t kSubcommand = 5;
 constexpr const char* kRuncEnv =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// posix_spawn's attribute and file-action objects, destroyed on every path.
-class SpawnSetup {
+// The spawn objects (destroyed on every path) and what runc gets.
+class SpawnSetup : SpawnAttributes {
  public:
-  SpawnSetup() {
-    posix_spawnattr_init(&attr_);
-    posix_spawn_file_actions_init(&actions_);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions_);
-    posix_spawnattr_destroy(&attr_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
 
   // Descriptor `target` of the child is `fd`, or /dev/null when fd < 0.
   void stdio(int target, int fd) {
     if (fd >= 0)
-      posix_spawn_file_actions_adddup2(&actions_, fd, target);
+      posix_spawn_file_actions_adddup2(&actions, fd, target);
     else
-      posix_spawn_file_actions_addopen(&actions_, target, "/dev/null", O_RDWR, 0);
+      posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_RDWR, 0);
   }
 
   Result<pid_t> spawn(const std::vector<std::string>& args) {
@@ -58,25 +49,21 @@ class SpawnSetup {
     sigset_t all;
     sigemptyset(&none);
     sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr_, &none);
-    posix_spawnattr_setsigdefault(&attr_, &all);
-    posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     // Descriptors other threads opened without O_CLOEXEC stay out of runc (and the container).
-    posix_spawn_file_actions_addclosefrom_np(&actions_, 3);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     std::vector<char*> argv;
     for (const auto& arg : args)
       argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
     char* envp[] = {const_cast<char*>(kRuncEnv), nullptr};
     pid_t pid = -1;
-    if (int err = ::posix_spawn(&pid, args[0].c_str(), &actions_, &attr_, argv.data(), envp))
+    if (int err = ::posix_spawn(&pid, args[0].c_str(), &actions, &attr, argv.data(), envp))
       return sys_error("spawn", args[0], err);
     return pid;
   }
-
- private:
-  posix_spawnattr_t attr_{};
-  posix_spawn_file_actions_t actions_{};
 };
 
 // A spawned runc: killed and reaped on every path that does not reap it.
