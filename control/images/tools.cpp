@@ -28,7 +28,6 @@ std::chrono::milliseconds left_until(Clock::time_point deadline) {
 
 // The spawn objects (destroyed on every path) and what this file's children get.
 struct SpawnSetup : SpawnAttributes {
-
   // stdin /dev/null, stdout and stderr to `out`, nothing else open; a new process group (so a
   // kill reaches what the program started); default signal dispositions and an empty mask
   // (the calling thread may block or ignore some).

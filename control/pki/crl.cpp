@@ -3,9 +3,8 @@
 
 #include <openssl/err.h>
 
-#include <algorithm>
-#include <cctype>
 #include <ctime>
+#include <memory>
 
 #include "control/pki/ca.h"
 #include "control/pki/ossl.h"
@@ -85,16 +84,10 @@ Result<std::vector<std::string>> revoked_serials(std::string_view crl_pem,
   std::vector<std::string> serials;
   const STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
   for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
-    const ASN1_INTEGER* serial = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i));
-    ossl::Bignum number(ASN1_INTEGER_to_BN(serial, nullptr));
-    char* hex = number ? BN_bn2hex(number.get()) : nullptr;
-    if (hex == nullptr)
-      return ossl::error("read", "revoked serial");
-    std::string text(hex);
-    OPENSSL_free(hex);
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    serials.push_back(std::move(text));
+    SHOAL_ASSIGN_OR_RETURN(
+        auto serial,
+        ossl::serial_hex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i))));
+    serials.push_back(std::move(serial));
   }
   return serials;
 }

@@ -3,8 +3,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
-#include <algorithm>
-#include <cctype>
 #include <memory>
 
 #include "control/pki/ossl.h"
@@ -118,19 +116,7 @@ Status verify_issued_by(std::string_view cert_pem, std::string_view ca_cert_pem)
 
 Result<std::string> serial_of(std::string_view cert_pem) {
   SHOAL_ASSIGN_OR_RETURN(ossl::X509Ptr cert, ossl::read_cert(cert_pem, "node certificate"));
-  ossl::Bignum number(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr));
-  if (!number)
-    return ossl::error("read", "certificate serial");
-  struct FreeString {  // OPENSSL_free is a macro: no function to hand a Deleter
-    void operator()(char* text) const { OPENSSL_free(text); }
-  };
-  std::unique_ptr<char, FreeString> hex(BN_bn2hex(number.get()));
-  if (!hex)
-    return ossl::error("print", "certificate serial");
-  std::string out(hex.get());
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+  return ossl::serial_hex(X509_get0_serialNumber(cert.get()));
 }
 
 bool signed_directly_by(std::string_view cert_pem, std::string_view root_pem) {

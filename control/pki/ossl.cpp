@@ -3,7 +3,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
+#include <cctype>
 #include <climits>
+#include <memory>
 
 namespace shoal::pki::ossl {
 
@@ -135,6 +138,22 @@ Result<std::string> write_csr(X509_REQ* csr) {
     return error("write", "certificate signing request PEM");
   }
   return bio_contents(bio.get());
+}
+
+Result<std::string> serial_hex(const ASN1_INTEGER* serial) {
+  Bignum number(ASN1_INTEGER_to_BN(serial, nullptr));
+  if (!number)
+    return error("read", "certificate serial");
+  struct FreeString {  // OPENSSL_free is a macro: no function to hand a Deleter
+    void operator()(char* text) const { OPENSSL_free(text); }
+  };
+  std::unique_ptr<char, FreeString> hex(BN_bn2hex(number.get()));
+  if (!hex)
+    return error("print", "certificate serial");
+  std::string out(hex.get());
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
 }
 
 Result<std::vector<uint8_t>> cert_sha256(X509* cert) {

@@ -65,6 +65,9 @@ Result<std::string> write_cert(X509* cert);
 Result<std::string> write_key(EVP_PKEY* key);
 Result<std::string> write_csr(X509_REQ* csr);
 
+// A certificate serial as lowercase hex (what serial_of() and revocation lists use).
+Result<std::string> serial_hex(const ASN1_INTEGER* serial);
+
 // SHA-256 of the certificate's DER encoding.
 Result<std::vector<uint8_t>> cert_sha256(X509* cert);
 

@@ -34,7 +34,6 @@ constexpr const char* kRuncEnv =
 // The spawn objects (destroyed on every path) and what runc gets.
 class SpawnSetup : SpawnAttributes {
  public:
-
   // Descriptor `target` of the child is `fd`, or /dev/null when fd < 0.
   void stdio(int target, int fd) {
     if (fd >= 0)
